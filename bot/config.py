@@ -1,0 +1,256 @@
+"""Paperboy's settings: the only module that reads the environment.
+
+`PAPERBOY_` prefix, nested sections with `__`, a `.env` file, and the names Slack and Discord bot
+users already have (`SLACK_BOT_TOKEN`, `DISCORD_TOKEN`, `DATABASE_URL`, `HF_ENDPOINT`, `PORT`).
+`load_settings` validates everything at once and raises `SettingsError` listing every problem.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_hhmm(text: str) -> time:
+    m = _TIME.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a time of day like 09:00 (00:00 to 23:59)")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA timezone (like Europe/Paris or America/New_York)") from None
+    return name
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("PAPERBOY_DATA_DIR", "data")).resolve()
+
+
+class SlackPermissionRule(enum.StrEnum):
+    EVERYONE = "everyone"
+    ADMINS = "admins"
+    ALLOWLIST = "allowlist"
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+    command: str = "/papers"
+    permission: SlackPermissionRule = SlackPermissionRule.EVERYONE
+    allowed_users: list[str] = Field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None or (self.client_id is not None and self.client_secret is not None)
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        return self.client_id is not None and self.client_secret is not None
+
+
+class DiscordSettings(BaseModel):
+    token: SecretStr | None = None
+    api_base: str | None = None
+    gateway_url: str | None = None
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: list[int] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+class HfSettings(BaseModel):
+    endpoint: str = "https://huggingface.co"
+    token: SecretStr | None = None
+    timeout: float = Field(default=20.0, gt=0)
+
+
+class ArxivSettings(BaseModel):
+    categories: list[str] = Field(default_factory=list)
+    query: str | None = None
+    api_url: str = "https://export.arxiv.org/api/query"
+    min_interval: float = Field(default=3.0, ge=0)
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=0, le=65535)
+
+
+class DigestSettings(BaseModel):
+    time: str = "09:00"
+    timezone: str = "UTC"
+    misfire_grace_hours: float = Field(default=6.0, ge=0)
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_hhmm(v)
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return check_timezone(v)
+
+    @property
+    def parsed_time(self) -> time:
+        return parse_hhmm(self.time)
+
+
+class IngestSettings(BaseModel):
+    interval_minutes: int = Field(default=60, ge=1)
+    refetch_days: int = Field(default=3, ge=0, le=30)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERBOY_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("PAPERBOY_DATABASE_URL", "DATABASE_URL")
+    )
+    offline: bool = False
+    log_level: str = "INFO"
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    hf: HfSettings = Field(default_factory=HfSettings)
+    arxiv: ArxivSettings = Field(default_factory=ArxivSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{self.data_dir / 'paperboy.db'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (`postgres://`, `postgresql://`, `sqlite:///`) and pick async drivers."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+# Conventional names that Slack and Discord bot users already have, read when the PAPERBOY_ form is unset.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_APP_TOKEN": ("slack", "app_token"),
+    "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "SLACK_CLIENT_ID": ("slack", "client_id"),
+    "SLACK_CLIENT_SECRET": ("slack", "client_secret"),
+    "DISCORD_TOKEN": ("discord", "token"),
+    "HF_ENDPOINT": ("hf", "endpoint"),
+    "HF_TOKEN": ("hf", "token"),
+    "PORT": ("http", "port"),
+}
+
+ALIASES = _ALIASES
+
+
+class SettingsError(Exception):
+    """Every configuration problem at once, one per line, never echoing secret values."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+def load_settings(environ: dict[str, str] | None = None, *, env_file: str | None = ".env") -> Settings:
+    env = dict(os.environ if environ is None else environ)
+    overrides: dict[str, dict[str, str]] = {}
+    for alias, (section, key) in _ALIASES.items():
+        native = f"PAPERBOY_{section.upper()}__{key.upper()}"
+        if alias in env and native not in env:
+            overrides.setdefault(section, {})[key] = env[alias]
+    saved = os.environ.copy()
+    try:
+        if environ is not None:
+            os.environ.clear()
+            os.environ.update(environ)
+        try:
+            settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+            if overrides:
+                merged = settings.model_dump()
+                for section, values in overrides.items():
+                    merged[section].update(values)
+                settings = Settings.model_validate(merged)
+        except ValidationError as exc:
+            raise SettingsError([_describe(err) for err in exc.errors()]) from None
+    finally:
+        if environ is not None:
+            os.environ.clear()
+            os.environ.update(saved)
+    problems = _cross_checks(settings)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _describe(err: object) -> str:
+    assert isinstance(err, dict)
+    loc = "__".join(str(p) for p in err.get("loc", ()))
+    name = f"PAPERBOY_{loc.upper()}" if loc else "settings"
+    # pydantic puts the offending input in the error; leave it out so secrets never leak.
+    return f"{name}: {err.get('msg', 'invalid value')}"
+
+
+def _cross_checks(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if s.slack.enabled and not s.slack.socket_mode and s.slack.signing_secret is None:
+        problems.append(
+            "PAPERBOY_SLACK__SIGNING_SECRET (or SLACK_SIGNING_SECRET) is needed for Slack HTTP mode; "
+            "set it, or set PAPERBOY_SLACK__APP_TOKEN for Socket Mode"
+        )
+    if (s.slack.client_id is None) != (s.slack.client_secret is None):
+        problems.append("Slack OAuth needs both PAPERBOY_SLACK__CLIENT_ID and PAPERBOY_SLACK__CLIENT_SECRET")
+    if s.slack.permission is SlackPermissionRule.ALLOWLIST and not s.slack.allowed_users:
+        problems.append("PAPERBOY_SLACK__PERMISSION=allowlist needs PAPERBOY_SLACK__ALLOWED_USERS")
+    if s.slack.app_token is not None and not s.slack.app_token.get_secret_value().startswith("xapp-"):
+        problems.append("PAPERBOY_SLACK__APP_TOKEN must be an app-level token starting with xapp-")
+    if s.discord.shard_ids is not None and s.discord.shard_count is None:
+        problems.append("PAPERBOY_DISCORD__SHARD_IDS needs PAPERBOY_DISCORD__SHARD_COUNT")
+    if s.discord.shard_ids and s.discord.shard_count is not None:
+        bad = [i for i in s.discord.shard_ids if not 0 <= i < s.discord.shard_count]
+        if bad:
+            problems.append(f"PAPERBOY_DISCORD__SHARD_IDS {bad} are outside 0..{s.discord.shard_count - 1}")
+    url = s.resolved_database_url
+    if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
+        problems.append("PAPERBOY_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+    return problems

@@ -1,0 +1,37 @@
+"""Errors that cross the boundary between the core and the adapters or sources."""
+
+from __future__ import annotations
+
+
+class PaperboyError(Exception):
+    """Base of Paperboy's own errors."""
+
+
+class DeliveryError(PaperboyError):
+    """An adapter could not post a message. Subclasses say whether trying again can help."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryableDeliveryError(DeliveryError):
+    """Rate limited, a 5xx, a timeout or a dropped connection: try again later.
+
+    `retry_after` is the platform's requested wait in seconds, when it gave one.
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The channel is gone, the bot was removed, a permission or the token is missing.
+
+    `reason` is shown to users in `status`; it must never contain a secret.
+    """
+
+
+class SourceError(PaperboyError):
+    """A paper source failed (timeout, HTTP error, malformed data). Never fatal to the bot."""

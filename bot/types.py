@@ -1,0 +1,383 @@
+"""Frozen value types shared by the core, the storage layer and every adapter.
+
+Nothing here knows about a chat platform's wire format. Outgoing messages are a closed union of
+semantic types (`Message`); each adapter renders every one of them with a pure function.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+# ---------------------------------------------------------------------------------------------
+# Identity
+
+
+class Platform(enum.StrEnum):
+    SLACK = "slack"
+    DISCORD = "discord"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """A channel as Paperboy knows it: Slack team + channel, Discord guild + channel, or console."""
+
+    platform: Platform
+    workspace_id: str
+    channel_id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform.value}:{self.workspace_id}:{self.channel_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> ChannelRef:
+        """Parse `PLATFORM:WORKSPACE:CHANNEL` (the CLI's `--channel` form)."""
+        parts = text.split(":")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"channel must look like PLATFORM:WORKSPACE:CHANNEL, got {text!r}")
+        try:
+            platform = Platform(parts[0].lower())
+        except ValueError:
+            choices = ", ".join(p.value for p in Platform)
+            raise ValueError(f"unknown platform {parts[0]!r} (one of {choices})") from None
+        return cls(platform, parts[1], parts[2])
+
+    def __str__(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    user_id: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """What the adapter decided about the invoking user, in the platform's own terms.
+
+    `who_can` is the sentence a refused user reads, e.g. "members with Manage Channels".
+    """
+
+    can_manage_channel: bool
+    who_can: str = "channel managers"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInvocation:
+    """One `/papers ...` request, already translated from the platform's payload.
+
+    `text` is everything after `/papers`, exactly as the user typed it (or as a button rebuilt it):
+    every surface parses the same text the same way.
+    """
+
+    channel: ChannelRef
+    user: UserRef
+    text: str
+    permission: Permission
+    received_at: datetime
+    is_direct_message: bool = False
+    force_private: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Papers
+
+_ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
+_ARXIV_OLD = re.compile(r"^([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?$")
+_ARXIV_URL = re.compile(
+    r"^(?:https?://)?(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|hf\.co/papers/)"
+    r"(?P<id>[^?#\s]+?)(?:\.pdf)?/?(?:[?#].*)?$",
+    re.IGNORECASE,
+)
+
+
+def canonical_arxiv_id(text: str) -> str:
+    """Return the canonical arXiv id (no version) of an id or an arXiv / Hugging Face URL.
+
+    Raises ValueError with a readable reason when the text is not one.
+    """
+    candidate = text.strip().strip("<>")
+    url = _ARXIV_URL.match(candidate)
+    if url:
+        candidate = url.group("id")
+    if candidate.lower().startswith("arxiv:"):
+        candidate = candidate[6:]
+    for pattern in (_ARXIV_NEW, _ARXIV_OLD):
+        m = pattern.match(candidate)
+        if m:
+            return m.group(1)
+    raise ValueError(f"{text.strip()[:80]!r} is not an arXiv id (like 2402.17764) or an arXiv/Hugging Face paper URL")
+
+
+class Source(enum.StrEnum):
+    HF = "hf"
+    ARXIV = "arxiv"
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """A paper, keyed by its canonical arXiv id. Text fields are whitespace-normalised."""
+
+    id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None
+    featured_days: tuple[date, ...] = ()
+    upvotes: int = 0
+    comments: int = 0
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    thumbnail: str | None = None
+    organization: str | None = None
+    withdrawn: bool = False
+    sources: tuple[Source, ...] = (Source.HF,)
+    categories: tuple[str, ...] = ()
+
+    @property
+    def hf_url(self) -> str:
+        return f"https://huggingface.co/papers/{self.id}"
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+    @property
+    def first_featured(self) -> date | None:
+        return min(self.featured_days) if self.featured_days else None
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertResult) -> UpsertResult:
+        return UpsertResult(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Channels, topics, deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    max_papers: int = 10
+    min_upvotes: int = 0
+    trending: bool = True
+    weekends: bool = True
+    empty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    ref: ChannelRef
+    digest_time: time
+    timezone: str
+    digest_enabled: bool = True
+    settings: ChannelSettings = field(default_factory=ChannelSettings)
+    paused_reason: str | None = None
+    last_digest_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    channel: ChannelRef
+    query: str
+    created_by: str
+    created_at: datetime
+
+
+class DeliveryKind(enum.StrEnum):
+    DIGEST = "digest"
+    PAPER = "paper"
+
+
+class DeliveryState(enum.StrEnum):
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claim to post one thing once: (channel, digest day) or (channel, paper)."""
+
+    id: str
+    channel: ChannelRef
+    kind: DeliveryKind
+    key: str
+    state: DeliveryState
+    claimed_at: datetime
+    claimed_by: str = ""
+    message_id: str | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    paper_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    source: str
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    last_result: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Outgoing messages: a closed union. A new kind of message is a new type here, rendered by every adapter.
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPaper:
+    """A paper in a list, with why it is there (`matched`: human-readable reasons)."""
+
+    paper: Paper
+    matched: tuple[str, ...] = ()
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextReply:
+    text: str
+    private: bool = False
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PaperList:
+    """A heading, ranked papers, an optional note (e.g. why a day is shown) and how many more matched."""
+
+    heading: str
+    papers: tuple[ListedPaper, ...]
+    note: str | None = None
+    more: int = 0
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PaperCard:
+    paper: Paper
+    private: bool = False
+
+
+class DigestReason(enum.StrEnum):
+    TRENDING = "trending"
+    TOPIC = "topic"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    paper: Paper
+    reason: DigestReason
+    matched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A channel's digest for one local day. `delivery_id` marks the posted message for crash recovery."""
+
+    channel: ChannelRef
+    day: date
+    entries: tuple[DigestEntry, ...]
+    papers_day: date | None = None
+    delivery_id: str | None = None
+    private: bool = False
+    note: str | None = None
+
+    @property
+    def trending_count(self) -> int:
+        return sum(1 for e in self.entries if e.reason is DigestReason.TRENDING)
+
+    @property
+    def topic_count(self) -> int:
+        return sum(1 for e in self.entries if e.reason is DigestReason.TOPIC)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSummary:
+    id: int
+    query: str
+    matches_7d: int
+    created_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicList:
+    channel: ChannelRef
+    topics: tuple[TopicSummary, ...]
+    limit: int = 25
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    channel: ChannelRef
+    digest_enabled: bool
+    digest_time: time
+    timezone: str
+    next_digest_at: datetime | None
+    last_digest_at: datetime | None
+    last_delivery: Delivery | None
+    paused_reason: str | None
+    sources: tuple[SourceHealth, ...]
+    papers_stored: int
+    latest_day: date | None
+    topics: int
+    private: bool = False
+
+
+Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status
+
+
+# ---------------------------------------------------------------------------------------------
+# Command metadata that adapters use to build native commands (Discord options, Slack help, manifests)
+
+
+class ArgKind(enum.StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True, slots=True)
+class ArgSpec:
+    name: str
+    description: str
+    kind: ArgKind = ArgKind.TEXT
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    min_value: int | None = None
+    max_value: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """What an adapter needs to know about a subcommand; text is rebuilt as `name arg1 arg2 ...`."""
+
+    name: str
+    summary: str
+    usage: str
+    description: str
+    args: tuple[ArgSpec, ...] = ()
+    changes_channel: bool = False
+    private: bool = False
