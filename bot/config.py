@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import os
 import re
-from datetime import time
+import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,11 +20,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-def parse_hhmm(text: str) -> time:
+def parse_hhmm(text: str) -> dt.time:
     m = _TIME.match(text.strip())
     if not m:
         raise ValueError(f"{text!r} is not a time of day like 09:00 (00:00 to 23:59)")
-    return time(int(m.group(1)), int(m.group(2)))
+    return dt.time(int(m.group(1)), int(m.group(2)))
 
 
 def check_timezone(name: str) -> str:
@@ -116,7 +116,7 @@ class DigestSettings(BaseModel):
         return check_timezone(v)
 
     @property
-    def parsed_time(self) -> time:
+    def parsed_time(self) -> dt.time:
         return parse_hhmm(self.time)
 
 

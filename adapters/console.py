@@ -1,0 +1,87 @@
+"""The console channel: `paperboy chat` and the demo. Same commands, same messages, rendered as text."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TextIO
+
+from adapters.base import OnCommand, SentMessage
+from adapters.text import render_text
+from bot.clock import Clock
+from bot.types import ChannelRef, CommandInvocation, CommandSpec, Message, Permission, Platform, UserRef
+
+CONSOLE_CHANNEL = ChannelRef(Platform.CONSOLE, "local", "console")
+CONSOLE_USER = UserRef("operator", "you")
+
+
+class ConsoleAdapter:
+    """One local channel in the terminal. The person at the terminal manages the channel."""
+
+    def __init__(self, clock: Clock, out: TextIO | None = None, channel: ChannelRef = CONSOLE_CHANNEL) -> None:
+        self._clock = clock
+        self._out = out or sys.stdout
+        self.channel = channel
+        self._on_command: OnCommand | None = None
+        self._posted: dict[str, str] = {}
+
+    @property
+    def platform(self) -> Platform:
+        return Platform.CONSOLE
+
+    async def start(self, commands: Sequence[CommandSpec], on_command: OnCommand) -> None:
+        self._on_command = on_command
+
+    async def stop(self) -> None:
+        self._on_command = None
+
+    def invocation(self, line: str) -> CommandInvocation:
+        text = line.strip()
+        if text.startswith("/papers"):
+            text = text[len("/papers") :].strip()
+        return CommandInvocation(
+            channel=self.channel,
+            user=CONSOLE_USER,
+            text=text,
+            permission=Permission(True, "the console's operator"),
+            received_at=self._clock.now(),
+        )
+
+    async def command(self, line: str) -> list[Message]:
+        """Run one `/papers ...` line as if typed in the channel, and print the replies."""
+        if self._on_command is None:
+            raise RuntimeError("console adapter is not started")
+        replies = list(await self._on_command(self.invocation(line)))
+        for reply in replies:
+            self.print(reply)
+        return replies
+
+    def print(self, message: Message, *, prefix: str = "") -> None:
+        marker = "(only you can see this) " if message.private else ""
+        self._out.write(prefix + marker + render_text(message) + "\n\n")
+        self._out.flush()
+
+    async def send(self, channel: ChannelRef, message: Message, *, delivery_id: str | None = None) -> SentMessage:
+        self.print(message, prefix=f"[posted to #{channel.channel_id}]\n")
+        message_id = f"console-{len(self._posted) + 1}"
+        if delivery_id:
+            self._posted[delivery_id] = message_id
+        return SentMessage(message_id)
+
+    async def find_delivery(self, channel: ChannelRef, delivery_id: str, since: datetime) -> str | None:
+        return self._posted.get(delivery_id)
+
+    async def repl(self, stdin: TextIO | None = None) -> None:
+        """Read `/papers ...` lines until EOF or `quit`."""
+        source = stdin or sys.stdin
+        self._out.write("Paperboy console channel. Type `/papers help`, or `quit`.\n")
+        while True:
+            self._out.write("> ")
+            self._out.flush()
+            line = await asyncio.to_thread(source.readline)
+            if not line or line.strip() in ("quit", "exit"):
+                break
+            if line.strip():
+                await self.command(line)

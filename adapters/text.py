@@ -1,0 +1,145 @@
+"""Plain-text rendering of every semantic message, for the console channel and the CLI."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime
+
+from bot.types import (
+    Digest,
+    DigestReason,
+    ListedPaper,
+    Message,
+    Paper,
+    PaperCard,
+    PaperList,
+    Status,
+    TextReply,
+    TopicList,
+)
+
+WIDTH = 100
+EXCERPT = 280
+
+
+def short_authors(authors: tuple[str, ...], keep: int = 3) -> str:
+    if not authors:
+        return "unknown authors"
+    if len(authors) <= keep:
+        return ", ".join(authors)
+    return ", ".join(authors[:keep]) + f" et al. ({len(authors)} authors)"
+
+
+def excerpt(paper: Paper, limit: int = EXCERPT) -> str:
+    text = paper.ai_summary or paper.abstract
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def links(paper: Paper) -> list[tuple[str, str]]:
+    found = [("Hugging Face", paper.hf_url), ("arXiv", paper.arxiv_url), ("PDF", paper.pdf_url)]
+    if paper.github_repo:
+        found.append(("Code", paper.github_repo))
+    if paper.project_page:
+        found.append(("Project page", paper.project_page))
+    return [(name, url) for name, url in found if url.startswith(("https://", "http://"))]
+
+
+def _paper_block(rank: int | None, item: ListedPaper, *, detail: bool = True) -> list[str]:
+    p = item.paper
+    head = f"{rank:>2}. " if rank is not None else ""
+    lines = [f"{head}{p.title}  [{p.id}]"]
+    pad = " " * len(head)
+    lines.append(f"{pad}▲ {p.upvotes} · 💬 {p.comments} · {short_authors(p.authors)}")
+    if item.matched:
+        lines.append(f"{pad}matched: {', '.join(item.matched)}")
+    if detail:
+        lines += textwrap.wrap(excerpt(p), WIDTH, initial_indent=pad, subsequent_indent=pad)
+        lines.append(pad + p.hf_url)
+    return lines
+
+
+def _when(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC" if at else "never"
+
+
+def render_text(message: Message) -> str:
+    match message:
+        case TextReply(text=text, is_error=is_error):
+            return ("⚠️  " if is_error else "") + text
+        case PaperList(heading=heading, papers=papers, note=note, more=more):
+            lines = [f"== {heading} =="]
+            if note:
+                lines.append(note)
+            for i, item in enumerate(papers, 1):
+                lines += _paper_block(i, item)
+            if more:
+                lines.append(f"… and {more} more.")
+            return "\n".join(lines)
+        case PaperCard(paper=p):
+            lines = [f"== {p.title} ==", f"{short_authors(p.authors, 8)}", f"▲ {p.upvotes} upvotes · 💬 {p.comments}"]
+            if p.withdrawn:
+                lines.append("(withdrawn from arXiv)")
+            lines += textwrap.wrap(excerpt(p, 600), WIDTH)
+            lines += [f"{name}: {url}" for name, url in links(p)]
+            return "\n".join(lines)
+        case Digest():
+            return render_digest(message)
+        case TopicList(topics=topics, limit=limit):
+            if not topics:
+                return "This channel follows no topics yet. `subscribe <query>` adds one."
+            lines = [f"== Topics ({len(topics)}/{limit}) =="]
+            lines += [f"#{t.id}  {t.query}  — {t.matches_7d} papers in the last 7 days" for t in topics]
+            return "\n".join(lines)
+        case Status():
+            return render_status(message)
+
+
+def render_digest(d: Digest) -> str:
+    day = f"{d.day:%a} {d.day.day} {d.day:%b %Y}"
+    head = f"== Paperboy digest · {day} · {d.trending_count} trending, {d.topic_count} for your topics =="
+    lines = [head]
+    if d.papers_day:
+        lines.append(f"Daily Papers of {d.papers_day:%a} {d.papers_day.day} {d.papers_day:%b}")
+    if d.note:
+        lines.append(d.note)
+    sections = ((DigestReason.TRENDING, "Trending"), (DigestReason.TOPIC, "For your topics"))
+    rank = 0
+    for reason, title in sections:
+        entries = [e for e in d.entries if e.reason is reason]
+        if not entries:
+            continue
+        lines.append(f"-- {title} --")
+        for e in entries:
+            rank += 1
+            lines += _paper_block(rank, ListedPaper(e.paper, e.matched))
+    return "\n".join(lines)
+
+
+def render_status(s: Status) -> str:
+    state = "on" if s.digest_enabled else "off"
+    lines = [
+        "== Status ==",
+        f"Digest: {state}, daily at {s.digest_time:%H:%M} {s.timezone}; next {_when(s.next_digest_at)}",
+        f"Last digest: {_when(s.last_digest_at)}",
+    ]
+    if s.last_delivery is not None:
+        d = s.last_delivery
+        result = d.state.value + (f" ({d.error})" if d.error else "")
+        lines.append(f"Last delivery: {d.kind.value} {d.key}: {result}")
+    if s.paused_reason:
+        lines.append(f"PAUSED: {s.paused_reason}")
+    latest = f"{s.latest_day:%Y-%m-%d}" if s.latest_day else "none"
+    lines.append(f"Papers stored: {s.papers_stored}; latest Daily Papers day: {latest}; topics: {s.topics}")
+    for h in s.sources:
+        line = f"Source {h.source}: last success {_when(h.last_success_at)}"
+        if h.last_result:
+            line += f" ({h.last_result})"
+        if h.last_error_at and (h.last_success_at is None or h.last_error_at > h.last_success_at):
+            line += f"; last error {_when(h.last_error_at)}: {h.last_error}"
+        lines.append(line)
+    if not s.sources:
+        lines.append("Sources: no fetch yet")
+    return "\n".join(lines)

@@ -1,0 +1,398 @@
+"""The `paperboy` command line. Errors go to stderr with a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from adapters.base import ChatAdapter
+from adapters.console import CONSOLE_CHANNEL, ConsoleAdapter
+from adapters.text import render_text
+from bot import __version__
+from bot.app import (
+    Paperboy,
+    attach_scheduler,
+    attach_web,
+    build,
+    ingest_recent,
+    open_database,
+    seed_sample_if_empty,
+    serve_web,
+)
+from bot.clock import Clock, FixedClock, SystemClock
+from bot.commands import CommandError
+from bot.config import Settings, SettingsError, load_settings
+from bot.digest import build_digest
+from bot.errors import SourceError
+from bot.features.papers import parse_query, run_search
+from bot.ingest import describe_result, ingest_from, ingest_papers
+from bot.logs import configure_logging
+from bot.sources.arxiv import ArxivSource
+from bot.sources.files import count_records, iter_daily_papers_files
+from bot.sources.hf import HfDailyPapers
+from bot.types import ChannelRef, ListedPaper, Platform
+
+logger = logging.getLogger(__name__)
+
+
+class UsageError(Exception):
+    """A command-line mistake: printed as is, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="paperboy", description="Trending ML papers for Slack and Discord channels.")
+    p.add_argument("--version", action="version", version=f"paperboy {__version__}")
+    p.add_argument("--log-format", choices=("text", "json"), default="text")
+    p.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from PAPERBOY_LOG_LEVEL)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="start every configured adapter and the scheduler")
+    sub.add_parser("demo", help="a non-interactive tour on the bundled sample (no tokens, no network)")
+    sub.add_parser("chat", help="the console channel: type /papers commands")
+
+    ing = sub.add_parser("ingest", help="fetch papers into the database")
+    which = ing.add_mutually_exclusive_group()
+    which.add_argument("--date", type=date.fromisoformat, help="one Daily Papers day, YYYY-MM-DD")
+    which.add_argument("--week", help="an ISO week, YYYY-Www")
+    which.add_argument("--month", help="a month, YYYY-MM")
+    which.add_argument("--file", type=Path, nargs="+", help="HF daily_papers JSON files or folders")
+    which.add_argument("--sample", action="store_true", help="the bundled sample")
+    ing.add_argument("--source", choices=("hf", "arxiv"), default="hf")
+    ing.add_argument("--category", action="append", default=[], help="arXiv category (repeatable), e.g. cs.CL")
+    ing.add_argument("--query", help="arXiv search query")
+
+    se = sub.add_parser("search", help="search stored papers with the topic query language")
+    se.add_argument("query")
+    se.add_argument("--limit", type=int, default=10)
+    se.add_argument("--json", action="store_true")
+
+    td = sub.add_parser("today", help="the top papers of the latest complete Daily Papers day")
+    td.add_argument("--date", type=date.fromisoformat)
+    td.add_argument("--limit", type=int, default=10)
+    td.add_argument("--json", action="store_true")
+
+    dg = sub.add_parser("digest", help="preview or run a channel's digest")
+    dg.add_argument("action", choices=("preview", "run"))
+    dg.add_argument("--channel", required=True, type=ChannelRef.parse, help="PLATFORM:WORKSPACE:CHANNEL")
+    dg.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, e.g. 2025-11-29T09:00Z)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=("upgrade",))
+
+    sl = sub.add_parser("slack", help="Slack setup")
+    sl_sub = sl.add_subparsers(dest="slack_command", required=True)
+    man = sl_sub.add_parser("manifest", help="print an app manifest to paste at api.slack.com/apps")
+    mode = man.add_mutually_exclusive_group()
+    mode.add_argument("--socket", action="store_true", help="Socket Mode (default)")
+    mode.add_argument("--http", metavar="URL", help="HTTP mode with this public base URL")
+
+    dc = sub.add_parser("discord", help="Discord setup")
+    dc_sub = dc.add_subparsers(dest="discord_command", required=True)
+    inv = dc_sub.add_parser("invite-url", help="print the URL that adds the bot to a server")
+    inv.add_argument("--application-id", required=True)
+    sy = dc_sub.add_parser("sync", help="register the /papers command with Discord")
+    sy.add_argument("--guild", type=int, help="sync to one server (instant) instead of globally")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"paperboy: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(args.log_level or settings.log_level, json_format=args.log_format == "json")
+    try:
+        return asyncio.run(_dispatch(args, settings))
+    except (UsageError, CommandError, SourceError, ValueError) as exc:
+        message = exc.message if isinstance(exc, CommandError) else str(exc)
+        print(f"paperboy: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        logger.exception("paperboy %s failed", args.command)
+        print(f"paperboy: {args.command} failed with an internal error (logged above).", file=sys.stderr)
+        return 1
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    command: str = args.command
+    if command == "demo":
+        from bot.demo import run_demo
+
+        return await run_demo(settings)
+    if command == "run":
+        return await _run(settings)
+    if command == "slack":
+        from adapters.slack.manifest import slack_manifest
+
+        manifest = slack_manifest(socket=args.http is None, request_url=args.http, command=settings.slack.command)
+        print(json.dumps(manifest, indent=2))
+        return 0
+    if command == "discord" and args.discord_command == "invite-url":
+        from adapters.discord.invite import invite_url
+
+        print(invite_url(args.application_id))
+        return 0
+    if command == "db":
+        db = await open_database(settings)
+        await db.close()
+        print("database is up to date")
+        return 0
+    clock: Clock = SystemClock()
+    app = await build(settings, clock)
+    try:
+        if command == "chat":
+            return await _chat(app)
+        if command == "ingest":
+            return await _ingest(app, args)
+        if command == "search":
+            return await _search(app, args)
+        if command == "today":
+            return await _today(app, args)
+        if command == "digest":
+            return await _digest(app, args)
+        if command == "discord":
+            return await _discord_sync(app, args.guild)
+        raise UsageError(f"unknown command {command}")
+    finally:
+        await app.close()
+
+
+async def _ingest(app: Paperboy, args: argparse.Namespace) -> int:
+    now = app.clock.now()
+    progress = sys.stderr.isatty()
+    if args.file or args.sample:
+        if args.sample:
+            from bot.sources.sample import sample_paths
+
+            paths = sample_paths()
+        else:
+            paths = list(args.file)
+            missing = [str(p) for p in paths if not p.exists()]
+            if missing:
+                raise UsageError(f"no such file or folder: {', '.join(missing)}")
+        result = await ingest_papers(
+            app.db.papers, iter_daily_papers_files(paths), now=now, progress=progress, total=count_records(paths)
+        )
+        await app.db.sources.record_success("file", at=now, result=describe_result(result))
+        print(describe_result(result))
+        return 0
+    if app.settings.offline:
+        raise UsageError("PAPERBOY_OFFLINE is set: only --file and --sample work offline")
+    if args.source == "arxiv":
+        source = ArxivSource(app.settings.arxiv.api_url, app.settings.arxiv.min_interval)
+        categories = args.category or app.settings.arxiv.categories
+        query = args.query or app.settings.arxiv.query
+        if not categories and not query:
+            raise UsageError("arXiv ingest needs --category (e.g. cs.CL) or --query")
+        outcome = await ingest_from(
+            "arxiv",
+            lambda: source.fetch(categories=categories, query=query),
+            app.db.papers,
+            app.db.sources,
+            now=now,
+        )
+    else:
+        hf = app.hf or HfDailyPapers(app.settings.hf.endpoint, app.settings.hf.token, app.settings.hf.timeout)
+        if args.week:
+            outcome = await ingest_from("hf", lambda: hf.fetch_week(args.week), app.db.papers, app.db.sources, now=now)
+        elif args.month:
+            outcome = await ingest_from(
+                "hf", lambda: hf.fetch_month(args.month), app.db.papers, app.db.sources, now=now
+            )
+        elif args.date:
+            outcome = await ingest_from("hf", lambda: hf.fetch_day(args.date), app.db.papers, app.db.sources, now=now)
+        else:
+            await ingest_recent(app)
+            health = {h.source: h for h in await app.db.sources.all()}.get("hf")
+            if health is None or health.last_error_at == now:
+                print(f"paperboy: ingest failed: {health.last_error if health else 'unknown'}", file=sys.stderr)
+                return 1
+            print(health.last_result or "done")
+            return 0
+    if outcome is None:
+        failed = {h.source: h for h in await app.db.sources.all()}.get(args.source)
+        print(f"paperboy: ingest failed: {failed.last_error if failed else 'unknown error'}", file=sys.stderr)
+        return 1
+    print(describe_result(outcome))
+    return 0
+
+
+def _as_json(items: Sequence[ListedPaper]) -> str:
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        p = item.paper
+        rows.append(
+            {
+                "id": p.id,
+                "title": p.title,
+                "upvotes": p.upvotes,
+                "score": item.score,
+                "matched": list(item.matched),
+                "authors": list(p.authors),
+                "featured_days": [d.isoformat() for d in p.featured_days],
+                "url": p.hf_url,
+            }
+        )
+    return json.dumps(rows, indent=2, ensure_ascii=False)
+
+
+async def _search(app: Paperboy, args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= 100:
+        raise UsageError("--limit must be from 1 to 100")
+    await seed_sample_if_empty(app)
+    query = parse_query(args.query)
+    shown, total = await run_search(app.engine, query, limit=args.limit)
+    if args.json:
+        print(_as_json(shown))
+    else:
+        from bot.types import PaperList
+
+        print(render_text(PaperList(f"{total} papers match `{query.text}`", tuple(shown), more=total - len(shown))))
+    return 0
+
+
+async def _today(app: Paperboy, args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= 100:
+        raise UsageError("--limit must be from 1 to 100")
+    await seed_sample_if_empty(app)
+    papers = app.db.papers
+    day = args.date or await papers.latest_featured_day(on_or_before=app.clock.now().date() - timedelta(days=1))
+    if day is None:
+        raise UsageError("no papers are stored yet; run `paperboy ingest`")
+    listed = [ListedPaper(p, score=None) for p in await papers.featured_on(day) if not p.withdrawn][: args.limit]
+    if not listed and args.date:
+        raise UsageError(f"no Daily Papers are stored for {day}")
+    if args.json:
+        print(_as_json(listed))
+    else:
+        from bot.types import PaperList
+
+        print(render_text(PaperList(f"Top papers of {day:%a %d %b %Y}", tuple(listed))))
+    return 0
+
+
+async def _digest(app: Paperboy, args: argparse.Namespace) -> int:
+    ref: ChannelRef = args.channel
+    at: datetime | None = args.at
+    if at is not None and at.tzinfo is None:
+        raise UsageError("--at needs a timezone, e.g. 2025-11-29T09:00+00:00 or ...Z")
+    clock: Clock = FixedClock(at) if at else app.clock
+    channel = await app.db.channels.get(ref)
+    if channel is None:
+        raise UsageError(f"Paperboy has no channel {ref.key}; channels appear when someone uses /papers there")
+    if args.action == "preview":
+        digest = await build_digest(app.db, channel, now=clock.now())
+        print(render_text(digest))
+        return 0
+    adapters = await _start_adapters(app, post_only=True)
+    try:
+        app.runner = type(app.runner)(app.db, clock, app.deliverer)
+        run = await app.runner.run(ref, manual=True)
+    finally:
+        for adapter in adapters:
+            await adapter.stop()
+    print(f"{ref.key}: {run.outcome.value} ({run.papers} papers){' — ' + run.detail if run.detail else ''}")
+    return 0 if run.outcome.value in ("sent", "recovered", "already", "empty") else 1
+
+
+async def _start_adapters(app: Paperboy, *, post_only: bool = False) -> list[ChatAdapter]:
+    """Create the adapters the settings configure; the console channel when there is none."""
+    from adapters.platforms import configured_adapters
+
+    created = configured_adapters(app)
+    if not created:
+        created = [ConsoleAdapter(app.clock)]
+    for adapter in created:
+        app.adapters[adapter.platform] = adapter
+        if not post_only:
+            await adapter.start(app.engine.commands.specs(), app.engine.handle)
+    return created
+
+
+async def _chat(app: Paperboy) -> int:
+    await seed_sample_if_empty(app, progress=sys.stderr.isatty())
+    console = ConsoleAdapter(app.clock)
+    app.adapters[Platform.CONSOLE] = console
+    await console.start(app.engine.commands.specs(), app.engine.handle)
+    await app.engine.channel(CONSOLE_CHANNEL)
+    await console.repl()
+    return 0
+
+
+async def _discord_sync(app: Paperboy, guild: int | None) -> int:
+    if not app.settings.discord.enabled:
+        raise UsageError("set PAPERBOY_DISCORD__TOKEN (or DISCORD_TOKEN) first")
+    from adapters.platforms import discord_sync
+
+    count = await discord_sync(app, guild)
+    where = f"server {guild}" if guild else "all servers (global; may take up to an hour to appear)"
+    print(f"synced {count} command(s) to {where}")
+    return 0
+
+
+async def _run(settings: Settings) -> int:
+    clock = SystemClock()
+    app = await build(settings, clock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    web_runner = None
+    repl: asyncio.Task[None] | None = None
+    try:
+        seeded = await seed_sample_if_empty(app)
+        if seeded is not None:
+            logger.info("empty database: loaded the bundled sample (%s)", describe_result(seeded))
+        web_app = attach_web(app)
+        from adapters.platforms import configured_adapters
+
+        adapters = configured_adapters(app, web_app=web_app)
+        web_runner = await serve_web(web_app, settings.http.host, settings.http.port)
+        logger.info("HTTP on %s:%d (/healthz, /readyz, /metrics)", settings.http.host, settings.http.port)
+        if not adapters:
+            console = ConsoleAdapter(clock)
+            adapters = [console]
+            print(
+                "No chat platform is configured, so Paperboy runs the console channel.\n"
+                "Connect Slack: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET "
+                "(HTTP mode); `paperboy slack manifest` creates the app.\n"
+                "Connect Discord: set DISCORD_TOKEN; `paperboy discord invite-url` adds the bot to a server.",
+                file=sys.stderr,
+            )
+            if sys.stdin.isatty():
+                repl = asyncio.create_task(console.repl())
+        for adapter in adapters:
+            app.adapters[adapter.platform] = adapter
+            await adapter.start(app.engine.commands.specs(), app.engine.handle)
+        await app.engine.channel(CONSOLE_CHANNEL) if Platform.CONSOLE in app.adapters else None
+        scheduler = attach_scheduler(app)
+        await scheduler.start()
+        await app.runner.recover()
+        logger.info("paperboy %s running; stop with Ctrl-C or SIGTERM", __version__)
+        waiters = [asyncio.create_task(stop.wait())]
+        if repl is not None:
+            waiters.append(repl)  # type: ignore[arg-type]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        logger.info("stopping")
+    finally:
+        if repl is not None and not repl.done():
+            repl.cancel()
+        if web_runner is not None:
+            await web_runner.cleanup()
+        await app.close()
+    return 0
+

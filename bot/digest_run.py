@@ -1,0 +1,148 @@
+"""Running a channel's digest: decide, select, deliver, record. The schedule and `digest now` share it.
+
+A run only claims and posts; correctness never depends on the scheduler firing exactly once: a second
+run for the same channel and local day finds the claim and does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from bot.clock import Clock
+from bot.delivery import Deliverer, Outcome
+from bot.digest import build_digest, local_day
+from bot.metrics import DIGESTS
+from bot.types import ChannelRef, DeliveryKind, DeliveryState, Digest
+
+if TYPE_CHECKING:
+    from storage import Database
+
+logger = logging.getLogger(__name__)
+
+
+class RunOutcome(enum.StrEnum):
+    SENT = "sent"
+    RECOVERED = "recovered"
+    ALREADY = "already"
+    EMPTY = "empty"  # nothing new: recorded as skipped, nothing posted
+    MISSED = "missed"  # the slot passed while the bot was down, beyond the grace period
+    OFF = "off"
+    PAUSED = "paused"
+    WEEKEND = "weekend"
+    FAILED = "failed"
+    BUSY = "busy"
+    UNKNOWN_CHANNEL = "unknown_channel"
+    NO_ADAPTER = "no_adapter"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    channel: ChannelRef
+    outcome: RunOutcome
+    day: date | None = None
+    papers: int = 0
+    detail: str = ""
+
+
+_FROM_DELIVERY = {
+    Outcome.SENT: RunOutcome.SENT,
+    Outcome.RECOVERED: RunOutcome.RECOVERED,
+    Outcome.ALREADY: RunOutcome.ALREADY,
+    Outcome.BUSY: RunOutcome.BUSY,
+    Outcome.FAILED: RunOutcome.FAILED,
+    Outcome.PAUSED: RunOutcome.PAUSED,
+    Outcome.NO_ADAPTER: RunOutcome.NO_ADAPTER,
+}
+
+
+class DigestRunner:
+    def __init__(self, db: Database, clock: Clock, deliverer: Deliverer, *, concurrency: int = 32) -> None:
+        self._db = db
+        self._clock = clock
+        self._deliverer = deliverer
+        self._concurrency = concurrency
+
+    async def run(self, ref: ChannelRef, *, manual: bool = False, day: date | None = None) -> DigestRun:
+        """Deliver `ref`'s digest for its local day (or `day`), unless it is off, paused or already done.
+
+        `manual` (`digest now`) ignores the on/off and weekend settings but still never re-posts.
+        """
+        channel = await self._db.channels.get(ref)
+        if channel is None:
+            return DigestRun(ref, RunOutcome.UNKNOWN_CHANNEL)
+        now = self._clock.now()
+        today = day or local_day(channel, now)
+        result: DigestRun
+        if channel.paused_reason and not manual:
+            result = DigestRun(ref, RunOutcome.PAUSED, today, detail=channel.paused_reason)
+        elif not channel.digest_enabled and not manual:
+            result = DigestRun(ref, RunOutcome.OFF, today)
+        elif not channel.settings.weekends and today.weekday() >= 5 and not manual:
+            result = DigestRun(ref, RunOutcome.WEEKEND, today)
+        else:
+            result = await self._deliver(channel.ref, today, manual=manual)
+        DIGESTS.labels(platform=ref.platform.value, outcome=result.outcome.value).inc()
+        return result
+
+    async def _deliver(self, ref: ChannelRef, today: date, *, manual: bool) -> DigestRun:
+        key = today.isoformat()
+        existing = await self._db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, key)
+        if existing is not None and existing.state in (DeliveryState.SENT, DeliveryState.SKIPPED):
+            return DigestRun(ref, RunOutcome.ALREADY, today)
+        channel = await self._db.channels.get(ref)
+        assert channel is not None
+        now = self._clock.now()
+        digest = await build_digest(self._db, channel, now=now, day=today)
+        if not digest.entries and not channel.settings.empty and existing is None:
+            claim = await self._db.deliveries.claim(
+                ref, DeliveryKind.DIGEST, key, claimed_by="digest", now=now, paper_ids=()
+            )
+            if claim is None:
+                return DigestRun(ref, RunOutcome.ALREADY, today)
+            await self._db.deliveries.mark_skipped(claim.id, reason="nothing new", now=now)
+            await self._db.channels.set_last_digest(ref, now)
+            return DigestRun(ref, RunOutcome.EMPTY, today)
+        if not digest.entries:
+            digest = Digest(ref, today, (), digest.papers_day, note="Nothing new for this channel today.")
+        result = await self._deliverer.deliver(
+            ref, DeliveryKind.DIGEST, key, digest, paper_ids=[e.paper.id for e in digest.entries]
+        )
+        outcome = _FROM_DELIVERY[result.outcome]
+        if outcome in (RunOutcome.SENT, RunOutcome.RECOVERED):
+            await self._db.channels.set_last_digest(ref, self._clock.now())
+        if manual and outcome is RunOutcome.PAUSED:
+            logger.warning("manual digest paused the channel %s: %s", ref.key, result.detail)
+        return DigestRun(ref, outcome, today, len(digest.entries), result.detail)
+
+    async def run_many(self, refs: Sequence[ChannelRef]) -> list[DigestRun]:
+        """Fan out across channels concurrently; one channel's failure never blocks another."""
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(ref: ChannelRef) -> DigestRun:
+            async with gate:
+                try:
+                    return await self.run(ref)
+                except Exception:
+                    logger.exception("digest run failed channel=%s", ref.key)
+                    return DigestRun(ref, RunOutcome.FAILED, detail="internal error")
+
+        return list(await asyncio.gather(*(one(r) for r in refs)))
+
+    async def recover(self) -> list[DigestRun]:
+        """Finish deliveries left unfinished by a crash or a give-up (found by marker, or re-posted)."""
+        runs: list[DigestRun] = []
+        for d in await self._deliverer.unfinished():
+            if d.kind is not DeliveryKind.DIGEST:
+                continue
+            try:
+                day = date.fromisoformat(d.key)
+            except ValueError:
+                continue
+            runs.append(await self.run(d.channel, day=day, manual=True))
+        return runs

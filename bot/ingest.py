@@ -1,0 +1,167 @@
+"""Ingest: papers from a source into storage, in batches, idempotently; a failing source never stops the bot.
+
+The storage layer provides the two protocols below (`Database.papers` is a `PaperSink`, `Database.sources`
+a `HealthLog`); this module only depends on the protocols.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from tqdm import tqdm
+
+from bot.errors import SourceError
+from bot.types import Paper, UpsertResult
+
+__all__ = ["HealthLog", "PaperSink", "describe_result", "ingest_from", "ingest_papers", "merge_papers"]
+
+logger = logging.getLogger(__name__)
+
+
+class PaperSink(Protocol):
+    async def upsert(self, papers: Sequence[Paper], *, seen_at: datetime) -> UpsertResult: ...
+
+
+class HealthLog(Protocol):
+    async def record_success(self, source: str, *, at: datetime, result: str) -> None: ...
+
+    async def record_failure(self, source: str, *, at: datetime, error: str) -> None: ...
+
+
+_T = TypeVar("_T")
+
+
+def _union(first: Sequence[_T], second: Sequence[_T]) -> tuple[_T, ...]:
+    return tuple(dict.fromkeys((*first, *second)))
+
+
+def _max_optional(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def merge_papers(older: Paper, newer: Paper) -> Paper:
+    """One paper from two sightings of the same id.
+
+    Featured days, sources, categories and keywords are unions; counts take the maximum (upvotes only grow,
+    a lower count is an older snapshot); other fields prefer the newer sighting when it has a value.
+    """
+    if older.id != newer.id:
+        raise ValueError(f"cannot merge {older.id} with {newer.id}")
+    return Paper(
+        id=newer.id,
+        title=newer.title or older.title,
+        abstract=newer.abstract or older.abstract,
+        authors=newer.authors or older.authors,
+        published_at=newer.published_at or older.published_at,
+        featured_days=tuple(sorted(set(older.featured_days) | set(newer.featured_days))),
+        upvotes=max(older.upvotes, newer.upvotes),
+        comments=max(older.comments, newer.comments),
+        ai_summary=newer.ai_summary or older.ai_summary,
+        ai_keywords=newer.ai_keywords or older.ai_keywords,
+        github_repo=newer.github_repo or older.github_repo,
+        github_stars=_max_optional(older.github_stars, newer.github_stars),
+        project_page=newer.project_page or older.project_page,
+        thumbnail=newer.thumbnail or older.thumbnail,
+        organization=newer.organization or older.organization,
+        withdrawn=older.withdrawn or newer.withdrawn,
+        sources=_union(older.sources, newer.sources),
+        categories=_union(older.categories, newer.categories),
+    )
+
+
+def _merge_batch(batch: Sequence[Paper]) -> list[Paper]:
+    merged: dict[str, Paper] = {}
+    for paper in batch:
+        seen = merged.get(paper.id)
+        merged[paper.id] = paper if seen is None else merge_papers(seen, paper)
+    return list(merged.values())
+
+
+async def ingest_papers(
+    sink: PaperSink,
+    papers: Iterable[Paper],
+    *,
+    now: datetime,
+    batch_size: int = 500,
+    progress: bool = False,
+    total: int | None = None,
+) -> UpsertResult:
+    """Upsert `papers` in batches of `batch_size`; returns the summed result.
+
+    Sightings of one id inside a batch are merged first (a paper featured on two days of one file is one
+    paper with two days). Across batches, the sink's upsert is what merges. The progress bar (tqdm, on
+    stderr) shows only when `progress` is true and stderr is a terminal.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    result = UpsertResult()
+    with tqdm(
+        total=total, unit="paper", desc="ingest", disable=not (progress and sys.stderr.isatty()), file=sys.stderr
+    ) as bar:
+        batch: list[Paper] = []
+        for paper in papers:
+            batch.append(paper)
+            if len(batch) >= batch_size:
+                result += await sink.upsert(_merge_batch(batch), seen_at=now)
+                bar.update(len(batch))
+                batch = []
+        if batch:
+            result += await sink.upsert(_merge_batch(batch), seen_at=now)
+            bar.update(len(batch))
+    return result
+
+
+def describe_result(result: UpsertResult) -> str:
+    """The short line `status` shows, e.g. "42 papers (3 new, 5 updated)"."""
+    total = result.inserted + result.updated + result.unchanged
+    noun = "paper" if total == 1 else "papers"
+    return f"{total} {noun} ({result.inserted} new, {result.updated} updated)"
+
+
+async def ingest_from(
+    source_name: str,
+    fetch: Callable[[], Awaitable[Sequence[Paper]]],
+    sink: PaperSink,
+    health: HealthLog,
+    *,
+    now: datetime,
+) -> UpsertResult | None:
+    """Fetch from one source and store the papers, recording the outcome in the health log.
+
+    Never raises (except cancellation): a failing source or store is logged, recorded as a failure, and
+    None is returned, so what was stored keeps serving and the next run retries.
+    """
+    try:
+        papers = await fetch()
+        result = await ingest_papers(sink, papers, now=now)
+    except SourceError as exc:
+        logger.warning("source %s failed: %s", source_name, exc)
+        await _record_failure(health, source_name, now, str(exc))
+        return None
+    except Exception as exc:
+        logger.exception("source %s: unexpected error during ingest", source_name)
+        # The text of an unexpected exception may carry anything (URLs, tokens): status shows only its type.
+        await _record_failure(health, source_name, now, f"unexpected error ({type(exc).__name__})")
+        return None
+    summary = describe_result(result)
+    logger.info("source %s: %s", source_name, summary)
+    try:
+        await health.record_success(source_name, at=now, result=summary)
+    except Exception:
+        logger.exception("source %s: could not record success", source_name)
+    return result
+
+
+async def _record_failure(health: HealthLog, source_name: str, now: datetime, error: str) -> None:
+    try:
+        await health.record_failure(source_name, at=now, error=error)
+    except Exception:
+        logger.exception("source %s: could not record failure", source_name)
