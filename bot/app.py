@@ -19,7 +19,7 @@ from aiohttp import web
 from adapters.base import ChatAdapter
 from bot.clock import Clock
 from bot.config import Settings
-from bot.delivery import Deliverer
+from bot.delivery import Deliverer, RetryPolicy, Sleep
 from bot.digest_run import DigestRunner
 from bot.engine import Engine
 from bot.ingest import describe_result, ingest_from, ingest_papers
@@ -75,12 +75,14 @@ async def build(
     *,
     db: Database | None = None,
     adapters: Mapping[Platform, ChatAdapter] | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> Paperboy:
     """Everything but the network connections, which `start` opens."""
     db = db or await open_database(settings)
     hf = None if settings.offline else HfDailyPapers(settings.hf.endpoint, settings.hf.token, settings.hf.timeout)
     chosen: dict[Platform, ChatAdapter] = dict(adapters or {})
-    deliverer = Deliverer(db, chosen, clock, replica_id=replica_id())
+    deliverer = Deliverer(db, chosen, clock, replica_id=replica_id(), policy=retry, sleep=sleep)
     runner = DigestRunner(db, clock, deliverer)
     engine = Engine(db=db, settings=settings, clock=clock, remote=hf, digests=runner)
     return Paperboy(settings, clock, db, engine, runner, deliverer, chosen, hf)

@@ -54,3 +54,11 @@ def _network_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
     yield
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import os
+
+    # In CI the Postgres tests must run, never skip: refuse to start without the database URL.
+    if os.environ.get("CI", "").lower() == "true" and not os.environ.get("PAPERBOY_TEST_POSTGRES_URL"):
+        raise pytest.UsageError("CI=true but PAPERBOY_TEST_POSTGRES_URL is not set; .ci/run sets it")

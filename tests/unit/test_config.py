@@ -1,0 +1,66 @@
+"""Settings: prefixes, conventional aliases, secrets, and every problem reported at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+
+
+def test_defaults_need_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s = load_settings({"PAPERBOY_DATA_DIR": str(tmp_path)}, env_file=None)
+    assert s.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'paperboy.db'}"
+    assert not s.slack.enabled and not s.discord.enabled
+    assert s.digest.time == "09:00" and s.digest.timezone == "UTC"
+    assert s.http.port == 3000
+
+
+def test_conventional_names_are_accepted_and_prefixed_ones_win() -> None:
+    s = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_APP_TOKEN": "xapp-1",
+            "DISCORD_TOKEN": "abc",
+            "PAPERBOY_DISCORD__TOKEN": "prefixed",
+            "DATABASE_URL": "postgres://u@h/db",
+            "PORT": "8080",
+            "HF_ENDPOINT": "http://127.0.0.1:9",
+        },
+        env_file=None,
+    )
+    assert s.slack.bot_token is not None and s.slack.bot_token.get_secret_value() == "xoxb-1"
+    assert s.slack.socket_mode
+    assert s.discord.token is not None and s.discord.token.get_secret_value() == "prefixed"
+    assert s.resolved_database_url == "postgresql+asyncpg://u@h/db"
+    assert s.http.port == 8080
+    assert s.hf.endpoint == "http://127.0.0.1:9"
+
+
+def test_every_problem_is_listed_and_no_secret_is_echoed() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {
+                "PAPERBOY_DIGEST__TIMEZONE": "Mars/Olympus",
+                "PAPERBOY_DIGEST__TIME": "25:00",
+                "PAPERBOY_HTTP__PORT": "not-a-port",
+            },
+            env_file=None,
+        )
+    text = str(caught.value)
+    assert len(caught.value.problems) == 3
+    assert "PAPERBOY_DIGEST__TIMEZONE" in text and "PAPERBOY_DIGEST__TIME" in text and "PAPERBOY_HTTP__PORT" in text
+
+
+def test_cross_checks() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {"SLACK_BOT_TOKEN": "xoxb-secret-value", "SLACK_CLIENT_ID": "1", "PAPERBOY_SLACK__PERMISSION": "allowlist"},
+            env_file=None,
+        )
+    problems = caught.value.problems
+    assert any("SIGNING_SECRET" in p for p in problems)
+    assert any("CLIENT_SECRET" in p for p in problems)
+    assert any("ALLOWED_USERS" in p for p in problems)
+    assert "xoxb-secret-value" not in str(caught.value)
+    assert "xoxb-secret-value" not in repr(load_settings({"SLACK_BOT_TOKEN": "xoxb-secret-value",
+                                                          "SLACK_APP_TOKEN": "xapp-1"}, env_file=None))
