@@ -48,6 +48,13 @@ class UsageError(Exception):
     """A command-line mistake: printed as is, exit code 2."""
 
 
+def _channel(text: str) -> ChannelRef:
+    try:
+        return ChannelRef.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="paperboy", description="Trending ML papers for Slack and Discord channels.")
     p.add_argument("--version", action="version", version=f"paperboy {__version__}")
@@ -82,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
     dg = sub.add_parser("digest", help="preview or run a channel's digest")
     dg.add_argument("action", choices=("preview", "run"))
-    dg.add_argument("--channel", required=True, type=ChannelRef.parse, help="PLATFORM:WORKSPACE:CHANNEL")
+    dg.add_argument("--channel", required=True, type=_channel, help="PLATFORM:WORKSPACE:CHANNEL")
     dg.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, e.g. 2025-11-29T09:00Z)")
 
     db = sub.add_parser("db", help="database maintenance")

@@ -1,0 +1,85 @@
+"""The paperboy command line as an operator uses it: real processes, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.sources.sample import SAMPLE_LAST_DAY
+
+
+def paperboy(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    env |= {"PAPERBOY_DATA_DIR": str(tmp_path), "PAPERBOY_OFFLINE": "true"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli")
+    done = paperboy(path, "ingest", "--sample")
+    assert done.returncode == 0, done.stderr
+    assert "220 papers (220 new, 0 updated)" in done.stdout
+    return path
+
+
+def test_search_json(data_dir: Path) -> None:
+    done = paperboy(data_dir, "search", "agent -survey", "--limit", "5", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert len(rows) == 5
+    for row in rows:
+        assert {"id", "title", "upvotes", "score", "matched"} <= row.keys()
+        assert row["matched"] and isinstance(row["score"], float)
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+
+
+def test_today_json_for_a_date(data_dir: Path) -> None:
+    done = paperboy(data_dir, "today", "--date", SAMPLE_LAST_DAY.isoformat(), "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert rows and all(SAMPLE_LAST_DAY.isoformat() in r["featured_days"] for r in rows)
+    assert [r["upvotes"] for r in rows] == sorted((r["upvotes"] for r in rows), reverse=True)
+
+
+def test_ingest_twice_changes_nothing(data_dir: Path) -> None:
+    done = paperboy(data_dir, "ingest", "--sample")
+    assert done.returncode == 0 and "(0 new, 0 updated)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", '"unclosed'), "position"),
+        (("digest", "preview", "--channel", "slack:T1"), "PLATFORM:WORKSPACE:CHANNEL"),
+        (("digest", "preview", "--channel", "slack:T1:C1"), "has no channel"),
+        (("ingest", "--file", "/nonexistent.json"), "no such file"),
+        (("ingest", "--date", "2025-11-27"), "PAPERBOY_OFFLINE"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(data_dir: Path, args: tuple[str, ...], message: str) -> None:
+    done = paperboy(data_dir, *args)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_settings_are_listed_at_once(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("PAPERBOY_DIGEST__TIMEZONE=Nowhere/Land\nPAPERBOY_HTTP__PORT=-1\n")
+    done = paperboy(tmp_path, "today")
+    assert done.returncode == 2
+    assert "PAPERBOY_DIGEST__TIMEZONE" in done.stderr and "PAPERBOY_HTTP__PORT" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "bot", "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("paperboy ")
