@@ -1,0 +1,639 @@
+"""The Discord adapter: discord.py gateway for `/papers` interactions, REST for scheduled posts.
+
+Interactions: one application-command group `/papers` with a subcommand per CommandSpec, built at
+start from the core's registry. Every interaction is deferred first (Discord wants an answer within
+3 seconds), then the core runs and its replies go out as follow-ups. Buttons ("pb:*" custom ids)
+arrive through `on_interaction` and take the same path.
+
+Permissions: Discord's `default_member_permissions` applies to a whole top-level command, so it
+cannot differ between subcommands of one group. The group therefore sets none, and each invocation
+carries a `Permission` (Manage Channels in that channel) that the core checks for the subcommands
+that change channel state.
+
+Posting: `send` talks REST directly (`POST /channels/{id}/messages`), so a digest fan-out does not
+need the channel in the gateway cache. discord.py handles per-route buckets and 429s; a token
+bucket on top keeps the bot under Discord's global 50 requests per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import inspect
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Optional, Protocol, cast
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.base import OnCommand, SentMessage
+from bot.clock import Clock
+from bot.config import DiscordSettings
+from bot.errors import PaperboyError, PermanentDeliveryError, RetryableDeliveryError
+from bot.types import (
+    ArgKind,
+    ArgSpec,
+    ChannelRef,
+    CommandInvocation,
+    CommandSpec,
+    Message,
+    Platform,
+    TextReply,
+    TopicList,
+)
+
+from . import render as r
+from . import translate as t
+
+logger = logging.getLogger(__name__)
+
+COMMANDS_HASH_KEY = "discord:commands_hash"
+READY_TIMEOUT = 30.0
+AUTOCOMPLETE_TIMEOUT = 2.5
+"""Discord drops an autocomplete answer after 3 seconds."""
+GLOBAL_RATE = 50.0
+"""Requests per second per bot (Discord's global limit)."""
+FIND_PAGES = 10
+"""find_delivery reads at most this many pages of 100 messages."""
+GUILD_READY_TIMEOUT = 2.0
+"""discord.py's wait for GUILD_CREATEs before READY (its default); tests shorten it."""
+MAX_SUBCOMMANDS = 25
+NONCE_LIMIT = 25
+GROUP_DESCRIPTION = "Trending machine-learning papers from Hugging Face Daily Papers"
+GENERIC_FAILURE = "Something went wrong on Paperboy's side. Please try again in a moment."
+
+_KNOWN_CODES: dict[int, str] = {
+    10003: "Discord says this channel no longer exists (Unknown Channel, 10003)",
+    10004: "Discord says Paperboy is no longer in this server (Unknown Guild, 10004)",
+    50001: "Discord says Paperboy cannot see this channel (Missing Access, 50001)",
+    50013: "Discord says Paperboy lacks permission to post here (Missing Permissions, 50013)",
+    50035: "Discord rejected the message as malformed (Invalid Form Body, 50035)",
+}
+
+
+class KeyValueStore(Protocol):
+    """A small persistent store (storage.Database.kv satisfies it)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+
+class _Hooks(Protocol):
+    async def on_setup(self) -> None: ...
+
+    async def on_ready(self) -> None: ...
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None: ...
+
+
+class _Client(discord.Client):
+    """A discord.py Client whose events go to the adapter (composition: the adapter owns it)."""
+
+    def __init__(self, hooks: _Hooks, **options: Any) -> None:
+        super().__init__(**options)
+        self._paperboy = hooks
+
+    async def setup_hook(self) -> None:
+        await self._paperboy.on_setup()
+
+    async def on_ready(self) -> None:
+        await self._paperboy.on_ready()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await self._paperboy.on_interaction(interaction)
+
+
+class _ShardedClient(discord.AutoShardedClient):
+    def __init__(self, hooks: _Hooks, **options: Any) -> None:
+        super().__init__(**options)
+        self._paperboy = hooks
+
+    async def setup_hook(self) -> None:
+        await self._paperboy.on_setup()
+
+    async def on_ready(self) -> None:
+        await self._paperboy.on_ready()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await self._paperboy.on_interaction(interaction)
+
+
+class _TokenBucket:
+    """At most `rate` acquisitions per second on average, bursts up to `rate`."""
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._tokens = rate
+        self._stamp: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            if self._stamp is not None:
+                self._tokens = min(self._rate, self._tokens + (now - self._stamp) * self._rate)
+            self._stamp = now
+            if self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self._rate)
+                self._stamp = loop.time()
+                self._tokens = 1
+            self._tokens -= 1
+
+
+def delivery_nonce(delivery_id: str) -> str:
+    """A Discord nonce (<= 25 characters) that is stable for a delivery id."""
+    if len(delivery_id) <= NONCE_LIMIT:
+        return delivery_id
+    digest = hashlib.sha256(delivery_id.encode()).hexdigest()
+    return f"{delivery_id[:12]}-{digest[:12]}"
+
+
+def delivery_error(exc: BaseException) -> PermanentDeliveryError | RetryableDeliveryError | None:
+    """Classify a discord.py / aiohttp failure for the delivery loop; None if it is not a delivery failure."""
+    if isinstance(exc, discord.RateLimited):
+        return RetryableDeliveryError(f"Discord rate limit ({exc.retry_after:.0f}s)", retry_after=exc.retry_after)
+    if isinstance(exc, discord.DiscordServerError):
+        return RetryableDeliveryError(f"Discord server error ({exc.status})")
+    if isinstance(exc, discord.HTTPException):
+        if exc.code in _KNOWN_CODES:
+            return PermanentDeliveryError(_KNOWN_CODES[exc.code])
+        if exc.status == 401:
+            return PermanentDeliveryError("Discord rejected Paperboy's bot token (401 Unauthorized)")
+        if isinstance(exc, discord.Forbidden):
+            return PermanentDeliveryError(f"Discord refused the post (Forbidden, {exc.code})")
+        if isinstance(exc, discord.NotFound):
+            return PermanentDeliveryError(f"Discord cannot find this channel (Not Found, {exc.code})")
+        if exc.status == 429 or exc.status >= 500:
+            return RetryableDeliveryError(f"Discord answered {exc.status}")
+        return PermanentDeliveryError(f"Discord rejected the post ({exc.status}, code {exc.code})")
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError | OSError | discord.GatewayNotFound):
+        return RetryableDeliveryError(f"could not reach Discord ({type(exc).__name__})")
+    return None
+
+
+@contextlib.asynccontextmanager
+async def _as_delivery_errors(channel: ChannelRef) -> AsyncIterator[None]:
+    try:
+        yield
+    except (PermanentDeliveryError, RetryableDeliveryError):
+        raise
+    except Exception as exc:
+        mapped = delivery_error(exc)
+        if mapped is None:
+            raise
+        logger.warning("discord delivery to %s failed: %s", channel.key, mapped.reason)
+        raise mapped from exc
+
+
+def _optional(annotation: Any) -> Any:
+    return Optional[annotation]  # noqa: UP045 - discord.py resolves typing.Optional at runtime
+
+
+def _annotation(arg: ArgSpec) -> Any:
+    if arg.kind is ArgKind.INTEGER:
+        if arg.min_value is not None or arg.max_value is not None:
+            base: Any = app_commands.Range[int, arg.min_value, arg.max_value]
+        else:
+            base = int
+    else:
+        base = str
+    return base if arg.required else _optional(base)
+
+
+class DiscordAdapter:
+    """ChatAdapter for Discord (discord.py 2.x).
+
+    `kv` remembers the hash of the last synced command payload, so a restart with the same commands
+    does not hit Discord's command-registration limits; without it every start syncs.
+    """
+
+    def __init__(self, settings: DiscordSettings, *, clock: Clock, kv: KeyValueStore | None = None) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._kv = kv
+        self._client: discord.Client | None = None
+        self._tree: app_commands.CommandTree[discord.Client] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._specs: dict[str, CommandSpec] = {}
+        self._on_command: OnCommand | None = None
+        self._bucket = _TokenBucket(GLOBAL_RATE)
+        self._saved_globals: tuple[str, yarl.URL] | None = None
+        self.synced: int = 0
+        """How many times start/sync pushed commands to Discord (tests and logs read it)."""
+
+    @property
+    def platform(self) -> Platform:
+        return Platform.DISCORD
+
+    @property
+    def client(self) -> discord.Client:
+        if self._client is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return self._client
+
+    # -----------------------------------------------------------------------------------------
+    # Lifecycle
+
+    async def start(
+        self, commands: Sequence[CommandSpec], on_command: OnCommand, *, ready_timeout: float = READY_TIMEOUT
+    ) -> None:
+        token = self._settings.token.get_secret_value() if self._settings.token else ""
+        if not token:
+            raise PaperboyError("Discord is not configured: set PAPERBOY_DISCORD__TOKEN (or DISCORD_TOKEN)")
+        if self._client is not None:
+            raise RuntimeError("the Discord adapter is already started")
+        self._specs = {spec.name: spec for spec in commands}
+        self._on_command = on_command
+        self._ready = asyncio.Event()
+        self._point_at_endpoints()
+
+        intents = discord.Intents.none()
+        intents.guilds = True
+        options: dict[str, Any] = {
+            "intents": intents,
+            "allowed_mentions": discord.AllowedMentions.none(),
+            "max_ratelimit_timeout": 60.0,
+            "guild_ready_timeout": GUILD_READY_TIMEOUT,
+        }
+        client: discord.Client
+        if self._settings.shard_count is not None:
+            client = _ShardedClient(
+                self, shard_count=self._settings.shard_count, shard_ids=self._settings.shard_ids, **options
+            )
+        else:
+            client = _Client(self, **options)
+        self._client = client
+        self._tree = app_commands.CommandTree(client)
+        self._tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+
+        self._task = asyncio.create_task(client.start(token), name="discord-client")
+        ready = asyncio.create_task(self._ready.wait())
+        try:
+            done, _ = await asyncio.wait({self._task, ready}, timeout=ready_timeout, return_when="FIRST_COMPLETED")
+        finally:
+            ready.cancel()
+        if self._ready.is_set():
+            logger.info("discord connected as %s (application %s)", client.user, client.application_id)
+            return
+        failure = self._task.exception() if self._task in done else None
+        await self.stop()
+        if isinstance(failure, discord.LoginFailure):
+            raise PaperboyError("Discord refused the bot token (login failed)") from failure
+        if failure is not None:
+            raise PaperboyError(f"Discord connection failed: {type(failure).__name__}: {failure}") from failure
+        raise PaperboyError(f"Discord did not become ready within {ready_timeout:.0f} s")
+
+    async def stop(self) -> None:
+        client, task = self._client, self._task
+        self._client, self._task, self._tree = None, None, None
+        if client is not None:
+            await client.close()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=10)
+        self._restore_endpoints()
+
+    def _point_at_endpoints(self) -> None:
+        """discord.py reads its endpoints from class attributes; set them, and restore them on stop."""
+        if self._saved_globals is None:
+            self._saved_globals = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+        if self._settings.api_base:
+            Route.BASE = self._settings.api_base.rstrip("/")
+        if self._settings.gateway_url:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self._settings.gateway_url)
+
+    def _restore_endpoints(self) -> None:
+        if self._saved_globals is not None:
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_globals
+            self._saved_globals = None
+
+    # -----------------------------------------------------------------------------------------
+    # Hooks called by the discord.py client
+
+    async def on_setup(self) -> None:
+        """Build `/papers` from the command registry and sync it when it changed (setup_hook)."""
+        tree = self._require_tree()
+        tree.add_command(self._build_group(list(self._specs.values())))
+        digest = self._commands_hash()
+        stored = await self._kv.get(COMMANDS_HASH_KEY) if self._kv is not None else None
+        if stored == digest:
+            logger.info("discord commands unchanged (hash %s), not syncing", digest[:12])
+            return
+        count = await self.sync()
+        if self._kv is not None:
+            await self._kv.set(COMMANDS_HASH_KEY, digest)
+        logger.info("discord commands synced: %d top-level command(s), hash %s", count, digest[:12])
+
+    async def on_ready(self) -> None:
+        self._ready.set()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Buttons: app commands and autocomplete are routed by the CommandTree instead."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data = cast(Mapping[str, Any], interaction.data or {})
+        parsed = t.component_text(str(data.get("custom_id", "")))
+        if parsed is None:
+            return
+        text, private = parsed
+        await self._run(interaction, text, private=private)
+
+    # -----------------------------------------------------------------------------------------
+    # Commands
+
+    async def sync(self, guild_id: int | None = None) -> int:
+        """Push the command tree to Discord (globally, or to one guild for instant updates)."""
+        tree = self._require_tree()
+        if guild_id is None:
+            synced = await tree.sync()
+        else:
+            guild = discord.Object(id=guild_id)
+            tree.copy_global_to(guild=guild)
+            synced = await tree.sync(guild=guild)
+        self.synced += 1
+        return len(synced)
+
+    def _require_tree(self) -> app_commands.CommandTree[discord.Client]:
+        if self._tree is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return self._tree
+
+    def _commands_hash(self) -> str:
+        tree = self._require_tree()
+        payload = {
+            "application_id": str(self.client.application_id),
+            "commands": [command.to_dict(tree) for command in tree.get_commands()],
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def _build_group(self, specs: Sequence[CommandSpec]) -> app_commands.Group:
+        group = app_commands.Group(name=t.GROUP_NAME, description=GROUP_DESCRIPTION)
+        if len(specs) > MAX_SUBCOMMANDS:
+            dropped = ", ".join(s.name for s in specs[MAX_SUBCOMMANDS:])
+            logger.warning("discord allows %d subcommands per group; not registering %s", MAX_SUBCOMMANDS, dropped)
+        for spec in specs[:MAX_SUBCOMMANDS]:
+            group.add_command(self._build_command(spec))
+        return group
+
+    def _build_command(self, spec: CommandSpec) -> app_commands.Command[Any, ..., None]:
+        """A subcommand whose options come from the spec's args.
+
+        discord.py derives options from the callback's signature, so the callback gets a synthetic
+        `__signature__` plus the attributes its decorators (`describe`, `choices`, `autocomplete`)
+        would have set. The option values are not used: the raw interaction data is translated
+        instead, the same way for every subcommand.
+        """
+
+        async def callback(interaction: discord.Interaction, **_options: Any) -> None:
+            await self._run_slash(interaction, spec)
+
+        params = [
+            inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
+        ]
+        descriptions: dict[str, str] = {}
+        choices: dict[str, list[app_commands.Choice[str]]] = {}
+        autocomplete: dict[str, Any] = {}
+        for arg in spec.args:
+            params.append(
+                inspect.Parameter(
+                    arg.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=_annotation(arg),
+                    default=inspect.Parameter.empty if arg.required else None,
+                )
+            )
+            descriptions[arg.name] = r.fit(arg.description, 100) or arg.name
+            if arg.kind is ArgKind.CHOICE and arg.choices:
+                choices[arg.name] = [app_commands.Choice(name=c, value=c) for c in arg.choices[:25]]
+            elif spec.name == "unsubscribe" and arg.kind is ArgKind.TEXT and not autocomplete:
+                autocomplete[arg.name] = self._autocomplete_topics
+        attributes: dict[str, Any] = {
+            "__signature__": inspect.Signature(params),
+            "__discord_app_commands_param_description__": descriptions,
+            "__discord_app_commands_param_choices__": choices,
+            "__discord_app_commands_param_autocomplete__": autocomplete,
+        }
+        for name, value in attributes.items():
+            setattr(callback, name, value)
+        return app_commands.Command(
+            name=spec.name,
+            description=r.fit(spec.summary, 100) or spec.name,
+            callback=callback,
+        )
+
+    async def _run_slash(self, interaction: discord.Interaction, spec: CommandSpec) -> None:
+        data = cast(Mapping[str, Any], interaction.data or {})
+        text = t.command_text(data, list(self._specs.values()))
+        await self._run(interaction, text, private=spec.private)
+
+    async def _autocomplete_topics(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        invocation = t.invocation(self._facts(interaction), "topics", self._clock.now(), force_private=True)
+        try:
+            replies = await asyncio.wait_for(self._call_core(invocation), timeout=AUTOCOMPLETE_TIMEOUT)
+        except Exception:
+            logger.exception("discord autocomplete failed in %s", invocation.channel.key)
+            return []
+        needle = current.strip().lower()
+        result: list[app_commands.Choice[str]] = []
+        for reply in replies:
+            if not isinstance(reply, TopicList):
+                continue
+            for topic in reply.topics:
+                label = f"#{topic.id} {topic.query}"
+                if needle and needle not in label.lower():
+                    continue
+                result.append(app_commands.Choice(name=r.fit(label, 100), value=str(topic.id)))
+        return result[:25]
+
+    def _facts(self, interaction: discord.Interaction) -> t.InteractionFacts:
+        in_guild = interaction.guild_id is not None
+        return t.InteractionFacts(
+            guild_id=str(interaction.guild_id) if in_guild else None,
+            channel_id=str(interaction.channel_id or ""),
+            user_id=str(interaction.user.id),
+            user_name=interaction.user.display_name,
+            permissions=interaction.permissions.value if in_guild else None,
+        )
+
+    async def _call_core(self, invocation: CommandInvocation) -> Sequence[Message]:
+        if self._on_command is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return await self._on_command(invocation)
+
+    async def _run(self, interaction: discord.Interaction, text: str, *, private: bool) -> None:
+        """Defer at once, run the core, send its replies as follow-ups."""
+        received = self._clock.now()
+        invocation = t.invocation(self._facts(interaction), text, received, force_private=private)
+        ids = f"discord {invocation.channel.key} interaction {interaction.id}"
+        try:
+            await interaction.response.defer(ephemeral=private, thinking=True)
+        except discord.HTTPException:
+            logger.exception("%s: could not defer (interaction expired?)", ids)
+            return
+        try:
+            replies = list(await self._call_core(invocation))
+        except Exception:
+            logger.exception("%s: command %r failed", ids, text.split(" ", 1)[0])
+            replies = [TextReply(GENERIC_FAILURE, private=True, is_error=True)]
+        if not replies:
+            replies = [TextReply("Done.", private=private)]
+        try:
+            await self._reply(interaction, replies, deferred_private=private)
+        except discord.HTTPException:
+            logger.exception("%s: could not send the reply", ids)
+
+    async def _reply(
+        self, interaction: discord.Interaction, replies: Sequence[Message], *, deferred_private: bool
+    ) -> None:
+        first = True
+        for message in replies:
+            for post in r.render(message):
+                ephemeral = post.ephemeral or deferred_private
+                if first and ephemeral and not deferred_private:
+                    # The first follow-up replaces the public "thinking" message and would inherit its
+                    # visibility; a private first reply has to be a fresh ephemeral message instead.
+                    await interaction.delete_original_response()
+                first = False
+                await interaction.followup.send(
+                    **_followup_kwargs(post),
+                    ephemeral=ephemeral,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                    wait=True,
+                )
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        logger.error(
+            "discord command error in channel %s interaction %s: %s",
+            interaction.channel_id,
+            interaction.id,
+            error,
+            exc_info=error,
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # Posting
+
+    async def send(self, channel: ChannelRef, message: Message, *, delivery_id: str | None = None) -> SentMessage:
+        """Post `message` to `channel` over REST; long digests continue in a thread from the first post."""
+        posts = r.render(message, marker=delivery_id)
+        channel_id = int(channel.channel_id)
+        nonce = delivery_nonce(delivery_id) if delivery_id else None
+        async with _as_delivery_errors(channel):
+            first_id = await self._post(channel_id, posts[0], nonce=nonce)
+        extra: list[str] = []
+        thread_id: int | None = None
+        thread_tried = False
+        for index, post in enumerate(posts[1:], start=1):
+            target = channel_id
+            if post.thread:
+                if not thread_tried:
+                    thread_tried = True
+                    thread_id = await self._open_thread(channel, channel_id, int(first_id), message)
+                target = thread_id or channel_id
+            try:
+                async with _as_delivery_errors(channel):
+                    extra.append(await self._post(target, post, nonce=None))
+            except (PermanentDeliveryError, RetryableDeliveryError) as exc:
+                # The channel-level message is out and carries the marker: a retry of the whole
+                # delivery would be recognised as done, so report what landed instead of raising.
+                logger.error(
+                    "discord %s delivery %s: follow-up %d of %d failed: %s",
+                    channel.key,
+                    delivery_id,
+                    index,
+                    len(posts) - 1,
+                    exc.reason,
+                )
+                break
+        return SentMessage(first_id, tuple(extra))
+
+    async def _post(self, channel_id: int, post: r.DiscordPost, *, nonce: str | None) -> str:
+        payload = post.payload()
+        payload["allowed_mentions"] = {"parse": []}
+        if nonce:
+            payload["nonce"] = nonce
+            payload["enforce_nonce"] = True
+        await self._bucket.acquire()
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        data = await self.client.http.request(route, json=payload)
+        return str(data["id"])
+
+    async def _open_thread(self, channel: ChannelRef, channel_id: int, message_id: int, message: Message) -> int | None:
+        name = "More papers"
+        day = getattr(message, "day", None)
+        if day is not None:
+            name = f"Paperboy digest {day:%Y-%m-%d}"
+        try:
+            await self._bucket.acquire()
+            thread = await self.client.http.start_thread_with_message(
+                channel_id, message_id, name=name, auto_archive_duration=1440
+            )
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError) as exc:
+            logger.warning("discord %s: no thread for the digest (%s); following up in the channel", channel.key, exc)
+            return None
+        return int(thread["id"])
+
+    async def find_delivery(self, channel: ChannelRef, delivery_id: str, since: datetime) -> str | None:
+        """Scan the channel's messages since `since` for the visible `ref <id>` marker."""
+        marker = r.marker_text(delivery_id)
+        after = discord.utils.time_snowflake(since, high=False)
+        me = self.client.user.id if self.client.user else None
+        channel_id = int(channel.channel_id)
+        async with _as_delivery_errors(channel):
+            for _ in range(FIND_PAGES):
+                await self._bucket.acquire()
+                page = await self.client.http.logs_from(channel_id, 100, after=after)
+                if not page:
+                    return None
+                for item in page:
+                    if me is not None and str(item.get("author", {}).get("id")) != str(me):
+                        continue
+                    if _carries(cast(Mapping[str, Any], item), marker):
+                        return str(item["id"])
+                after = max(int(item["id"]) for item in page)
+                if len(page) < 100:
+                    return None
+        return None
+
+
+def _carries(message: Mapping[str, Any], marker: str) -> bool:
+    if marker in str(message.get("content", "")):
+        return True
+    return any(marker in str((e.get("footer") or {}).get("text", "")) for e in message.get("embeds") or [])
+
+
+def _followup_kwargs(post: r.DiscordPost) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if post.content:
+        kwargs["content"] = post.content
+    if post.embeds:
+        kwargs["embeds"] = [discord.Embed.from_dict(e) for e in post.embeds]
+    if post.components:
+        view = discord.ui.View(timeout=None)
+        for row, action_row in enumerate(post.components):
+            for button in action_row["components"]:
+                view.add_item(
+                    discord.ui.Button(
+                        style=discord.ButtonStyle(button["style"]),
+                        label=button["label"],
+                        custom_id=button["custom_id"],
+                        row=row,
+                    )
+                )
+        # Clicks are handled by on_interaction; a stopped view is not kept in discord.py's view store.
+        view.stop()
+        kwargs["view"] = view
+    return kwargs

@@ -1,0 +1,560 @@
+"""Semantic messages -> Discord message payloads (content, embeds, button rows). Pure functions.
+
+Everything here produces plain dicts in Discord's API shape, so the same payload goes to
+`POST /channels/{id}/messages` (scheduled posts) and to interaction follow-ups.
+
+Discord's limits are enforced here, not hoped for: content <= 2,000 characters; per message <= 10
+embeds whose title, description, field names/values, footer and author texts add up to <= 6,000
+characters; per embed: title <= 256, description <= 4,096, <= 25 fields (name <= 256, value <= 1,024),
+footer <= 2,048; <= 5 action rows of <= 5 buttons, custom ids <= 100 characters.
+
+A long digest continues in follow-up posts marked `thread=True`: the adapter posts them in a thread
+created from the first (channel-level) message, and falls back to plain follow-ups in the channel
+when it cannot create a thread (DMs, interaction replies, missing Create Public Threads).
+
+Paper text is untrusted: it is markdown-escaped and every mention form (`@everyone`, `@here`,
+`<@id>`, `<@!id>`, `<@&id>`, `<#id>`) is broken with a zero-width space, so that even without
+`allowed_mentions` nothing in a title or abstract can ping or render as a mention.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from discord.utils import escape_markdown, escape_mentions
+
+from bot.types import (
+    Digest,
+    DigestReason,
+    Message,
+    Paper,
+    PaperCard,
+    PaperList,
+    Status,
+    TextReply,
+    TopicList,
+)
+
+CONTENT_LIMIT = 2000
+EMBEDS_PER_MESSAGE = 10
+EMBED_TOTAL_LIMIT = 6000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELDS_PER_EMBED = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+BUTTONS_PER_ROW = 5
+ROWS_PER_MESSAGE = 5
+CUSTOM_ID_LIMIT = 100
+BUTTON_LABEL_LIMIT = 80
+
+EXCERPT_CHARS = 350
+"""Description length for a paper embed: long enough for an AI summary, short enough to scan."""
+
+SIMILAR_PREFIX = "pb:similar:"
+UNSUBSCRIBE_PREFIX = "pb:unsub:"
+
+_COLOR_PAPER = 0xFFD21E  # Hugging Face yellow
+_COLOR_INFO = 0x5865F2
+_COLOR_ERROR = 0xED4245
+_ZWSP = "\u200b"
+_BUTTON_PRIMARY = 1
+_BUTTON_SECONDARY = 2
+_BUTTON_DANGER = 4
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordPost:
+    """One Discord message to send.
+
+    `components` are action rows (type 1) of buttons (type 2). `thread` means "post in the thread
+    created from the first post of this render" (plain follow-up when that is impossible).
+    `ephemeral` only means something for interaction replies.
+    """
+
+    content: str = ""
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    components: list[dict[str, Any]] = field(default_factory=list)
+    ephemeral: bool = False
+    thread: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON body for `POST /channels/{id}/messages` (without nonce and allowed_mentions)."""
+        body: dict[str, Any] = {}
+        if self.content:
+            body["content"] = self.content
+        if self.embeds:
+            body["embeds"] = self.embeds
+        if self.components:
+            body["components"] = self.components
+        return body
+
+
+# ---------------------------------------------------------------------------------------------
+# Text safety
+
+
+_MENTION_FORMS = re.compile(r"<(@[!&]?|#|/)")
+_BROADCAST = re.compile(r"@(everyone|here)", re.IGNORECASE)
+
+
+def neutralise_mentions(text: str) -> str:
+    """Break every mention form with a zero-width space (rendered text stays readable)."""
+    text = escape_mentions(text)
+    text = _BROADCAST.sub(lambda m: "@" + _ZWSP + m.group(1), text)
+    return _MENTION_FORMS.sub(lambda m: "<" + _ZWSP + m.group(1), text)
+
+
+def safe(text: str) -> str:
+    """Untrusted text -> markdown-escaped, mention-free text."""
+    return neutralise_mentions(escape_markdown(text))
+
+
+def fit(text: str, limit: int) -> str:
+    """Cut `text` to `limit` characters with an ellipsis, preferring a word boundary.
+
+    Never leaves a dangling escape backslash at the cut.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    space = cut.rfind(" ")
+    if space >= limit * 0.6:
+        cut = cut[:space]
+    cut = cut.rstrip()
+    trailing = len(cut) - len(cut.rstrip("\\"))
+    if trailing % 2:
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL that can sit inside a markdown link, else None."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in url for c in " <>\n\t\"'`"):
+        return None
+    return quote(url, safe=":/?#@!$&*+,;=%~-._[]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Paper pieces
+
+
+def short_authors(authors: Sequence[str], shown: int = 3) -> str:
+    names = [a.strip() for a in authors if a.strip()]
+    if not names:
+        return "unknown"
+    if len(names) <= shown:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + " et al."
+
+
+def _excerpt(paper: Paper, limit: int = EXCERPT_CHARS) -> str:
+    text = paper.ai_summary or paper.abstract or ""
+    return fit(safe(" ".join(text.split())), limit)
+
+
+def _links(paper: Paper) -> str:
+    links = [f"[arXiv]({paper.arxiv_url})", f"[PDF]({paper.pdf_url})"]
+    code = safe_url(paper.github_repo)
+    if code:
+        links.append(f"[Code]({code})")
+    page = safe_url(paper.project_page)
+    if page:
+        links.append(f"[Project page]({page})")
+    return " · ".join(links)
+
+
+def _stats(paper: Paper) -> str:
+    text = f"▲ {paper.upvotes} · 💬 {paper.comments}"
+    if paper.github_stars:
+        text += f" · ★ {paper.github_stars}"
+    return text
+
+
+def paper_embed(
+    paper: Paper,
+    *,
+    number: int | None = None,
+    matched: Sequence[str] = (),
+    excerpt_chars: int = EXCERPT_CHARS,
+    keywords: bool = False,
+) -> dict[str, Any]:
+    prefix = f"{number}. " if number is not None else ""
+    embed: dict[str, Any] = {
+        "type": "rich",
+        "title": fit(prefix + safe(paper.title), TITLE_LIMIT),
+        "url": paper.hf_url,
+        "description": _excerpt(paper, excerpt_chars),
+        "color": _COLOR_PAPER,
+    }
+    fields = [
+        _field("Authors", safe(short_authors(paper.authors)), inline=True),
+        _field("Votes", _stats(paper), inline=True),
+    ]
+    if matched:
+        fields.append(_field("Matched", safe("; ".join(matched))))
+    if keywords and paper.ai_keywords:
+        fields.append(_field("Keywords", safe(", ".join(paper.ai_keywords[:12]))))
+    fields.append(_field("Links", _links(paper)))
+    embed["fields"] = fields
+    thumb = safe_url(paper.thumbnail)
+    if thumb and thumb.startswith("https://"):
+        embed["thumbnail"] = {"url": thumb}
+    return embed
+
+
+def _field(name: str, value: str, *, inline: bool = False) -> dict[str, Any]:
+    return {
+        "name": fit(name, FIELD_NAME_LIMIT) or _ZWSP,
+        "value": fit(value, FIELD_VALUE_LIMIT) or _ZWSP,
+        "inline": inline,
+    }
+
+
+def _button(label: str, custom_id: str, style: int = _BUTTON_SECONDARY) -> dict[str, Any]:
+    return {
+        "type": 2,
+        "style": style,
+        "label": fit(label, BUTTON_LABEL_LIMIT),
+        "custom_id": custom_id[:CUSTOM_ID_LIMIT],
+    }
+
+
+def similar_button(paper_id: str, number: int | None) -> dict[str, Any]:
+    label = f"More like {number}." if number is not None else "More like this"
+    return _button(label, SIMILAR_PREFIX + paper_id, _BUTTON_PRIMARY)
+
+
+def embed_chars(embed: dict[str, Any]) -> int:
+    """Characters Discord counts toward the 6,000 per-message embed total."""
+    total = len(embed.get("title", "")) + len(embed.get("description", ""))
+    for f in embed.get("fields", []):
+        total += len(f.get("name", "")) + len(f.get("value", ""))
+    total += len(embed.get("footer", {}).get("text", ""))
+    total += len(embed.get("author", {}).get("name", ""))
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# Packing: split content, embeds and buttons into posts that respect every limit
+
+
+@dataclass(slots=True)
+class _Block:
+    embed: dict[str, Any]
+    buttons: list[dict[str, Any]]
+
+
+def _rows(buttons: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"type": 1, "components": list(buttons[i : i + BUTTONS_PER_ROW])}
+        for i in range(0, len(buttons), BUTTONS_PER_ROW)
+    ]
+
+
+def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
+    """Split on line boundaries (then hard) so that each part is <= limit."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            head = fit(line, limit)
+            parts.append(head)
+            line = line[len(head) - 1 :].lstrip() if head.endswith("…") else line[len(head) :]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+def _pack(
+    content: str,
+    blocks: Sequence[_Block],
+    *,
+    ephemeral: bool,
+    follow_up_in_thread: bool = False,
+    first_message_embeds: int = EMBEDS_PER_MESSAGE,
+) -> list[DiscordPost]:
+    posts: list[DiscordPost] = []
+    texts = split_text(content) if content else [""]
+    for text in texts[:-1]:
+        posts.append(DiscordPost(content=text, ephemeral=ephemeral))
+    pending_content = texts[-1]
+    embeds: list[dict[str, Any]] = []
+    buttons: list[dict[str, Any]] = []
+    chars = 0
+
+    def flush() -> None:
+        nonlocal pending_content, embeds, buttons, chars
+        posts.append(
+            DiscordPost(
+                content=pending_content,
+                embeds=embeds,
+                components=_rows(buttons),
+                ephemeral=ephemeral,
+                thread=follow_up_in_thread and bool(posts),
+            )
+        )
+        pending_content, embeds, buttons, chars = "", [], [], 0
+
+    for block in blocks:
+        _shrink(block.embed)
+        size = embed_chars(block.embed)
+        cap = first_message_embeds if not posts else EMBEDS_PER_MESSAGE
+        if embeds and (
+            len(embeds) >= cap
+            or chars + size > EMBED_TOTAL_LIMIT
+            or len(buttons) + len(block.buttons) > BUTTONS_PER_ROW * ROWS_PER_MESSAGE
+        ):
+            flush()
+        embeds.append(block.embed)
+        buttons.extend(block.buttons)
+        chars += size
+    if embeds or pending_content or not posts:
+        flush()
+    return posts
+
+
+def _shrink(embed: dict[str, Any]) -> None:
+    """Make one embed fit the per-message total on its own by cutting its longest texts."""
+    for _ in range(64):  # each round at least halves the longest text; a handful of rounds suffice
+        if embed_chars(embed) <= EMBED_TOTAL_LIMIT:
+            return
+        over = embed_chars(embed) - EMBED_TOTAL_LIMIT
+        fields = embed.get("fields", [])
+        longest = max(fields, key=lambda f: len(f["value"]), default=None)
+        desc = len(embed.get("description", ""))
+        if longest is not None and len(longest["value"]) >= desc:
+            longest["value"] = fit(longest["value"], max(len(longest["value"]) - over, len(longest["value"]) // 2, 1))
+        else:
+            embed["description"] = fit(embed["description"], max(desc - over, desc // 2, 1))
+
+
+def _with_marker(posts: list[DiscordPost], marker: str | None) -> list[DiscordPost]:
+    """Put `ref <marker>` where find_delivery looks: the first post's last embed footer, or its content."""
+    if not marker or not posts:
+        return posts
+    tag = f"ref {marker[:12]}"
+    first = posts[0]
+    if first.embeds:
+        last = dict(first.embeds[-1])
+        footer = last.get("footer", {}).get("text", "")
+        text = f"{footer} · {tag}" if footer else f"Paperboy · {tag}"
+        if (
+            embed_chars(last) - len(footer) + len(text)
+            <= EMBED_TOTAL_LIMIT - sum(embed_chars(e) for e in first.embeds[:-1])
+            and len(text) <= FOOTER_LIMIT
+        ):
+            last["footer"] = {"text": text}
+            return [_replace(first, embeds=[*first.embeds[:-1], last]), *posts[1:]]
+    line = f"-# {tag}"
+    content = f"{first.content}\n{line}" if first.content else line
+    if len(content) > CONTENT_LIMIT:
+        content = fit(first.content, CONTENT_LIMIT - len(line) - 1) + "\n" + line
+    return [_replace(first, content=content), *posts[1:]]
+
+
+def _replace(post: DiscordPost, **changes: Any) -> DiscordPost:
+    values: dict[str, Any] = {
+        "content": post.content,
+        "embeds": post.embeds,
+        "components": post.components,
+        "ephemeral": post.ephemeral,
+        "thread": post.thread,
+    }
+    values.update(changes)
+    return DiscordPost(**values)
+
+
+def marker_text(delivery_id: str) -> str:
+    """The visible marker that `render(..., marker=delivery_id)` puts on the first post."""
+    return f"ref {delivery_id[:12]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Message types
+
+
+def render(message: Message, *, marker: str | None = None) -> list[DiscordPost]:
+    """Render one semantic message as Discord posts, first post first.
+
+    `marker` (a delivery id) is made visible on the first post; a Digest uses its own
+    `delivery_id` when no marker is given.
+    """
+    match message:
+        case TextReply():
+            posts = _render_text(message)
+        case PaperList():
+            posts = _render_paper_list(message)
+        case PaperCard():
+            posts = _render_card(message)
+        case Digest():
+            posts = _render_digest(message)
+            marker = marker or message.delivery_id
+        case TopicList():
+            posts = _render_topics(message)
+        case Status():
+            posts = _render_status(message)
+    return _with_marker(posts, marker)
+
+
+def _render_text(message: TextReply) -> list[DiscordPost]:
+    text = safe(message.text)
+    if message.is_error:
+        text = "⚠️ " + text
+    return [DiscordPost(content=part, ephemeral=message.private) for part in split_text(text)]
+
+
+def _paper_blocks(entries: Iterable[tuple[Paper, Sequence[str]]], excerpt_chars: int) -> list[_Block]:
+    blocks = []
+    for number, (paper, matched) in enumerate(entries, start=1):
+        embed = paper_embed(paper, number=number, matched=matched, excerpt_chars=excerpt_chars)
+        blocks.append(_Block(embed, [similar_button(paper.id, number)]))
+    return blocks
+
+
+def _render_paper_list(message: PaperList) -> list[DiscordPost]:
+    lines = [f"**{safe(message.heading)}**"]
+    if message.note:
+        lines.append(safe(message.note))
+    if not message.papers:
+        lines.append("No papers to show.")
+    blocks = _paper_blocks(((lp.paper, lp.matched) for lp in message.papers), EXCERPT_CHARS)
+    if message.more > 0 and blocks:
+        last = blocks[-1].embed
+        last["footer"] = {"text": f"…and {message.more} more. Narrow the query to see them."}
+    elif message.more > 0:
+        lines.append(f"…and {message.more} more.")
+    return _pack("\n".join(lines), blocks, ephemeral=message.private)
+
+
+def _render_card(message: PaperCard) -> list[DiscordPost]:
+    paper = message.paper
+    embed = paper_embed(paper, excerpt_chars=1000, keywords=True)
+    extra = []
+    if paper.published_at:
+        extra.append(f"published {paper.published_at:%Y-%m-%d}")
+    if paper.first_featured:
+        extra.append(f"featured {paper.first_featured:%Y-%m-%d}")
+    if paper.withdrawn:
+        extra.append("withdrawn")
+    embed["footer"] = {"text": fit(f"arXiv {paper.id}" + "".join(f" · {e}" for e in extra), FOOTER_LIMIT)}
+    return _pack("", [_Block(embed, [similar_button(paper.id, None)])], ephemeral=message.private)
+
+
+def _entry_matched(reason: DigestReason, matched: Sequence[str]) -> Sequence[str]:
+    if matched:
+        return matched
+    return ("trending today",) if reason is DigestReason.TRENDING else ()
+
+
+def _render_digest(message: Digest) -> list[DiscordPost]:
+    n = len(message.entries)
+    head = f"📰 **Paperboy digest · {message.day:%a %d %b %Y}** · {n} paper{'s' if n != 1 else ''}"
+    counts = []
+    if message.trending_count:
+        counts.append(f"{message.trending_count} trending")
+    if message.topic_count:
+        counts.append(f"{message.topic_count} from your topics")
+    if counts:
+        head += f" ({', '.join(counts)})"
+    lines = [head]
+    if message.papers_day and message.papers_day != message.day:
+        lines.append(f"Daily Papers of {message.papers_day:%a %d %b %Y}.")
+    if message.note:
+        lines.append(safe(message.note))
+    blocks = _paper_blocks(((e.paper, _entry_matched(e.reason, e.matched)) for e in message.entries), EXCERPT_CHARS)
+    posts = _pack("\n".join(lines), blocks, ephemeral=message.private, follow_up_in_thread=True)
+    if len(posts) > 1:
+        shown = len(posts[0].embeds)
+        more = f"Top {shown} here; the other {n - shown} follow below."
+        if len(posts[0].content) + len(more) + 1 <= CONTENT_LIMIT:
+            posts[0] = _replace(posts[0], content=f"{posts[0].content}\n{more}")
+    return posts
+
+
+def _render_topics(message: TopicList) -> list[DiscordPost]:
+    count = len(message.topics)
+    head = f"**Topics of this channel** · {count} of {message.limit}"
+    if not message.topics:
+        empty = head + "\nNo topics yet. Add one with `/papers subscribe`."
+        return [DiscordPost(content=empty, ephemeral=message.private)]
+    blocks: list[_Block] = []
+    embed: dict[str, Any] = {}
+    buttons: list[dict[str, Any]] = []
+    for topic in message.topics:
+        fld = _field(
+            f"#{topic.id} · {topic.matches_7d} match{'es' if topic.matches_7d != 1 else ''} in 7 days",
+            safe(topic.query) + (f"\nadded by {safe(topic.created_by)}" if topic.created_by else ""),
+        )
+        size = len(fld["name"]) + len(fld["value"])
+        if embed and (len(embed["fields"]) >= 10 or embed_chars(embed) + size > 2900):
+            blocks.append(_Block(embed, buttons))
+            embed, buttons = {}, []
+        if not embed:
+            embed = {"type": "rich", "color": _COLOR_INFO, "fields": []}
+        embed["fields"].append(fld)
+        buttons.append(_button(f"Unsubscribe #{topic.id}", f"{UNSUBSCRIBE_PREFIX}{topic.id}", _BUTTON_DANGER))
+    blocks.append(_Block(embed, buttons))
+    return _pack(head, blocks, ephemeral=message.private)
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    stamp = int(value.timestamp())
+    return f"<t:{stamp}:f> (<t:{stamp}:R>)"
+
+
+def _render_status(message: Status) -> list[DiscordPost]:
+    digest = f"on, daily at {message.digest_time:%H:%M} {safe(message.timezone)}" if message.digest_enabled else "off"
+    fields = [
+        _field("Digest", digest, inline=True),
+        _field("Topics", str(message.topics), inline=True),
+        _field("Papers stored", f"{message.papers_stored} (latest day {message.latest_day or 'none'})", inline=True),
+        _field("Next digest", _when(message.next_digest_at) if message.digest_enabled else "paused", inline=True),
+        _field("Last digest", _when(message.last_digest_at), inline=True),
+    ]
+    if message.last_delivery is not None:
+        d = message.last_delivery
+        text = f"{d.state.value} {_when(d.finished_at or d.claimed_at)}"
+        if d.error:
+            text += f"\n{safe(d.error)}"
+        fields.append(_field("Last delivery", text))
+    if message.paused_reason:
+        fields.append(_field("⚠️ Paused", safe(message.paused_reason)))
+    for health in message.sources[: FIELDS_PER_EMBED - len(fields)]:
+        text = f"last success {_when(health.last_success_at)}"
+        if health.last_result:
+            text += f"\n{safe(health.last_result)}"
+        if health.last_error:
+            text += f"\nlast error {_when(health.last_error_at)}: {safe(health.last_error)}"
+        fields.append(_field(f"Source: {safe(health.source)}", text))
+    embed: dict[str, Any] = {
+        "type": "rich",
+        "title": "Paperboy status for this channel",
+        "color": _COLOR_ERROR if message.paused_reason else _COLOR_INFO,
+        "fields": fields,
+    }
+    return _pack("", [_Block(embed, [])], ephemeral=message.private)

@@ -1,0 +1,321 @@
+"""The real discord.py against a loopback fake Discord: login, sync, interactions, posting."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord.adapter import COMMANDS_HASH_KEY, DiscordAdapter
+from bot.clock import FixedClock
+from bot.errors import PaperboyError, PermanentDeliveryError, RetryableDeliveryError
+from bot.types import ChannelRef, Digest, DigestEntry, DigestReason, ListedPaper, PaperList, TextReply
+from tests.fakes.discord import (
+    CHANNEL,
+    NOW,
+    SPECS,
+    FakeCore,
+    FakeDiscord,
+    MemoryKV,
+    autocomplete,
+    button,
+    paper,
+    settings_for,
+    slash,
+)
+
+MANAGE_CHANNELS = 1 << 4
+
+
+def _group(fake: FakeDiscord) -> dict:
+    (guild, payload), *_ = fake.command_puts
+    assert guild is None
+    (group,) = payload
+    return group
+
+
+async def test_login_syncs_one_papers_group_with_typed_options(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
+    group = _group(fake)
+    assert group["name"] == "papers"
+    assert group["default_member_permissions"] is None
+    subs = {o["name"]: o for o in group["options"]}
+    assert list(subs) == [s.name for s in SPECS]
+    assert all(o["type"] == 1 for o in subs.values())
+    n = subs["today"]["options"][0]
+    assert (n["type"], n["min_value"], n["max_value"], n["required"]) == (4, 1, 25, False)
+    period = subs["top"]["options"][0]
+    assert period["required"] is True
+    assert [c["value"] for c in period["choices"]] == ["week", "month"]
+    assert subs["unsubscribe"]["options"][0]["autocomplete"] is True
+    assert [o["name"] for o in subs["digest"]["options"]] == ["action", "time", "timezone"]
+    assert all(len(o["description"]) <= 100 for o in subs.values())
+    # gateway: minimal intents (guilds only, nothing privileged)
+    assert fake.identifies[0]["intents"] == 1
+
+
+async def test_second_start_with_same_commands_does_not_sync(fake: FakeDiscord, core: FakeCore) -> None:
+    kv = MemoryKV()
+    first = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW), kv=kv)
+    await first.start(SPECS, core, ready_timeout=10)
+    await first.stop()
+    assert len(fake.command_puts) == 1
+    assert COMMANDS_HASH_KEY in kv.data
+
+    second = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW), kv=kv)
+    await second.start(SPECS, core, ready_timeout=10)
+    await second.stop()
+    assert len(fake.command_puts) == 1  # same hash: no sync
+
+    third = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW), kv=kv)
+    await third.start(SPECS[:-1], core, ready_timeout=10)
+    try:
+        assert len(fake.command_puts) == 2  # commands changed: synced again
+        assert await third.sync(guild_id=222222222222222222) == 1
+        assert fake.command_puts[-1][0] == "222222222222222222"
+    finally:
+        await third.stop()
+
+
+async def test_stop_restores_discord_endpoints(fake: FakeDiscord, core: FakeCore) -> None:
+    base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    a = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW))
+    await a.start(SPECS, core, ready_timeout=10)
+    assert fake.api_base == Route.BASE
+    await a.stop()
+    assert (base, gateway) == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+async def test_refused_token_fails_start_clearly_without_leaking_it(
+    fake: FakeDiscord, core: FakeCore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.knobs.refuse_login = True
+    a = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW))
+    with pytest.raises(PaperboyError, match="refused the bot token"):
+        await a.start(SPECS, core, ready_timeout=10)
+    assert "fake-token-SECRET" not in caplog.text
+
+
+async def test_sharded_client_identifies_with_its_shard(fake: FakeDiscord, core: FakeCore) -> None:
+    a = DiscordAdapter(settings_for(fake, shard_count=1, shard_ids=[0]), clock=FixedClock(NOW))
+    await a.start(SPECS, core, ready_timeout=10)
+    try:
+        assert fake.identifies[0]["shard"] == [0, 1]
+    finally:
+        await a.stop()
+
+
+async def _run(fake: FakeDiscord, core: FakeCore, payload: dict, replies: int = 1) -> list:
+    before = len(fake.posted)
+    seen = len(core.invocations)
+    await fake.push_interaction(payload)
+    await fake.wait_for(lambda: len(fake.posted) >= before + replies and len(core.invocations) > seen)
+    return fake.posted[before:]
+
+
+async def test_subcommands_reach_the_core_as_text_with_permission(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    await _run(fake, core, slash("top", {"period": "week", "n": 5}))
+    await _run(fake, core, slash("search", {"query": "moe -survey"}, permissions=MANAGE_CHANNELS))
+    await _run(fake, core, slash("digest", {"action": "at", "time": "08:30", "timezone": "Europe/Paris"}))
+    top, search, digest = core.invocations
+    assert top.text == "top week 5"
+    assert search.text == "search moe -survey"
+    assert digest.text == "digest at 08:30 Europe/Paris"
+    assert str(top.channel) == "discord:222222222222222222:333"
+    assert top.user.user_id == "444"
+    assert top.permission.can_manage_channel is False
+    assert search.permission.can_manage_channel is True
+    assert top.permission.who_can == "members with Manage Channels"
+    assert top.received_at == NOW
+    assert not top.is_direct_message
+
+
+async def test_manage_channels_decides_whether_subscribe_changes_anything(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    refused = await _run(fake, core, slash("subscribe", {"query": "diffusion"}, permissions=0))
+    allowed = await _run(fake, core, slash("subscribe", {"query": "diffusion"}, permissions=MANAGE_CHANNELS))
+    assert refused[0].content.startswith("⚠️ Only members with Manage Channels")
+    assert refused[0].ephemeral  # a private error, even though the command itself was public
+    assert allowed[0].content == "ok: subscribe diffusion"
+    assert not allowed[0].ephemeral
+
+
+async def test_dm_invocation(adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore) -> None:
+    await _run(fake, core, slash("help", guild_id=None, channel_id="555"))
+    (inv,) = core.invocations
+    assert inv.is_direct_message
+    assert str(inv.channel) == "discord:@dm:555"
+
+
+async def test_deferral_arrives_before_the_slow_reply(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    core.delay = 0.3
+    payload = slash("today", {"n": 3})
+    await fake.push_interaction(payload)
+    await fake.wait_for(lambda: bool(core.invocations))
+    # the core is still sleeping, and Discord already has its answer
+    await fake.wait_for(lambda: f"callback:{payload['id']}" in fake.events, within=0.2)
+    assert not fake.posted
+    await fake.wait_for(lambda: bool(fake.posted))
+    callback = fake.events.index(f"callback:{payload['id']}")
+    followup = fake.events.index(f"followup:{payload['token']}")
+    assert callback < followup
+    assert fake.callbacks[0]["type"] == 5  # deferred channel message ("thinking")
+
+
+async def test_private_subcommand_is_ephemeral(adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore) -> None:
+    posted = await _run(fake, core, slash("status"))
+    assert fake.callbacks[-1]["data"]["flags"] & 64
+    assert posted[0].ephemeral
+    assert posted[0].embeds[0]["title"] == "Paperboy status for this channel"
+
+
+async def test_public_reply_keeps_papers_visible_and_mentions_off(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    posted = await _run(fake, core, slash("today"))
+    assert not fake.callbacks[-1].get("data", {}).get("flags", 0) & 64
+    reply = posted[0]
+    assert not reply.ephemeral
+    assert len(reply.embeds) == 3
+    assert reply.body["allowed_mentions"]["parse"] == []
+    buttons = [b for row in reply.body["components"] for b in row["components"]]
+    assert [b["custom_id"] for b in buttons] == [
+        "pb:similar:2403.00001",
+        "pb:similar:2403.00002",
+        "pb:similar:2403.00003",
+    ]
+
+
+async def test_buttons_run_similar_privately_and_unsubscribe(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    similar = await _run(fake, core, button("pb:similar:2403.00001"))
+    await _run(fake, core, button("pb:unsub:7", permissions=MANAGE_CHANNELS))
+    assert [i.text for i in core.invocations] == ["similar 2403.00001", "unsubscribe 7"]
+    assert core.invocations[0].force_private
+    assert not core.invocations[1].force_private
+    assert core.invocations[1].permission.can_manage_channel
+    assert similar[0].ephemeral
+    assert fake.callbacks[0]["type"] == 5 and fake.callbacks[0]["data"]["flags"] & 64
+
+
+async def test_foreign_buttons_are_ignored(adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore) -> None:
+    await fake.push_interaction(button("hello"))
+    await _run(fake, core, slash("help"))  # a later interaction is processed, the button was not
+    assert [i.text for i in core.invocations] == ["help"]
+
+
+async def test_unsubscribe_autocompletes_the_channels_topics(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    await fake.push_interaction(autocomplete("unsubscribe", "topic", "merg"))
+    await fake.wait_for(lambda: bool(fake.callbacks))
+    callback = fake.callbacks[0]
+    assert callback["type"] == 8
+    assert callback["data"]["choices"] == [{"name": '#7 "model merging" -survey', "value": "7"}]
+    assert core.invocations[0].text == "topics"
+
+
+async def test_interaction_digest_continues_in_follow_ups(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    posted = await _run(fake, core, slash("digest", {"action": "now"}, permissions=MANAGE_CHANNELS), replies=2)
+    await fake.wait_for(lambda: sum(len(p.embeds) for p in fake.posted) == 12)
+    assert sum(len(p.embeds) for p in fake.posted) == 12
+    assert posted[0].content.startswith("📰 **Paperboy digest")
+    assert not fake.rejected
+
+
+# ------------------------------------------------------------------------------------- send()
+
+
+def _list(n: int = 3) -> PaperList:
+    return PaperList("Trending", tuple(ListedPaper(paper(i)) for i in range(1, n + 1)))
+
+
+async def test_fan_out_survives_a_429_and_posts_everything_once(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
+    channels = [ChannelRef.parse(f"discord:222222222222222222:{c}") for c in ("401", "402", "403")]
+    fake.knobs.rate_limit["402"] = 1
+    for i, channel in enumerate(channels):
+        sent = await adapter.send(channel, _list(), delivery_id=f"delivery-{i}")
+        assert sent.message_id
+    assert "429:402" in fake.events
+    per_channel = [p.channel_id for p in fake.posted]
+    assert sorted(per_channel) == ["401", "402", "403"]
+    for post in fake.posted:
+        assert post.body["allowed_mentions"] == {"parse": []}
+        assert post.body["enforce_nonce"] is True
+        assert 0 < len(post.body["nonce"]) <= 25
+
+
+async def test_permanent_errors_name_the_reason(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
+    gone = ChannelRef.parse("discord:222222222222222222:404")
+    locked = ChannelRef.parse("discord:222222222222222222:403")
+    fake.knobs.permanent["404"] = (404, 10003, "Unknown Channel")
+    fake.knobs.permanent["403"] = (403, 50013, "Missing Permissions")
+    with pytest.raises(PermanentDeliveryError, match="Unknown Channel, 10003"):
+        await adapter.send(gone, _list())
+    with pytest.raises(PermanentDeliveryError) as info:
+        await adapter.send(locked, _list())
+    assert info.value.reason == "Discord says Paperboy lacks permission to post here (Missing Permissions, 50013)"
+    # the other channels are not blocked
+    await adapter.send(CHANNEL, _list())
+    assert [p.channel_id for p in fake.posted] == ["333"]
+
+
+async def test_server_errors_are_retryable(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
+    fake.knobs.server_error["333"] = 1
+    with pytest.raises(RetryableDeliveryError):
+        await adapter.send(CHANNEL, _list())
+    await adapter.send(CHANNEL, _list())
+    assert len(fake.posted) == 1
+
+
+async def test_long_digest_continues_in_a_thread(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
+    entries = tuple(DigestEntry(paper(i), DigestReason.TOPIC, ("mixture of experts",)) for i in range(1, 26))
+    digest = Digest(CHANNEL, NOW.date(), entries, delivery_id="0f3c9a2e-7d41-4b8a-9f00-1234567890ab")
+    sent = await adapter.send(CHANNEL, digest, delivery_id=digest.delivery_id)
+    first, *rest = fake.posted
+    assert first.channel_id == "333" and first.id == sent.message_id
+    (thread,) = fake.threads
+    assert thread["from_message"] == first.id
+    assert rest and all(p.channel_id == thread["id"] for p in rest)
+    assert list(sent.extra_ids) == [p.id for p in rest]
+    assert sum(len(p.embeds) for p in fake.posted) == 25
+    assert "nonce" not in rest[0].body  # only the channel-level message carries the delivery nonce
+    assert not fake.rejected
+
+
+async def test_digest_follow_ups_stay_in_channel_without_thread_permission(
+    adapter: DiscordAdapter, fake: FakeDiscord
+) -> None:
+    fake.knobs.thread_forbidden = True
+    entries = tuple(DigestEntry(paper(i), DigestReason.TRENDING) for i in range(1, 26))
+    await adapter.send(CHANNEL, Digest(CHANNEL, NOW.date(), entries))
+    assert {p.channel_id for p in fake.posted} == {"333"}
+    assert sum(len(p.embeds) for p in fake.posted) == 25
+
+
+async def test_find_delivery_finds_the_marker(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
+    await adapter.send(CHANNEL, TextReply("unrelated"))
+    sent = await adapter.send(CHANNEL, _list(), delivery_id="d1e2f3a4b5c6d7e8f9")
+    await adapter.send(CHANNEL, TextReply("later"), delivery_id="other-delivery")
+    since = NOW - timedelta(days=1)
+    assert await adapter.find_delivery(CHANNEL, "d1e2f3a4b5c6d7e8f9", since) == sent.message_id
+    assert await adapter.find_delivery(CHANNEL, "never-posted-id", since) is None
+    text_sent = await adapter.send(CHANNEL, TextReply("plain"), delivery_id="plain-text-delivery")
+    assert await adapter.find_delivery(CHANNEL, "plain-text-delivery", since) == text_sent.message_id
+
+
+async def test_find_delivery_on_a_deleted_channel_is_permanent(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
+    fake.knobs.permanent["333"] = (404, 10003, "Unknown Channel")
+    with pytest.raises(PermanentDeliveryError):
+        await adapter.find_delivery(CHANNEL, "x", NOW)

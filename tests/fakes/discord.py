@@ -1,0 +1,800 @@
+"""A loopback fake of Discord's REST API and gateway, good enough for the real discord.py 2.7.
+
+REST under `/api/v10`, gateway WebSocket at `/gateway`. It records what the bot sent (command syncs,
+interaction callbacks, follow-ups, channel posts with nonce and allowed_mentions), enforces Discord's
+message limits (400 / code 50035 like Discord), and has knobs for 429s (with `Via` and X-RateLimit-*
+headers, as discord.py needs them to treat the 429 as a rate limit), 5xx and permanent errors.
+
+What discord.py insists on (DESIGN §11): `Content-Type: application/json` exactly, text frames on
+the gateway, READY with user/guilds/session_id/resume_gateway_url/application, and interaction
+payloads with `version`, `application_id`, `attachment_size_limit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pydantic import SecretStr
+
+from bot.config import DiscordSettings
+from bot.types import (
+    ArgKind,
+    ArgSpec,
+    ChannelRef,
+    CommandInvocation,
+    CommandSpec,
+    Digest,
+    DigestEntry,
+    DigestReason,
+    ListedPaper,
+    Message,
+    Paper,
+    PaperList,
+    Status,
+    TextReply,
+    TopicList,
+    TopicSummary,
+)
+
+APP_ID = "111111111111111111"
+BOT_ID = "111111111111111111"
+GUILD_ID = "222222222222222222"
+
+_TIMESTAMP = "2026-01-01T00:00:00.000000+00:00"
+
+
+@dataclass
+class Posted:
+    """One message the bot created: in a channel, or as an interaction follow-up."""
+
+    id: str
+    channel_id: str
+    body: dict[str, Any]
+    via: str  # "channel" or "followup"
+
+    @property
+    def content(self) -> str:
+        return str(self.body.get("content") or "")
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return list(self.body.get("embeds") or [])
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(int(self.body.get("flags") or 0) & 64)
+
+
+@dataclass
+class Knobs:
+    rate_limit: dict[str, int] = field(default_factory=dict)
+    """channel id -> how many POSTs to answer with 429 before accepting."""
+    retry_after: float = 0.2
+    server_error: dict[str, int] = field(default_factory=dict)
+    """channel id -> how many POSTs to answer with 503."""
+    permanent: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    """channel id -> (status, code, message), e.g. (404, 10003, "Unknown Channel")."""
+    thread_forbidden: bool = False
+    refuse_login: bool = False
+
+
+def limit_problems(body: dict[str, Any]) -> list[str]:
+    """Discord's message limits, checked independently of the renderer."""
+    problems: list[str] = []
+    content = body.get("content") or ""
+    if len(content) > 2000:
+        problems.append(f"content: {len(content)} > 2000")
+    embeds = body.get("embeds") or []
+    if len(embeds) > 10:
+        problems.append(f"embeds: {len(embeds)} > 10")
+    total = 0
+    for i, e in enumerate(embeds):
+        checks = [
+            ("title", len(e.get("title") or ""), 256),
+            ("description", len(e.get("description") or ""), 4096),
+            ("footer", len((e.get("footer") or {}).get("text") or ""), 2048),
+            ("author", len((e.get("author") or {}).get("name") or ""), 256),
+            ("fields", len(e.get("fields") or []), 25),
+        ]
+        total += sum(n for name, n, _ in checks if name != "fields")
+        for f in e.get("fields") or []:
+            checks.append(("field.name", len(f.get("name") or ""), 256))
+            checks.append(("field.value", len(f.get("value") or ""), 1024))
+            if not f.get("name") or not f.get("value"):
+                problems.append(f"embeds.{i}.fields: empty name or value")
+            total += len(f.get("name") or "") + len(f.get("value") or "")
+        problems.extend(f"embeds.{i}.{name}: {n} > {lim}" for name, n, lim in checks if n > lim)
+    if total > 6000:
+        problems.append(f"embeds: {total} characters > 6000")
+    rows = body.get("components") or []
+    if len(rows) > 5:
+        problems.append(f"components: {len(rows)} rows > 5")
+    for row in rows:
+        buttons = row.get("components") or []
+        if len(buttons) > 5:
+            problems.append(f"components: {len(buttons)} buttons in a row > 5")
+        for b in buttons:
+            if len(b.get("custom_id") or "") > 100:
+                problems.append("custom_id > 100")
+            if len(b.get("label") or "") > 80:
+                problems.append("label > 80")
+    nonce = body.get("nonce")
+    if nonce is not None and len(str(nonce)) > 25:
+        problems.append("nonce > 25")
+    if not content and not embeds and not rows:
+        problems.append("empty message")
+    return problems
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # discord.py only parses JSON when the content type is exactly `application/json`.
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=all_headers)
+
+
+def _error(status: int, code: int, message: str, **extra: Any) -> web.Response:
+    return _json({"code": code, "message": message, **extra}, status=status)
+
+
+class FakeDiscord:
+    def __init__(self) -> None:
+        self.knobs = Knobs()
+        self.command_puts: list[tuple[str | None, list[dict[str, Any]]]] = []
+        self.callbacks: list[dict[str, Any]] = []
+        self.posted: list[Posted] = []
+        self.rejected: list[tuple[str, list[str]]] = []
+        self.threads: list[dict[str, Any]] = []
+        self.deleted_originals: list[str] = []
+        self.events: list[str] = []
+        """Ordered log: "callback:<interaction id>", "followup:<token>", "post:<channel>", "429:<channel>"."""
+        self.requests: list[tuple[str, str]] = []
+        self.identifies: list[dict[str, Any]] = []
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.guilds = [GUILD_ID]
+        # snowflakes from the tests' "now", so that `after=<snowflake of since>` pages behave like Discord's
+        self._ids = itertools.count(((int(NOW.timestamp() * 1000) - 1420070400000) << 22) + 1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._seq = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -------------------------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._log])
+        r = app.router
+        r.add_get("/api/v10/users/@me", self._me)
+        r.add_get("/api/v10/oauth2/applications/@me", self._application)
+        r.add_get("/api/v10/gateway", self._gateway)
+        r.add_get("/api/v10/gateway/bot", self._gateway_bot)
+        r.add_put("/api/v10/applications/{app}/commands", self._put_commands)
+        r.add_put("/api/v10/applications/{app}/guilds/{guild}/commands", self._put_commands)
+        r.add_post("/api/v10/interactions/{id}/{token}/callback", self._callback)
+        r.add_post("/api/v10/webhooks/{app}/{token}", self._followup)
+        r.add_patch("/api/v10/webhooks/{app}/{token}/messages/@original", self._edit_original)
+        r.add_delete("/api/v10/webhooks/{app}/{token}/messages/@original", self._delete_original)
+        r.add_post("/api/v10/channels/{channel}/messages", self._post_message)
+        r.add_get("/api/v10/channels/{channel}/messages", self._get_messages)
+        r.add_post("/api/v10/channels/{channel}/messages/{message}/threads", self._thread)
+        r.add_get("/gateway", self._ws)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    @web.middleware
+    async def _log(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.requests.append((request.method, request.path))
+        assert request.headers.get("Authorization", "").startswith("Bot ") or request.path.startswith(
+            ("/gateway", "/api/v10/interactions", "/api/v10/webhooks")
+        )
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    # -------------------------------------------------------------------------------- REST
+
+    def bot_user(self) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "username": "Paperboy",
+            "discriminator": "0",
+            "global_name": None,
+            "avatar": None,
+            "bot": True,
+            "public_flags": 0,
+            "flags": 0,
+        }
+
+    async def _me(self, request: web.Request) -> web.Response:
+        if self.knobs.refuse_login:
+            return _error(401, 0, "401: Unauthorized")
+        return _json(self.bot_user())
+
+    async def _application(self, request: web.Request) -> web.Response:
+        return _json(
+            {
+                "id": APP_ID,
+                "name": "Paperboy",
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "owner": {"id": "1", "username": "owner", "discriminator": "0", "avatar": None},
+                "team": None,
+                "summary": "",
+            }
+        )
+
+    async def _gateway(self, request: web.Request) -> web.Response:
+        return _json({"url": self.gateway_url})
+
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        return _json(
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1},
+            }
+        )
+
+    async def _put_commands(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        guild = request.match_info.get("guild")
+        self.command_puts.append((guild, payload))
+        out = []
+        for command in payload:
+            item = {
+                "id": self.next_id(),
+                "application_id": APP_ID,
+                "version": "1",
+                "type": 1,
+                "default_member_permissions": None,
+                "dm_permission": True,
+                "nsfw": False,
+                **command,
+            }
+            if guild:
+                item["guild_id"] = guild
+            out.append(item)
+        return _json(out)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        interaction_id = request.match_info["id"]
+        self.callbacks.append({"interaction_id": interaction_id, "token": request.match_info["token"], **body})
+        self.events.append(f"callback:{interaction_id}")
+        data = body.get("data") or {}
+        return _json(
+            {
+                "interaction": {
+                    "id": interaction_id,
+                    "type": 2,
+                    "response_message_loading": body.get("type") == 5,
+                    "response_message_ephemeral": bool(int(data.get("flags") or 0) & 64),
+                }
+            }
+        )
+
+    def _message(self, channel_id: str, body: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
+        return {
+            "id": message_id or self.next_id(),
+            "channel_id": channel_id,
+            "type": 0,
+            "content": body.get("content") or "",
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "attachments": [],
+            "author": self.bot_user(),
+            "timestamp": _TIMESTAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "flags": int(body.get("flags") or 0),
+            "nonce": body.get("nonce"),
+        }
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        problems = limit_problems(body)
+        if problems:
+            self.rejected.append(("followup", problems))
+            return _error(400, 50035, "Invalid Form Body", errors=problems)
+        token = request.match_info["token"]
+        message = self._message("0", body)
+        self.posted.append(Posted(message["id"], f"followup:{token}", body, "followup"))
+        self.events.append(f"followup:{token}")
+        return _json(message)
+
+    async def _edit_original(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        return _json(self._message("0", body))
+
+    async def _delete_original(self, request: web.Request) -> web.Response:
+        self.deleted_originals.append(request.match_info["token"])
+        self.events.append(f"delete-original:{request.match_info['token']}")
+        return web.Response(status=204)
+
+    async def _post_message(self, request: web.Request) -> web.Response:
+        channel = request.match_info["channel"]
+        body = await request.json()
+        if channel in self.knobs.permanent:
+            status, code, message = self.knobs.permanent[channel]
+            return _error(status, code, message)
+        if self.knobs.rate_limit.get(channel, 0) > 0:
+            self.knobs.rate_limit[channel] -= 1
+            self.events.append(f"429:{channel}")
+            wait = self.knobs.retry_after
+            headers = {
+                "Via": "1.1 google",
+                "Retry-After": str(max(1, round(wait))),
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": str(wait),
+                "X-RateLimit-Bucket": f"bucket-{channel}",
+                "X-RateLimit-Scope": "user",
+            }
+            return _json(
+                {"message": "You are being rate limited.", "retry_after": wait, "global": False},
+                status=429,
+                headers=headers,
+            )
+        if self.knobs.server_error.get(channel, 0) > 0:
+            self.knobs.server_error[channel] -= 1
+            return _error(503, 0, "Service Unavailable")
+        problems = limit_problems(body)
+        if problems:
+            self.rejected.append((channel, problems))
+            return _error(400, 50035, "Invalid Form Body", errors=problems)
+        message = self._message(channel, body)
+        self.messages.setdefault(channel, []).append(message)
+        self.posted.append(Posted(message["id"], channel, body, "channel"))
+        self.events.append(f"post:{channel}")
+        return _json(
+            message,
+            headers={
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "4",
+                "X-RateLimit-Reset-After": "1.0",
+                "X-RateLimit-Bucket": f"bucket-{channel}",
+            },
+        )
+
+    async def _get_messages(self, request: web.Request) -> web.Response:
+        channel = request.match_info["channel"]
+        if channel in self.knobs.permanent:
+            status, code, message = self.knobs.permanent[channel]
+            return _error(status, code, message)
+        after = int(request.query.get("after", "0"))
+        limit = int(request.query.get("limit", "50"))
+        newer = [m for m in self.messages.get(channel, []) if int(m["id"]) > after]
+        newer.sort(key=lambda m: int(m["id"]))
+        page = newer[:limit]
+        page.reverse()  # Discord returns newest first
+        return _json([{k: v for k, v in m.items() if k != "nonce"} for m in page])
+
+    async def _thread(self, request: web.Request) -> web.Response:
+        channel = request.match_info["channel"]
+        if self.knobs.thread_forbidden:
+            return _error(403, 50013, "Missing Permissions")
+        body = await request.json()
+        thread_id = self.next_id()
+        thread = {
+            "id": thread_id,
+            "type": 11,
+            "guild_id": GUILD_ID,
+            "parent_id": channel,
+            "name": body.get("name"),
+            "owner_id": BOT_ID,
+            "message_count": 0,
+            "member_count": 1,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "locked": False,
+                "archive_timestamp": _TIMESTAMP,
+            },
+        }
+        self.threads.append({"from_message": request.match_info["message"], "channel": channel, **thread})
+        return _json(thread)
+
+    # -------------------------------------------------------------------------------- gateway
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                payload = json.loads(msg.data)
+                op = payload.get("op")
+                if op == 1:
+                    await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+                elif op == 2:
+                    self.identifies.append(payload["d"])
+                    await self._ready(ws, payload["d"])
+                elif op == 6:
+                    await self._dispatch(ws, "RESUMED", {})
+        finally:
+            if ws in self._sockets:
+                self._sockets.remove(ws)
+        return ws
+
+    async def _dispatch(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        await ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+
+    async def _ready(self, ws: web.WebSocketResponse, identify: dict[str, Any]) -> None:
+        ready = {
+            "v": 10,
+            "user": self.bot_user(),
+            "guilds": [{"id": g, "unavailable": True} for g in self.guilds],
+            "session_id": "fake-session",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": APP_ID, "flags": 0},
+        }
+        if "shard" in identify:
+            ready["shard"] = identify["shard"]
+        await self._dispatch(ws, "READY", ready)
+        for guild in self.guilds:
+            await self._dispatch(ws, "GUILD_CREATE", self.guild_payload(guild))
+
+    def guild_payload(self, guild_id: str) -> dict[str, Any]:
+        return {
+            "id": guild_id,
+            "name": "Research",
+            "icon": None,
+            "owner_id": "1",
+            "roles": [
+                {
+                    "id": guild_id,
+                    "name": "@everyone",
+                    "permissions": "0",
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+            ],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "member_count": 2,
+            "members": [],
+            "channels": [],
+            "threads": [],
+            "voice_states": [],
+            "presences": [],
+            "large": False,
+            "unavailable": False,
+            "joined_at": _TIMESTAMP,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "system_channel_flags": 0,
+        }
+
+    async def push_interaction(self, payload: dict[str, Any]) -> None:
+        """Deliver an INTERACTION_CREATE to every connected gateway session."""
+        assert self._sockets, "no gateway session is connected"
+        for ws in list(self._sockets):
+            await self._dispatch(ws, "INTERACTION_CREATE", payload)
+
+    async def wait_for(self, predicate: Any, within: float = 5.0) -> None:
+        """Poll (bounded) until `predicate()` is true; fail the test after `within` seconds."""
+        for _ in range(max(1, int(within / 0.01))):
+            if predicate():
+                return
+            await asyncio.sleep(0.01)
+        if not predicate():
+            raise AssertionError(f"condition not met within {within} s")
+
+
+# ------------------------------------------------------------------------------------ payloads
+
+
+def member(user_id: str = "444", *, permissions: int = 0, name: str = "alice") -> dict[str, Any]:
+    return {
+        "user": {
+            "id": user_id,
+            "username": name,
+            "discriminator": "0",
+            "global_name": name,
+            "avatar": None,
+            "bot": False,
+            "public_flags": 0,
+        },
+        "roles": [],
+        "joined_at": _TIMESTAMP,
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "permissions": str(permissions),
+    }
+
+
+_interaction_ids = itertools.count(1_400_000_000_000_000_000)
+
+
+def _base(
+    kind: int, data: dict[str, Any], *, channel_id: str, guild_id: str | None, permissions: int, user_id: str
+) -> dict[str, Any]:
+    interaction_id = str(next(_interaction_ids))
+    payload: dict[str, Any] = {
+        "id": interaction_id,
+        "application_id": APP_ID,
+        "type": kind,
+        "token": f"tok-{interaction_id}",
+        "version": 1,
+        "channel_id": channel_id,
+        "locale": "en-US",
+        "entitlements": [],
+        "attachment_size_limit": 10485760,
+        "app_permissions": "442368",
+        "data": data,
+        "authorizing_integration_owners": {"0": guild_id or "0"},
+        "context": 0 if guild_id else 1,
+        "channel": {
+            "id": channel_id,
+            "type": 0 if guild_id else 1,
+            "name": "papers",
+            "position": 0,
+            "permission_overwrites": [],
+            **({"guild_id": guild_id} if guild_id else {}),
+        },
+    }
+    if guild_id:
+        payload["guild_id"] = guild_id
+        payload["guild_locale"] = "en-US"
+        payload["member"] = member(user_id, permissions=permissions)
+    else:
+        payload["user"] = member(user_id)["user"]
+    return payload
+
+
+def slash(
+    subcommand: str,
+    options: dict[str, Any] | None = None,
+    *,
+    channel_id: str = "333",
+    guild_id: str | None = GUILD_ID,
+    permissions: int = 0,
+    user_id: str = "444",
+    command_id: str = "900",
+) -> dict[str, Any]:
+    """INTERACTION_CREATE for `/papers <subcommand> <options...>`."""
+    opts = []
+    for name, value in (options or {}).items():
+        kind = 4 if isinstance(value, int) and not isinstance(value, bool) else 3
+        opts.append({"type": kind, "name": name, "value": value})
+    data = {
+        "id": command_id,
+        "name": "papers",
+        "type": 1,
+        "options": [{"type": 1, "name": subcommand, "options": opts}],
+    }
+    return _base(2, data, channel_id=channel_id, guild_id=guild_id, permissions=permissions, user_id=user_id)
+
+
+def autocomplete(
+    subcommand: str,
+    option: str,
+    current: str,
+    *,
+    channel_id: str = "333",
+    permissions: int = 0,
+    command_id: str = "900",
+) -> dict[str, Any]:
+    data = {
+        "id": command_id,
+        "name": "papers",
+        "type": 1,
+        "options": [
+            {"type": 1, "name": subcommand, "options": [{"type": 3, "name": option, "value": current, "focused": True}]}
+        ],
+    }
+    return _base(4, data, channel_id=channel_id, guild_id=GUILD_ID, permissions=permissions, user_id="444")
+
+
+def button(
+    custom_id: str, *, channel_id: str = "333", permissions: int = 0, guild_id: str | None = GUILD_ID
+) -> dict[str, Any]:
+    payload = _base(
+        3,
+        {"custom_id": custom_id, "component_type": 2},
+        channel_id=channel_id,
+        guild_id=guild_id,
+        permissions=permissions,
+        user_id="444",
+    )
+    payload["message"] = {
+        "id": "1234",
+        "channel_id": channel_id,
+        "type": 0,
+        "content": "",
+        "embeds": [],
+        "components": [],
+        "attachments": [],
+        "author": FakeDiscord().bot_user(),
+        "timestamp": _TIMESTAMP,
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "pinned": False,
+        "flags": 0,
+    }
+    return payload
+
+
+# ------------------------------------------------------------------------------------ a fake core
+
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_N = ArgSpec("n", "How many papers (1-25)", ArgKind.INTEGER, min_value=1, max_value=25)
+
+SPECS: tuple[CommandSpec, ...] = (
+    CommandSpec("today", "The day's top papers", "today [N]", "", args=(_N,)),
+    CommandSpec(
+        "top",
+        "Top papers of the week or month",
+        "top week|month [N]",
+        "",
+        args=(ArgSpec("period", "week or month", ArgKind.CHOICE, required=True, choices=("week", "month")), _N),
+    ),
+    CommandSpec(
+        "search", "Search papers", "search <query>", "", args=(ArgSpec("query", "A topic query", required=True),)
+    ),
+    CommandSpec("paper", "One paper", "paper <id>", "", args=(ArgSpec("paper", "arXiv id", required=True),)),
+    CommandSpec(
+        "subscribe",
+        "Subscribe this channel to a topic",
+        "subscribe <query>",
+        "",
+        args=(ArgSpec("query", "A topic query", required=True),),
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "unsubscribe",
+        "Remove a topic",
+        "unsubscribe <id|query>",
+        "",
+        args=(ArgSpec("topic", "Topic id or query", required=True),),
+        changes_channel=True,
+    ),
+    CommandSpec("topics", "This channel's topics", "topics", ""),
+    CommandSpec(
+        "digest",
+        "Digest schedule",
+        "digest at|on|off|now|preview",
+        "",
+        args=(
+            ArgSpec(
+                "action",
+                "at, on, off, now or preview",
+                ArgKind.CHOICE,
+                required=True,
+                choices=("at", "on", "off", "now", "preview"),
+            ),
+            ArgSpec("time", "HH:MM"),
+            ArgSpec("timezone", "IANA timezone"),
+        ),
+        changes_channel=True,
+    ),
+    CommandSpec("status", "Channel status", "status", "", private=True),
+    CommandSpec("help", "Usage", "help [subcommand]", "", args=(ArgSpec("subcommand", "A subcommand"),)),
+    CommandSpec(
+        "similar",
+        "Papers like this one",
+        "similar <id>",
+        "",
+        args=(ArgSpec("paper", "arXiv id", required=True),),
+        private=True,
+    ),
+)
+
+
+def paper(i: int, title: str | None = None) -> Paper:
+    return Paper(
+        id=f"2403.{i:05d}",
+        title=title or f"Paper number {i}",
+        abstract="An abstract " * 30,
+        authors=("Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"),
+        upvotes=100 - i,
+        comments=i,
+        ai_summary=f"Summary of paper {i}.",
+        github_repo="https://github.com/x/y",
+        thumbnail=f"https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2403.{i:05d}.png",
+    )
+
+
+class FakeCore:
+    """Answers invocations with representative semantic messages and records what reached it."""
+
+    def __init__(self) -> None:
+        self.invocations: list[CommandInvocation] = []
+        self.delay = 0.0
+
+    async def __call__(self, inv: CommandInvocation) -> Sequence[Message]:
+        self.invocations.append(inv)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        word = inv.text.split(" ", 1)[0]
+        if word in ("subscribe", "unsubscribe", "digest") and not inv.permission.can_manage_channel:
+            return [TextReply(f"Only {inv.permission.who_can} can do that.", private=True, is_error=True)]
+        if word == "top" or word == "today" or word == "search" or word == "similar":
+            papers = tuple(ListedPaper(paper(i), matched=("mixture of experts",)) for i in range(1, 4))
+            return [PaperList(heading=f"Results for {inv.text}", papers=papers, more=7, private=inv.force_private)]
+        if word == "topics":
+            topics = (TopicSummary(1, "mixture of experts", 4), TopicSummary(7, '"model merging" -survey', 2))
+            return [TopicList(inv.channel, topics, private=inv.force_private)]
+        if word == "status":
+            return [
+                Status(
+                    inv.channel, True, time(9), "UTC", None, None, None, None, (), 10, date(2026, 3, 1), 2, private=True
+                )
+            ]
+        if word == "digest":
+            entries = tuple(DigestEntry(paper(i), DigestReason.TRENDING) for i in range(1, 13))
+            return [Digest(inv.channel, date(2026, 3, 2), entries)]
+        return [TextReply(f"ok: {inv.text}")]
+
+
+def settings_for(fake: FakeDiscord, **extra: object) -> DiscordSettings:
+    return DiscordSettings(
+        token=SecretStr("fake-token-SECRET"), api_base=fake.api_base, gateway_url=fake.gateway_url, **extra
+    )  # type: ignore[arg-type]
+
+
+class MemoryKV:
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    async def get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    async def set(self, key: str, value: str) -> None:
+        self.data[key] = value
+
+
+CHANNEL = ChannelRef.parse("discord:222222222222222222:333")

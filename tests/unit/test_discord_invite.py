@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import discord
+import pytest
+
+from adapters.discord.invite import invite_url
+
+
+def test_invite_url_asks_for_exactly_what_paperboy_needs() -> None:
+    url = urlsplit(invite_url("1457469483726668048"))
+    assert (url.scheme, url.netloc, url.path) == ("https", "discord.com", "/oauth2/authorize")
+    query = parse_qs(url.query)
+    assert query["client_id"] == ["1457469483726668048"]
+    assert query["scope"] == ["bot applications.commands"]
+    permissions = discord.Permissions(int(query["permissions"][0]))
+    assert permissions.value == 309237730304
+    assert {name for name, on in permissions if on} == {
+        "read_messages",
+        "send_messages",
+        "embed_links",
+        "send_messages_in_threads",
+        "create_public_threads",
+        "read_message_history",
+    }
+    assert permissions.view_channel  # discord.py iterates it under its alias read_messages
+    assert not permissions.mention_everyone and not permissions.administrator
+
+
+def test_invite_url_rejects_a_non_numeric_id() -> None:
+    with pytest.raises(ValueError, match="number"):
+        invite_url("paperboy")

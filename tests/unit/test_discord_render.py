@@ -1,0 +1,297 @@
+"""Discord rendering on real papers from the shared Daily Papers archive: limits, escaping, golden payloads."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import UTC, date, datetime, time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.discord.render import DiscordPost, render, safe, short_authors
+from bot.types import (
+    ChannelRef,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Digest,
+    DigestEntry,
+    DigestReason,
+    ListedPaper,
+    Message,
+    Paper,
+    PaperCard,
+    PaperList,
+    SourceHealth,
+    Status,
+    TextReply,
+    TopicList,
+    TopicSummary,
+)
+from tests.fakes.discord import limit_problems
+
+ARCHIVE = Path(__file__).resolve().parents[3] / "shared" / "data" / "hf-daily-papers"
+if not ARCHIVE.is_dir():
+    ARCHIVE = Path("/work/shared/data/hf-daily-papers")
+GOLDEN = Path(__file__).parent / "golden" / "discord"
+CHANNEL = ChannelRef.parse("discord:222:333")
+HOSTILE = "@everyone @here <@123456789012345678> <@!123456789012345678> <@&987654321098765432> <#555555555555555555>"
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def paper_from_hf(entry: dict[str, Any]) -> Paper:
+    """A Daily Papers archive entry -> Paper (the fields the renderer uses)."""
+    p = entry["paper"]
+    return Paper(
+        id=p["id"],
+        title=_norm(p.get("title") or entry.get("title")),
+        abstract=_norm(p.get("summary") or entry.get("summary")),
+        authors=tuple(_norm(a.get("name")) for a in p.get("authors", []) if a.get("name")),
+        upvotes=int(p.get("upvotes") or 0),
+        comments=int(entry.get("numComments") or 0),
+        ai_summary=_norm(p.get("ai_summary")) or None,
+        ai_keywords=tuple(p.get("ai_keywords") or ()),
+        github_repo=p.get("githubRepo") or None,
+        github_stars=p.get("githubStars"),
+        project_page=p.get("projectPage") or None,
+        thumbnail=entry.get("thumbnail") or None,
+    )
+
+
+@cache
+def month(name: str) -> tuple[Paper, ...]:
+    return tuple(paper_from_hf(e) for e in json.loads((ARCHIVE / f"daily_papers_{name}.json").read_text()))
+
+
+def by_id(month_name: str, paper_id: str) -> Paper:
+    return next(p for p in month(month_name) if p.id == paper_id)
+
+
+def digest_of(papers: tuple[Paper, ...], delivery_id: str | None = "5f0c2d1e-aaaa-bbbb-cccc-000000000001") -> Digest:
+    entries = tuple(
+        DigestEntry(
+            p,
+            DigestReason.TOPIC if i % 3 == 0 else DigestReason.TRENDING,
+            ("mixture of experts",) if i % 3 == 0 else (),
+        )
+        for i, p in enumerate(papers)
+    )
+    return Digest(CHANNEL, date(2024, 10, 30), entries, papers_day=date(2024, 10, 29), delivery_id=delivery_id)
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+def assert_within_limits(posts: list[DiscordPost]) -> None:
+    assert posts
+    for post in posts:
+        body = post.payload()
+        assert limit_problems(body) == []
+        for row in post.components:
+            assert row["type"] == 1
+            for b in row["components"]:
+                assert b["custom_id"].startswith("pb:") and len(b["custom_id"]) <= 100
+
+
+_PING = re.compile(r"@(everyone|here)|<@[!&]?\d|<#\d", re.IGNORECASE)
+
+
+def assert_cannot_ping(posts: list[DiscordPost]) -> None:
+    for post in posts:
+        for text in strings(post.payload()):
+            assert not _PING.search(text), text
+
+
+# ------------------------------------------------------------------------------------ real papers
+
+
+def test_longest_title_in_the_archive_fits() -> None:
+    paper = by_id("2025-04", "2504.13099")
+    posts = render(PaperCard(paper))
+    assert_within_limits(posts)
+    assert posts[0].embeds[0]["url"] == "https://huggingface.co/papers/2504.13099"
+
+
+def test_paper_with_3303_authors_is_shortened() -> None:
+    paper = by_id("2025-07", "2507.06261")
+    assert len(paper.authors) == 3303
+    posts = render(PaperList("Top", (ListedPaper(paper),)))
+    assert_within_limits(posts)
+    authors = next(f for f in posts[0].embeds[0]["fields"] if f["name"] == "Authors")
+    assert authors["value"].endswith(" et al.")
+    assert authors["value"].count(",") == 2
+
+
+def test_25_paper_digest_splits_into_posts_within_limits() -> None:
+    papers = tuple(sorted(month("2024-10"), key=lambda p: -p.upvotes)[:25])
+    posts = render(digest_of(papers))
+    assert_within_limits(posts)
+    assert_cannot_ping(posts)
+    assert sum(len(p.embeds) for p in posts) == 25
+    assert len(posts) >= 3
+    first, *rest = posts
+    assert "Wed 30 Oct 2024" in first.content and "25 papers" in first.content
+    assert "16 trending" in first.content and "9 from your topics" in first.content
+    assert not first.thread and all(p.thread for p in rest)
+    assert first.embeds[-1]["footer"]["text"].endswith("ref 5f0c2d1e-aaa")
+    buttons = [b["custom_id"] for p in posts for row in p.components for b in row["components"]]
+    assert buttons == [f"pb:similar:{p.id}" for p in papers]
+    matched = [f["value"] for f in first.embeds[0]["fields"] if f["name"] == "Matched"]
+    assert matched == ["mixture of experts"]
+
+
+def test_every_paper_of_a_month_renders_within_limits() -> None:
+    papers = month("2024-10")
+    for start in range(0, len(papers), 25):
+        assert_within_limits(render(digest_of(papers[start : start + 25])))
+    for paper in papers[:200]:
+        assert_within_limits(render(PaperCard(paper)))
+
+
+def test_description_is_a_short_excerpt_of_the_ai_summary() -> None:
+    paper = month("2024-10")[0]
+    embed = render(PaperCard(paper))[0].embeds[0]
+    assert embed["description"].startswith(safe(paper.ai_summary or "")[:40])
+    list_embed = render(PaperList("x", (ListedPaper(paper),)))[0].embeds[0]
+    assert len(list_embed["description"]) <= 350
+
+
+# ------------------------------------------------------------------------------------ hostile text
+
+
+def test_hostile_titles_cannot_ping() -> None:
+    evil = Paper(
+        id="2401.00001",
+        title=f"{HOSTILE} **bold** __u__ `code`",
+        abstract=HOSTILE * 40,
+        authors=("@everyone", "<@123456789012345678>", "x", "y"),
+        ai_keywords=("@here",),
+        github_repo="javascript:alert(1)",
+        project_page="https://example.org/a b",
+        thumbnail="http://insecure.example/x.png",
+    )
+    messages: list[Message] = [
+        PaperCard(evil),
+        PaperList(HOSTILE, (ListedPaper(evil, matched=(HOSTILE,)),), note=HOSTILE, more=3),
+        digest_of((evil,) * 12),
+        TextReply(HOSTILE, is_error=True),
+        TopicList(CHANNEL, (TopicSummary(1, HOSTILE, 0, created_by=HOSTILE),)),
+    ]
+    for message in messages:
+        posts = render(message)
+        assert_within_limits(posts)
+        assert_cannot_ping(posts)
+    embed = render(PaperCard(evil))[0].embeds[0]
+    links = next(f["value"] for f in embed["fields"] if f["name"] == "Links")
+    assert "javascript" not in links and "example.org" not in links
+    assert "thumbnail" not in embed
+    assert "\\*\\*bold\\*\\*" in embed["title"]
+
+
+# ------------------------------------------------------------------------------------ other types
+
+
+def test_paper_list_heading_note_and_more() -> None:
+    papers = tuple(ListedPaper(p) for p in month("2024-10")[:3])
+    posts = render(PaperList("Top papers this week", papers, note="Weekend: showing Friday.", more=12))
+    assert posts[0].content == "**Top papers this week**\nWeekend: showing Friday."
+    assert posts[0].embeds[-1]["footer"]["text"].startswith("…and 12 more")
+    empty = render(PaperList("Search: zzz", (), more=0, private=True))
+    assert empty[0].ephemeral and "No papers" in empty[0].content
+
+
+def test_topic_list_has_an_unsubscribe_button_per_topic() -> None:
+    topics = tuple(TopicSummary(i, ("x" * 280) + f" {i}", i) for i in range(1, 26))
+    posts = render(TopicList(CHANNEL, topics))
+    assert_within_limits(posts)
+    ids = [b["custom_id"] for p in posts for row in p.components for b in row["components"]]
+    assert ids == [f"pb:unsub:{i}" for i in range(1, 26)]
+    assert "25 of 25" in posts[0].content
+
+
+def test_errors_are_marked_and_long_text_is_split() -> None:
+    (error,) = render(TextReply("Unknown subcommand 'tody'. Did you mean 'today'?", private=True, is_error=True))
+    assert error.content.startswith("⚠️ ") and error.ephemeral
+    long = render(TextReply("\n".join(f"line {i} " + "w" * 90 for i in range(100))))
+    assert len(long) > 1 and all(len(p.content) <= 2000 for p in long)
+
+
+def test_status_shows_schedule_and_problems() -> None:
+    when = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    delivery = Delivery("d", CHANNEL, DeliveryKind.DIGEST, "2026-03-01", DeliveryState.FAILED, when, error="x" * 5000)
+    status = Status(
+        CHANNEL,
+        True,
+        time(9),
+        "Europe/Paris",
+        when,
+        when,
+        delivery,
+        "Discord says Paperboy lacks permission",
+        (SourceHealth("hf", when, when, "timeout " * 500),),
+        1234,
+        date(2026, 3, 1),
+        3,
+        private=True,
+    )
+    (post,) = render(status)
+    assert_within_limits([post])
+    names = [f["name"] for f in post.embeds[0]["fields"]]
+    assert names[:5] == ["Digest", "Topics", "Papers stored", "Next digest", "Last digest"]
+    assert "⚠️ Paused" in names
+    assert post.ephemeral
+    assert "<t:" in post.embeds[0]["fields"][3]["value"]
+
+
+def test_short_authors() -> None:
+    assert short_authors(["A", "B", "C"]) == "A, B, C"
+    assert short_authors(["A", "B", "C", "D"]) == "A, B, C et al."
+    assert short_authors([]) == "unknown"
+
+
+def test_marker_goes_to_content_when_there_are_no_embeds() -> None:
+    (post,) = render(TextReply("hello"), marker="abcdef0123456789")
+    assert post.content.endswith("-# ref abcdef012345")
+
+
+# ------------------------------------------------------------------------------------ golden payloads
+
+
+def _golden(name: str, posts: list[DiscordPost]) -> None:
+    payload = [{**p.payload(), "ephemeral": p.ephemeral, "thread": p.thread} for p in posts]
+    path = GOLDEN / f"{name}.json"
+    text = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if not path.exists():
+        pytest.fail(f"golden file {path} is missing: run with UPDATE_GOLDEN=1")
+    assert json.loads(path.read_text()) == json.loads(text), f"regenerate with UPDATE_GOLDEN=1: {path}"
+
+
+def test_golden_digest() -> None:
+    papers = tuple(sorted(month("2024-10"), key=lambda p: -p.upvotes)[:3])
+    _golden("digest_3_papers", render(digest_of(papers)))
+
+
+def test_golden_paper_card_longest_title() -> None:
+    _golden("paper_card_2504.13099", render(PaperCard(by_id("2025-04", "2504.13099"))))
+
+
+def test_golden_topics() -> None:
+    topics = (TopicSummary(3, "mixture of experts", 5, created_by="alice"), TopicSummary(9, 'author:"Yann LeCun"', 0))
+    _golden("topic_list", render(TopicList(CHANNEL, topics)))
