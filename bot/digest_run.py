@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -120,14 +120,20 @@ class DigestRunner:
             logger.warning("manual digest paused the channel %s: %s", ref.key, result.detail)
         return DigestRun(ref, outcome, today, len(digest.entries), result.detail)
 
-    async def run_many(self, refs: Sequence[ChannelRef]) -> list[DigestRun]:
-        """Fan out across channels concurrently; one channel's failure never blocks another."""
+    async def run_many(
+        self, refs: Sequence[ChannelRef], *, days: Mapping[ChannelRef, date] | None = None
+    ) -> list[DigestRun]:
+        """Fan out across channels concurrently; one channel's failure never blocks another.
+
+        Platform pacing lives in the adapters (Slack: one post per second per channel; Discord: its
+        per-route buckets and a global budget), so channels of one platform proceed in parallel.
+        """
         gate = asyncio.Semaphore(self._concurrency)
 
         async def one(ref: ChannelRef) -> DigestRun:
             async with gate:
                 try:
-                    return await self.run(ref)
+                    return await self.run(ref, day=(days or {}).get(ref))
                 except Exception:
                     logger.exception("digest run failed channel=%s", ref.key)
                     return DigestRun(ref, RunOutcome.FAILED, detail="internal error")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -152,6 +152,7 @@ class DigestScheduler:
         """Deliver digests whose slot passed while the bot was down: within grace, now; beyond it, never."""
         now = self._clock.now()
         runs: list[DigestRun] = []
+        due: dict[ChannelRef, date] = {}
         for channel in channels if channels is not None else await self._db.channels.all():
             if not is_scheduled(channel):
                 continue
@@ -163,7 +164,7 @@ class DigestScheduler:
                 continue
             if now - slot <= self._grace:
                 logger.info("catching up the digest of %s missed at %s channel=%s", day, slot, channel.ref.key)
-                runs.append(await self._runner.run(channel.ref, day=day))
+                due[channel.ref] = day
                 continue
             claim = await self._db.deliveries.claim(
                 channel.ref, DeliveryKind.DIGEST, day.isoformat(), claimed_by="scheduler", now=now
@@ -173,7 +174,8 @@ class DigestScheduler:
                 await self._db.deliveries.mark_skipped(claim.id, reason=reason, now=now)
                 logger.warning("digest of %s skipped channel=%s: %s", day, channel.ref.key, reason)
                 runs.append(DigestRun(channel.ref, RunOutcome.MISSED, day, detail=reason))
-        return runs
+        # Catching up after an outage can mean every channel at once: fan out concurrently.
+        return runs + await self._runner.run_many(list(due), days=due)
 
     def _on_event(self, event: Any) -> None:
         if isinstance(event, JobSubmissionEvent) and event.scheduled_run_times:
