@@ -40,7 +40,7 @@ _TEXT_FIELDS = {"title": "title", "abstract": "abstract", "keyword": "keyword", 
 _AUTHOR_FIELDS = {"author": "author", "authors": "author"}
 _FILTER_FIELDS = {"upvotes": "upvotes", "source": "source", "category": "category"}
 _ALL_FIELDS = {**_TEXT_FIELDS, **_AUTHOR_FIELDS, **_FILTER_FIELDS}
-_QUOTES = "\"\u201c\u201d\u201e"  # Slack and phones turn "..." into curly quotes
+_QUOTES = '"\u201c\u201d\u201e'  # Slack and phones turn "..." into curly quotes
 _FIELD_WORD = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
 _UPVOTES = re.compile(r"^(>=|<=|>|<|=)?(\d{1,9})$")
 _CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[a-z][a-z\-]*)?$", re.IGNORECASE)
@@ -241,6 +241,9 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token("leaf", i, Phrase(inner), f'"{inner}"'))
             i = i2
         elif ch == "-":
+            if i + 1 < n and text[i + 1].isspace() and text[i + 1 :].strip():
+                # "gpt - 4" is more likely a typo'd range or dash than an exclusion of "4": ask.
+                raise QuerySyntaxError('put "-" right before the word to exclude, like -survey', i, text)
             tokens.append(_Token("-", i))
             i += 1
         else:
@@ -455,11 +458,17 @@ def compile_text(value: str, scope: str) -> TextLeaf:
     """Compile a word or phrase (its text as typed) for a scope: "any", "title", "abstract" or "keyword"."""
     seen: dict[Stems, tuple[tuple[str, ...], str]] = {}
     as_typed = " ".join(textnorm.fold(value).split())
-    for view in textnorm.views(value):
-        for variant in _variants(view):
-            key = tuple(textnorm.stem(w) for w in variant)
-            # Explanations quote the user's own words, or the acronym/expansion that actually matched.
-            seen.setdefault(key, (variant, as_typed if variant == view else " ".join(variant)))
+    # Rewrite until nothing new appears, so that "multimodal llm" -> "multimodal large language model" ->
+    # "mllm" is reached too; bounded because a long phrase of acronyms would otherwise explode.
+    pending = [(view, True) for view in textnorm.views(value)]
+    while pending and len(seen) < _MAX_VARIANTS:
+        words, original = pending.pop(0)
+        key = tuple(textnorm.stem(w) for w in words)
+        if key in seen:
+            continue
+        # Explanations quote the user's own words, or the acronym/expansion that actually matched.
+        seen[key] = (words, as_typed if original else " ".join(words))
+        pending.extend((variant, False) for variant in _variants(words)[1:])
     return TextLeaf(tuple((stems, words, label) for stems, (words, label) in seen.items()), _SCOPES[scope])
 
 
@@ -500,8 +509,9 @@ def _analyse(paper: Paper) -> PaperText:
     return PaperText(sequences, vocab, authors)
 
 
-# Keyed by the paper value itself (frozen, hashable), so an updated paper is re-analysed.
-analyse = lru_cache(maxsize=4096)(_analyse)
+# Keyed by the paper value itself (frozen, hashable), so an updated paper is re-analysed. An analysis is ~15 kB;
+# 1024 covers a day's digest papers and a search's candidates without weighing on the idle memory budget.
+analyse = lru_cache(maxsize=1024)(_analyse)
 
 
 def text_leaf_field(leaf: TextLeaf, text: PaperText) -> tuple[str, str] | None:

@@ -141,4 +141,3 @@ def rank(
     scored.sort(key=lambda item: (-item[0], -item[1].upvotes, item[1].id))
     listed = [ListedPaper(paper, reasons, round(value, 4)) for value, paper, reasons in scored[: max(0, limit)]]
     return listed, len(matched)
-
