@@ -1,0 +1,573 @@
+"""Paperboy on Slack: a Bolt `AsyncApp` in Socket Mode or HTTP mode (optionally multi-workspace OAuth).
+
+Inbound: `/papers ...`, `@Paperboy ...` and Paperboy's buttons are acknowledged at once, translated to a
+`CommandInvocation` (translate.py), run by the core in a task, and the replies rendered (render.py) and
+delivered: private ones as ephemerals, public ones in the channel. Outbound (`send`): chat.postMessage with
+a delivery marker in message metadata, thread replies for long digests, Slack errors mapped to
+Retryable/PermanentDeliveryError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from adapters.base import OnCommand, SentMessage
+from adapters.slack import translate
+from adapters.slack.manifest import BOT_SCOPES
+from adapters.slack.render import MORE_LIKE_THIS, UNSUBSCRIBE, SlackPost, render
+from bot.clock import Clock
+from bot.config import SlackPermissionRule, SlackSettings
+from bot.errors import PermanentDeliveryError, RetryableDeliveryError
+from bot.types import ChannelRef, CommandInvocation, CommandSpec, Message, Permission, Platform, TextReply
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+PERMISSION_CACHE_TTL = timedelta(seconds=60)
+HISTORY_PAGES = 5
+
+# Slack error codes after which posting to the channel again cannot succeed without a human.
+_PERMANENT = {
+    "channel_not_found": "the channel was not found (deleted, or Paperboy cannot see it)",
+    "not_in_channel": "Paperboy is not a member of the channel",
+    "is_archived": "the channel was archived",
+    "account_inactive": "the Paperboy bot user was deactivated",
+    "token_revoked": "Paperboy's token was revoked",
+    "token_expired": "Paperboy's token expired",
+    "invalid_auth": "Paperboy's token is not valid",
+    "not_authed": "Paperboy has no token for this workspace",
+    "missing_scope": "Paperboy lacks a permission (scope) it needs",
+    "team_not_found": "the workspace was not found",
+    "team_access_not_granted": "Paperboy has no access to the workspace",
+    "ekm_access_denied": "the workspace's key management denied access",
+    "restricted_action": "the workspace does not allow Paperboy to post there",
+    "restricted_action_read_only_channel": "the channel is read-only",
+    "channel_is_archived": "the channel was archived",
+    "access_denied": "Slack denied access",
+}
+_RETRYABLE = {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+Handler = Callable[..., Awaitable[None]]
+WorkspaceRemoved = Callable[[str], Awaitable[None]]
+
+
+def _secret(value: Any) -> str | None:
+    return None if value is None else str(value.get_secret_value())
+
+
+def _header(headers: Mapping[str, Any], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            if isinstance(value, list):
+                return str(value[0]) if value else None
+            return str(value)
+    return None
+
+
+def delivery_error(exc: Exception, channel: ChannelRef) -> RetryableDeliveryError | PermanentDeliveryError:
+    """Map a Slack client failure to the core's delivery errors. Reasons never contain secrets."""
+    if isinstance(exc, SlackApiError):
+        status = int(getattr(exc.response, "status_code", 200) or 200)
+        error = str(exc.response.get("error") or f"http_{status}")
+        if status == 429 or error in ("ratelimited", "rate_limited"):
+            retry_after = _header(exc.response.headers or {}, "Retry-After")
+            try:
+                wait = float(retry_after) if retry_after is not None else None
+            except ValueError:
+                wait = None
+            return RetryableDeliveryError(f"Slack rate-limited posting to {channel} ({error})", wait)
+        if status >= 500 or error in _RETRYABLE:
+            return RetryableDeliveryError(f"Slack had a server error ({error}, HTTP {status})")
+        if error in _PERMANENT:
+            return PermanentDeliveryError(f"Slack says {_PERMANENT[error]} ({error})")
+        # invalid_blocks, msg_too_long, ...: Paperboy's own bug; retrying later (after a fix) may help.
+        return RetryableDeliveryError(f"Slack rejected the message ({error})")
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return RetryableDeliveryError("Slack did not answer in time (timeout)")
+    return RetryableDeliveryError(f"could not reach Slack ({type(exc).__name__})")
+
+
+class SlackAdapter:
+    """One Slack app connection (one workspace with a bot token, or many through OAuth installs)."""
+
+    def __init__(
+        self,
+        settings: SlackSettings,
+        *,
+        web_app: web.Application | None,
+        clock: Clock,
+        installation_db_url: str | None = None,
+        on_workspace_removed: WorkspaceRemoved | None = None,
+        min_post_interval: float = 1.0,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._on_workspace_removed = on_workspace_removed
+        self._min_post_interval = min_post_interval
+        self._on_command: OnCommand | None = None
+        self._commands: tuple[CommandSpec, ...] = ()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._permission_cache: dict[tuple[str, str], tuple[Permission, datetime]] = {}
+        self._channel_locks: dict[str, asyncio.Lock] = {}
+        self._last_post: dict[str, float] = {}
+        self._socket: AsyncSocketModeHandler | None = None
+        self._engine: AsyncEngine | None = None
+        self._installations: AsyncSQLAlchemyInstallationStore | None = None
+        self._states: AsyncSQLAlchemyOAuthStateStore | None = None
+        self._verifier: SignatureVerifier | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+        bot_token = None if settings.oauth else _secret(settings.bot_token)
+        self._client = AsyncWebClient(
+            token=bot_token,
+            base_url=settings.api_url,
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+                AsyncServerErrorRetryHandler(max_retry_count=2),
+            ],
+        )
+        oauth_settings: AsyncOAuthSettings | None = None
+        if settings.oauth:
+            if not installation_db_url:
+                raise ValueError("Slack OAuth needs installation_db_url (Paperboy's database URL)")
+            assert settings.client_id is not None
+            self._engine = create_async_engine(installation_db_url)
+            self._installations = AsyncSQLAlchemyInstallationStore(
+                client_id=settings.client_id, engine=self._engine, logger=logger
+            )
+            self._states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=self._engine, logger=logger)
+            oauth_settings = AsyncOAuthSettings(
+                client_id=settings.client_id,
+                client_secret=_secret(settings.client_secret),
+                scopes=list(BOT_SCOPES),
+                installation_store=self._installations,
+                state_store=self._states,
+                install_path=INSTALL_PATH,
+                redirect_uri_path=REDIRECT_PATH,
+                install_page_rendering_enabled=False,
+            )
+        signing_secret = _secret(settings.signing_secret)
+        if not settings.socket_mode:
+            if web_app is None:
+                raise ValueError("Slack HTTP mode needs the aiohttp web_app to mount /slack/events on")
+            if not signing_secret:
+                raise ValueError("Slack HTTP mode needs a signing secret")
+            self._verifier = SignatureVerifier(signing_secret)
+        self.app = AsyncApp(
+            client=self._client,
+            signing_secret=signing_secret or "unused-in-socket-mode",
+            oauth_settings=oauth_settings,
+            installation_store=self._installations,
+            request_verification_enabled=not settings.socket_mode,
+            process_before_response=False,
+            logger=logging.getLogger("adapters.slack.bolt"),
+        )
+        self._register_listeners()
+        if web_app is not None and not settings.socket_mode:
+            web_app.router.add_post(EVENTS_PATH, self._handle_events)
+            if oauth_settings is not None:
+                web_app.router.add_get(INSTALL_PATH, self._handle_install)
+                web_app.router.add_get(REDIRECT_PATH, self._handle_oauth_redirect)
+
+    # ---- ChatAdapter -------------------------------------------------------------------------
+
+    @property
+    def platform(self) -> Platform:
+        return Platform.SLACK
+
+    async def start(self, commands: Sequence[CommandSpec], on_command: OnCommand) -> None:
+        self._commands = tuple(commands)
+        self._on_command = on_command
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+            self._client.session = self._session
+        if self._installations is not None and self._states is not None:
+            await self._installations.create_tables()  # type: ignore[no-untyped-call]
+            await self._states.create_tables()  # type: ignore[no-untyped-call]
+        if self._settings.socket_mode:
+            app_token = _secret(self._settings.app_token)
+            assert app_token is not None
+            self._socket = AsyncSocketModeHandler(self.app, app_token, web_client=self._client)
+            await asyncio.wait_for(self._socket.connect_async(), timeout=30)  # type: ignore[no-untyped-call]
+            logger.info("slack: connected in Socket Mode")
+        else:
+            logger.info("slack: serving %s (HTTP mode%s)", EVENTS_PATH, ", OAuth" if self._settings.oauth else "")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        tasks = list(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._session is not None:
+            self._client.session = None
+            await self._session.close()
+            self._session = None
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def send(self, channel: ChannelRef, message: Message, *, delivery_id: str | None = None) -> SentMessage:
+        posts = render(message)
+        token = await self._token_for(channel)
+        first_ts: str | None = None
+        extra: list[str] = []
+        for i, post in enumerate(posts):
+            metadata = post.metadata
+            if i == 0 and delivery_id is not None:
+                metadata = {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": delivery_id}}
+            try:
+                ts = await self._post(
+                    channel, post, token=token, thread_ts=first_ts if post.thread else None, metadata=metadata
+                )
+            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                error = delivery_error(exc, channel)
+                if first_ts is None:
+                    logger.warning("slack: delivery %s to %s failed: %s", delivery_id, channel, error.reason)
+                    raise error from None
+                # The channel message (with the marker) landed: the delivery counts as made; say what is missing.
+                logger.warning(
+                    "slack: delivery %s to %s: thread reply %d failed: %s", delivery_id, channel, i, error.reason
+                )
+                continue
+            if first_ts is None:
+                first_ts = ts
+            else:
+                extra.append(ts)
+        assert first_ts is not None
+        return SentMessage(first_ts, tuple(extra))
+
+    async def find_delivery(self, channel: ChannelRef, delivery_id: str, since: datetime) -> str | None:
+        token = await self._token_for(channel)
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                response = await self._client.conversations_history(
+                    token=token,
+                    channel=channel.channel_id,
+                    oldest=f"{since.timestamp():.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise delivery_error(exc, channel) from None
+            for msg in response.get("messages") or []:
+                payload = (msg.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("delivery_id") == delivery_id:
+                    return str(msg["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or not cursor:
+                return None
+        logger.warning("slack: find_delivery %s in %s gave up after %d pages", delivery_id, channel, HISTORY_PAGES)
+        return None
+
+    # ---- HTTP endpoints ----------------------------------------------------------------------
+
+    async def _handle_events(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        # Verify before anything parses the body (Bolt verifies again; an HMAC is cheap).
+        assert self._verifier is not None
+        if not (timestamp.isdigit() and signature) or not self._verifier.is_valid(
+            body=body, timestamp=timestamp, signature=signature
+        ):
+            return web.json_response({"error": "invalid request"}, status=401)
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def _handle_install(self, request: web.Request) -> web.Response:
+        flow = self.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+    async def _handle_oauth_redirect(self, request: web.Request) -> web.Response:
+        flow = self.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+    # ---- Listeners -----------------------------------------------------------------------------
+
+    def _register_listeners(self) -> None:
+        app = self.app
+        app.command(self._settings.command)(self._on_slash)
+        app.event("app_mention")(self._on_mention)
+        app.action({"type": "block_actions", "action_id": _prefix_pattern(MORE_LIKE_THIS)})(self._on_action)
+        app.action({"type": "block_actions", "action_id": _prefix_pattern(UNSUBSCRIBE)})(self._on_action)
+        app.event("app_uninstalled")(self._on_app_uninstalled)
+        app.event("tokens_revoked")(self._on_tokens_revoked)
+
+    async def _on_slash(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        self._spawn(self._run_slash(body, client))
+
+    async def _on_mention(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        self._spawn(self._run_mention(body, client))
+
+    async def _on_action(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        self._spawn(self._run_action(body, client))
+
+    async def _on_app_uninstalled(self, body: dict[str, Any]) -> None:
+        await self._workspace_removed(translate.workspace_of(body), "app_uninstalled")
+
+    async def _on_tokens_revoked(self, body: dict[str, Any]) -> None:
+        tokens = (body.get("event") or {}).get("tokens") or {}
+        if tokens.get("bot"):
+            await self._workspace_removed(translate.workspace_of(body), "tokens_revoked")
+
+    async def _workspace_removed(self, team_id: str, why: str) -> None:
+        logger.info("slack: workspace %s removed Paperboy (%s)", team_id, why)
+        if self._installations is not None and team_id:
+            await self._installations.async_delete_bot(enterprise_id=None, team_id=team_id)
+            await self._installations.async_delete_installation(enterprise_id=None, team_id=team_id)
+        self._permission_cache = {k: v for k, v in self._permission_cache.items() if k[0] != team_id}
+        if self._on_workspace_removed is not None and team_id:
+            await self._on_workspace_removed(team_id)
+
+    # ---- Running commands ----------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_slash(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        target = ReplyTarget(self, client, response_url=body.get("response_url"))
+        try:
+            permission = await self._permission(client, str(body.get("team_id", "")), str(body.get("user_id", "")))
+            invocation = translate.slash_command(body, permission=permission, received_at=self._clock.now())
+        except (translate.UnsupportedPayload, SlackClientError) as exc:
+            logger.warning("slack: could not take a slash command: %s", exc)
+            await target.deliver_private(render(TextReply("Paperboy could not read that command.", True, True)))
+            return
+        await self._run(invocation, target)
+
+    async def _run_mention(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        event = body.get("event") or {}
+        try:
+            permission = await self._permission(client, translate.workspace_of(body), str(event.get("user", "")))
+            invocation = translate.app_mention(body, permission=permission, received_at=self._clock.now())
+        except (translate.UnsupportedPayload, SlackClientError) as exc:
+            logger.warning("slack: ignoring an app_mention: %s", exc)
+            return
+        thread_ts = event.get("thread_ts")
+        await self._run(invocation, ReplyTarget(self, client, thread_ts=thread_ts, user_id=invocation.user.user_id))
+
+    async def _run_action(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        user = body.get("user") or {}
+        try:
+            permission = await self._permission(client, translate.workspace_of(body), str(user.get("id", "")))
+            invocation = translate.block_action(body, permission=permission, received_at=self._clock.now())
+        except (translate.UnsupportedPayload, SlackClientError) as exc:
+            logger.warning("slack: ignoring a button: %s", exc)
+            return
+        await self._run(
+            invocation, ReplyTarget(self, client, response_url=body.get("response_url"), replace_original=False)
+        )
+
+    async def _run(self, invocation: CommandInvocation, target: ReplyTarget) -> None:
+        assert self._on_command is not None, "SlackAdapter.start() was not called"
+        ids = f"{invocation.channel} user={invocation.user.user_id}"
+        try:
+            replies: Sequence[Message] = await self._on_command(invocation)
+        except Exception:
+            logger.exception("slack: command failed in %s", ids)
+            replies = [TextReply("Something went wrong on Paperboy's side; try again later.", True, True)]
+        for reply in replies:
+            private = invocation.force_private or reply.private or (isinstance(reply, TextReply) and reply.is_error)
+            try:
+                await target.deliver(invocation.channel, render(reply), private=private)
+            except Exception:
+                logger.exception("slack: could not deliver a reply in %s", ids)
+
+    # ---- Permissions ---------------------------------------------------------------------------
+
+    async def _permission(self, client: AsyncWebClient, team_id: str, user_id: str) -> Permission:
+        rule = self._settings.permission
+        if rule is SlackPermissionRule.EVERYONE:
+            return Permission(True, "everyone")
+        if rule is SlackPermissionRule.ALLOWLIST:
+            return Permission(user_id in self._settings.allowed_users, "the users on Paperboy's allow-list")
+        now = self._clock.now()
+        cached = self._permission_cache.get((team_id, user_id))
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            response = await client.users_info(user=user_id)
+        except SlackApiError as exc:
+            # Fail closed for channel changes only: the core still answers read-only commands.
+            logger.warning("slack: users.info for %s in %s failed (%s)", user_id, team_id, exc.response.get("error"))
+            return Permission(False, "workspace admins and owners")
+        user = response.get("user") or {}
+        flag = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        permission = Permission(flag, "workspace admins and owners")
+        if len(self._permission_cache) > 10_000:
+            self._permission_cache.clear()
+        self._permission_cache[(team_id, user_id)] = (permission, now + PERMISSION_CACHE_TTL)
+        return permission
+
+    # ---- Posting -------------------------------------------------------------------------------
+
+    async def _token_for(self, channel: ChannelRef) -> str | None:
+        if self._installations is None:
+            return None  # the client's own bot token
+        bot = await self._installations.async_find_bot(enterprise_id=None, team_id=channel.workspace_id)
+        if bot is None or not bot.bot_token:
+            raise PermanentDeliveryError(
+                f"Paperboy is not installed in Slack workspace {channel.workspace_id} (no installation found)"
+            )
+        return str(bot.bot_token)
+
+    async def _post(
+        self,
+        channel: ChannelRef,
+        post: SlackPost,
+        *,
+        token: str | None = None,
+        client: AsyncWebClient | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        """chat.postMessage, at most one post per channel every `min_post_interval` seconds."""
+        lock = self._channel_locks.setdefault(channel.key, asyncio.Lock())
+        async with lock:
+            loop = asyncio.get_running_loop()
+            wait = self._last_post.get(channel.key, -1e9) + self._min_post_interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                kwargs: dict[str, Any] = {}
+                if token is not None:
+                    kwargs["token"] = token
+                if metadata is not None:
+                    kwargs["metadata"] = metadata
+                response = await (client or self._client).chat_postMessage(
+                    channel=channel.channel_id,
+                    text=post.text,
+                    blocks=post.blocks or None,
+                    thread_ts=thread_ts,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    **kwargs,
+                )
+            finally:
+                self._last_post[channel.key] = loop.time()
+        return str(response["ts"])
+
+
+class ReplyTarget:
+    """Where the replies to one command go: response_url (slash commands, buttons) or the Web API (mentions)."""
+
+    def __init__(
+        self,
+        adapter: SlackAdapter,
+        client: AsyncWebClient,
+        *,
+        response_url: str | None = None,
+        thread_ts: str | None = None,
+        user_id: str | None = None,
+        replace_original: bool | None = None,
+    ) -> None:
+        self._adapter = adapter
+        self._client = client
+        self._response_url = response_url or None
+        self._thread_ts = thread_ts
+        self._user_id = user_id
+        self._replace_original = replace_original
+
+    async def deliver(self, channel: ChannelRef, posts: list[SlackPost], *, private: bool) -> None:
+        if private:
+            await self.deliver_private(posts, channel)
+            return
+        if self._response_url is not None and len(posts) == 1:
+            # response_url posts in the channel even where the bot is not a member.
+            await self._respond(posts[0], "in_channel")
+            return
+        try:
+            await self._threaded(channel, posts)
+        except SlackApiError as exc:
+            if self._response_url is None or exc.response.get("error") not in ("not_in_channel", "channel_not_found"):
+                raise
+            for post in posts:
+                await self._respond(post, "in_channel")
+
+    async def deliver_private(self, posts: list[SlackPost], channel: ChannelRef | None = None) -> None:
+        for post in posts:
+            if self._response_url is not None:
+                await self._respond(post, "ephemeral")
+            elif channel is not None and self._user_id:
+                await self._client.chat_postEphemeral(
+                    channel=channel.channel_id,
+                    user=self._user_id,
+                    text=post.text,
+                    blocks=post.blocks or None,
+                    thread_ts=self._thread_ts,
+                )
+
+    async def _threaded(self, channel: ChannelRef, posts: list[SlackPost]) -> None:
+        first_ts = self._thread_ts
+        for post in posts:
+            thread_ts = first_ts if (post.thread or self._thread_ts) else None
+            ts = await self._adapter._post(
+                channel, post, client=self._client, thread_ts=thread_ts, metadata=post.metadata
+            )
+            if first_ts is None:
+                first_ts = ts
+
+    async def _respond(self, post: SlackPost, response_type: str) -> None:
+        assert self._response_url is not None
+        # One shared aiohttp session (from start()) instead of a new session and connector per reply.
+        webhook = AsyncWebhookClient(
+            self._response_url,
+            session=self._adapter._session,
+            retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1), AsyncServerErrorRetryHandler()],
+        )
+        response = await webhook.send(
+            text=post.text,
+            blocks=post.blocks or None,
+            response_type=response_type,
+            replace_original=self._replace_original,
+        )
+        if response.status_code >= 300:
+            logger.warning("slack: response_url refused a reply (HTTP %s)", response.status_code)
+
+
+def _prefix_pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(prefix)}(:.*)?$")

@@ -1,0 +1,79 @@
+"""The Slack app manifest for `paperboy slack manifest` (paste it at api.slack.com/apps -> Create from manifest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# commands: /papers; chat:write(.public): post digests (public channels without an invite);
+# app_mentions:read: "@Paperboy today"; channels/groups:history: find an earlier post by its metadata after a
+# crash (conversations.history); users:read: the "admins" permission rule (users.info); im:write: DMs.
+BOT_SCOPES: tuple[str, ...] = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "app_mentions:read",
+    "channels:history",
+    "groups:history",
+    "users:read",
+    "im:write",
+)
+BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_uninstalled", "tokens_revoked")
+
+USAGE_HINT = "today [N] | top week|month [N] | search <query> | paper <id> | subscribe <query> | help"
+
+
+def slack_manifest(*, socket: bool, request_url: str | None, command: str = "/papers") -> dict[str, Any]:
+    """An app manifest (the documented JSON structure) for Socket Mode, or HTTP mode at `request_url`.
+
+    `request_url` is the public base URL (`https://paperboy.example.org`) or the full events URL ending in
+    `/slack/events`; it is required unless `socket` is true.
+    """
+    if not command.startswith("/") or len(command) > 32:
+        raise ValueError("the command must start with / and be at most 32 characters")
+    events_url: str | None = None
+    if not socket:
+        if not request_url or not request_url.startswith("https://"):
+            raise ValueError("HTTP mode needs a public https:// request URL")
+        base = request_url.rstrip("/")
+        events_url = base if base.endswith("/slack/events") else base + "/slack/events"
+    slash: dict[str, Any] = {
+        "command": command,
+        "description": "Trending ML papers: today, search, subscribe to topics, daily digest",
+        "usage_hint": USAGE_HINT,
+        "should_escape": False,
+    }
+    event_subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if events_url is not None:
+        slash["url"] = events_url
+        event_subscriptions["request_url"] = events_url
+        interactivity["request_url"] = events_url
+    manifest: dict[str, Any] = {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": "Paperboy",
+            "description": "The day's trending machine-learning papers, delivered to your channels.",
+            "long_description": (
+                "Paperboy posts a daily digest of the most upvoted papers on Hugging Face Daily Papers, plus "
+                'the papers that match each channel\'s topics (mixture of experts, author:"Yann LeCun", ...). '
+                "Ask for papers any time with /papers today, /papers search <query> or /papers paper <arXiv id>, "
+                "and subscribe a channel with /papers subscribe <query>. Every paper is posted once per channel."
+            ),
+            "background_color": "#1d3557",
+        },
+        "features": {
+            "bot_user": {"display_name": "Paperboy", "always_online": True},
+            "slash_commands": [slash],
+        },
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "settings": {
+            "event_subscriptions": event_subscriptions,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": socket,
+            "token_rotation_enabled": False,
+        },
+    }
+    if events_url is not None:
+        manifest["oauth_config"]["redirect_urls"] = [events_url.removesuffix("/slack/events") + "/slack/oauth_redirect"]
+    return manifest

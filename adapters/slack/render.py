@@ -1,0 +1,470 @@
+"""Semantic messages -> Slack Block Kit posts. Pure: no I/O, no clock, no client.
+
+Every post carries a plain-text fallback (`text`), stays inside Slack's documented limits (50 blocks a
+message, 3,000 characters a section, 150 a header, 75 a button label) and escapes paper text for mrkdwn
+so that no title or abstract can mention, ping or link anyone.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from slack_sdk.models.blocks import (
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.types import (
+    Digest,
+    DigestEntry,
+    DigestReason,
+    ListedPaper,
+    Message,
+    Paper,
+    PaperCard,
+    PaperList,
+    Status,
+    TextReply,
+    TopicList,
+)
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
+MAX_CONTEXT_TEXT = 2000
+MAX_FALLBACK_TEXT = 3000
+MAX_ACTION_VALUE = 2000
+
+# A digest's channel message carries the summary and the top papers; the rest goes to its thread.
+DIGEST_TOP_PAPERS = 5
+PAPERS_PER_THREAD_REPLY = 10
+SUMMARY_CHARS = 300
+
+MORE_LIKE_THIS = "paperboy_more_like_this"
+UNSUBSCRIBE = "paperboy_unsubscribe"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackPost:
+    """One `chat.postMessage` worth of content.
+
+    `thread` means "post as a reply in the thread of the first post of the same render".
+    """
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread: bool = False
+    metadata: dict[str, Any] | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Escaping and small text helpers
+
+_BROADCAST = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
+
+
+def escape(text: str) -> str:
+    """Escape untrusted text for mrkdwn and the fallback `text`.
+
+    `&`, `<`, `>` become entities, so `<!channel>`, `<@U123>`, `<#C1>` and `<url|label>` are inert.
+    A word joiner after `@` in `@here`/`@channel`/`@everyone` keeps them from being linked as
+    broadcasts should a client or `link_names` ever parse them.
+    """
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@\u2060\\1", escaped)
+
+
+_MENTION_OPEN = re.compile(r"<(?=[!@#])")
+
+
+def plain(text: str) -> str:
+    """Untrusted text for plain_text objects (headers, buttons).
+
+    Slack does not parse plain_text for mentions, but a header showing `<!channel>` verbatim still reads
+    like one and would survive a switch to mrkdwn: the `<` of mention syntax becomes `‹`.
+    """
+    return _BROADCAST.sub("@\u2060\\1", _MENTION_OPEN.sub("‹", text))
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    # Never leave half an entity (`&am`) at the cut.
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:] and len(cut) - amp < 6:
+        cut = cut[:amp]
+    return cut.rstrip() + "…"
+
+
+def excerpt(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """A sentence-friendly excerpt of about `limit` characters (raw text, escape afterwards)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) URL that cannot break out of `<url|label>`, else None."""
+    if not url:
+        return None
+    url = url.strip()
+    if any(c in url for c in "<>|\"' \t\r\n") or len(url) > 1000:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.replace("&", "&amp;")
+
+
+def link(url: str | None, label: str) -> str | None:
+    """`<url|label>` with an escaped label, or None when the URL is not a safe http(s) URL."""
+    checked = safe_url(url)
+    if checked is None:
+        return None
+    return f"<{checked}|{escape(label)}>"
+
+
+def authors_line(authors: Sequence[str], limit: int = 3) -> str:
+    names = [" ".join(a.split()) for a in authors if a.strip()]
+    if not names:
+        return ""
+    if len(names) > limit:
+        return ", ".join(names[:limit]) + " et al."
+    return ", ".join(names)
+
+
+def day_label(day: Any) -> str:
+    """`Fri 28 Nov` for a date (no locale dependence)."""
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    return f"{days[day.weekday()]} {day.day} {months[day.month - 1]}"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Block builders (all through slack_sdk's models, then to_dict())
+
+
+def _header(text: str) -> dict[str, Any]:
+    return HeaderBlock(text=PlainTextObject(text=truncate(plain(text), MAX_HEADER_TEXT), emoji=True)).to_dict()
+
+
+def _section(mrkdwn: str, accessory: ButtonElement | None = None) -> dict[str, Any]:
+    block = SectionBlock(text=MarkdownTextObject(text=truncate(mrkdwn, MAX_SECTION_TEXT)), accessory=accessory)
+    return block.to_dict()
+
+
+def _context(mrkdwn: str) -> dict[str, Any]:
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(mrkdwn, MAX_CONTEXT_TEXT))]).to_dict()
+
+
+def _divider() -> dict[str, Any]:
+    return DividerBlock().to_dict()
+
+
+def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=truncate(label, MAX_BUTTON_TEXT), emoji=True),
+        action_id=action_id,
+        value=value[:MAX_ACTION_VALUE],
+        style=style,
+    )
+
+
+def more_like_this_button(paper_id: str) -> ButtonElement:
+    # action_id must be unique within a message; the paper id makes it so, and the value carries it too.
+    return _button("More like this", f"{MORE_LIKE_THIS}:{paper_id}"[:255], paper_id)
+
+
+def unsubscribe_button(topic_id: int) -> ButtonElement:
+    return _button("Unsubscribe", f"{UNSUBSCRIBE}:{topic_id}", str(topic_id), style="danger")
+
+
+def _fallback(text: str) -> str:
+    return truncate(text, MAX_FALLBACK_TEXT) or " "
+
+
+# ---------------------------------------------------------------------------------------------
+# Papers
+
+
+def paper_links(paper: Paper) -> list[str]:
+    links = [
+        link(paper.hf_url, "Hugging Face"),
+        link(paper.arxiv_url, "arXiv"),
+        link(paper.pdf_url, "PDF"),
+        link(paper.github_repo, "code"),
+        link(paper.project_page, "project page"),
+    ]
+    return [x for x in links if x]
+
+
+def paper_text(
+    paper: Paper, *, matched: Iterable[str] = (), rank: int | None = None, summary_chars: int = SUMMARY_CHARS
+) -> str:
+    """The mrkdwn body of one paper: linked title, authors, counts, matched line, summary, links."""
+    title = escape(truncate(" ".join(paper.title.split()), 400))
+    hf = link(paper.hf_url, truncate(" ".join(paper.title.split()), 400))
+    prefix = f"{rank}. " if rank is not None else ""
+    lines = [f"{prefix}*{hf}*" if hf else f"{prefix}*{title}*"]
+    authors = authors_line(paper.authors)
+    if authors:
+        lines.append(escape(truncate(authors, 300)))
+    stats = f"▲ {paper.upvotes} · 💬 {paper.comments}"
+    if paper.github_stars:
+        stats += f" · ★ {paper.github_stars}"
+    lines.append(stats)
+    reasons = [r for r in matched if r.strip()]
+    if reasons:
+        lines.append("_matched: " + escape(truncate(", ".join(reasons), 300)) + "_")
+    summary = paper.ai_summary or paper.abstract
+    if summary:
+        lines.append("> " + escape(excerpt(summary, summary_chars)))
+    links = paper_links(paper)
+    if links:
+        lines.append(" · ".join(links))
+    return "\n".join(lines)
+
+
+def _paper_block(
+    paper: Paper, *, matched: Iterable[str] = (), rank: int | None = None, marker: str = ""
+) -> dict[str, Any]:
+    return json.loads(_paper_block_json(paper, tuple(matched), rank, marker))  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=4096)
+def _paper_block_json(paper: Paper, matched: tuple[str, ...], rank: int | None, marker: str) -> str:
+    # The same papers are rendered again and again (`today` for every channel, a digest fanned out to
+    # thousands of channels); slack_sdk's model validation dominates a render, so keep the result.
+    # Cached as JSON so that no caller can mutate a shared dict.
+    text = marker + paper_text(paper, matched=matched, rank=rank)
+    return json.dumps(_section(text, more_like_this_button(paper.id)), ensure_ascii=False)
+
+
+def _paper_fallback(paper: Paper) -> str:
+    return f"{escape(' '.join(paper.title.split()))} (▲ {paper.upvotes}) {paper.hf_url}"
+
+
+def _chunks(blocks: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [blocks[i : i + size] for i in range(0, len(blocks), size)] or [[]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Message types
+
+
+def render(message: Message) -> list[SlackPost]:
+    """Render one semantic message as one or more Slack posts (later ones may go to the first's thread)."""
+    match message:
+        case TextReply():
+            return [_render_text(message)]
+        case PaperList():
+            return _render_paper_list(message)
+        case PaperCard():
+            return [_render_card(message)]
+        case Digest():
+            return _render_digest(message)
+        case TopicList():
+            return _render_topics(message)
+        case Status():
+            return [_render_status(message)]
+    raise TypeError(f"no Slack rendering for {type(message).__name__}")  # pragma: no cover
+
+
+def _render_text(message: TextReply) -> SlackPost:
+    body = escape(message.text)
+    if message.is_error:
+        body = f"⚠️ {body}"
+    return SlackPost(text=_fallback(body), blocks=[])
+
+
+def _render_paper_list(message: PaperList) -> list[SlackPost]:
+    head: list[dict[str, Any]] = [_header(message.heading)]
+    if message.note:
+        head.append(_context(escape(message.note)))
+    paper_blocks = [
+        _paper_block(item.paper, matched=item.matched, rank=i) for i, item in enumerate(message.papers, start=1)
+    ]
+    tail: list[dict[str, Any]] = []
+    if message.more > 0:
+        tail.append(_context(f"…and {_plural(message.more, 'more paper')} matched."))
+    if not message.papers:
+        tail.append(_section("No papers to show."))
+    return _split_posts(
+        head, paper_blocks, tail, fallback=_list_fallback(message.heading, message.papers), top=len(paper_blocks)
+    )
+
+
+def _list_fallback(heading: str, papers: Sequence[ListedPaper]) -> str:
+    lines = [escape(heading)] + [f"{i}. {_paper_fallback(p.paper)}" for i, p in enumerate(papers, start=1)]
+    return "\n".join(lines)
+
+
+def _split_posts(
+    head: list[dict[str, Any]],
+    paper_blocks: list[dict[str, Any]],
+    tail: list[dict[str, Any]],
+    *,
+    fallback: str,
+    top: int,
+    metadata: dict[str, Any] | None = None,
+) -> list[SlackPost]:
+    """Channel post = head + first `top` papers (+ tail if it fits); the rest as thread replies.
+
+    Keeps each post inside MAX_BLOCKS even when `top` would not fit.
+    """
+    room = MAX_BLOCKS - len(head) - len(tail)
+    first_papers = paper_blocks[: min(top, room)]
+    rest = paper_blocks[len(first_papers) :]
+    first_blocks = head + first_papers + (tail if not rest else [])
+    posts = [SlackPost(text=_fallback(fallback), blocks=first_blocks, metadata=metadata)]
+    replies = _chunks(rest, PAPERS_PER_THREAD_REPLY) if rest else []
+    for n, chunk in enumerate(replies, start=1):
+        blocks = chunk + (tail if n == len(replies) else [])
+        posts.append(SlackPost(text=_fallback(f"More papers ({n}/{len(replies)})"), blocks=blocks, thread=True))
+    return posts
+
+
+def _render_card(message: PaperCard) -> SlackPost:
+    paper = message.paper
+    blocks = [_header(" ".join(paper.title.split())), _paper_block(paper)]
+    if paper.ai_keywords:
+        blocks.append(_context("keywords: " + escape(truncate(", ".join(paper.ai_keywords), 500))))
+    return SlackPost(text=_fallback(_paper_fallback(paper)), blocks=blocks)
+
+
+def digest_heading(message: Digest) -> str:
+    counts = []
+    if message.trending_count:
+        counts.append(f"{message.trending_count} trending")
+    if message.topic_count:
+        counts.append(f"{message.topic_count} for your topics")
+    if not counts:
+        counts.append("nothing new")
+    return f"Papers for {day_label(message.day)} · " + ", ".join(counts)
+
+
+def _render_digest(message: Digest) -> list[SlackPost]:
+    heading = digest_heading(message)
+    head: list[dict[str, Any]] = [_header(heading)]
+    entries = list(message.entries)
+    context = []
+    if message.papers_day and message.papers_day != message.day:
+        context.append(f"Daily Papers of {day_label(message.papers_day)}")
+    if message.note:
+        context.append(escape(message.note))
+    if len(entries) > DIGEST_TOP_PAPERS:
+        context.append(f"top {DIGEST_TOP_PAPERS} here, {len(entries) - DIGEST_TOP_PAPERS} more in the thread 🧵")
+    if context:
+        head.append(_context(" · ".join(context)))
+    paper_blocks = [_digest_entry_block(e, i) for i, e in enumerate(entries, start=1)]
+    tail: list[dict[str, Any]] = []
+    if not entries:
+        tail.append(_section("No new papers today."))
+    metadata = None
+    if message.delivery_id:
+        metadata = {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": message.delivery_id}}
+    fallback = escape(heading) + "\n" + "\n".join(_paper_fallback(e.paper) for e in entries[:DIGEST_TOP_PAPERS])
+    return _split_posts(head, paper_blocks, tail, fallback=fallback, top=DIGEST_TOP_PAPERS, metadata=metadata)
+
+
+def _digest_entry_block(entry: DigestEntry, rank: int) -> dict[str, Any]:
+    marker = "🔥 " if entry.reason is DigestReason.TRENDING else ""
+    return _paper_block(entry.paper, matched=entry.matched, rank=rank, marker=marker)
+
+
+def _render_topics(message: TopicList) -> list[SlackPost]:
+    head = [_header(f"Topics in this channel ({len(message.topics)}/{message.limit})")]
+    blocks: list[dict[str, Any]] = []
+    for topic in message.topics:
+        text = (
+            f"*#{topic.id}* `{escape(truncate(topic.query, 300))}`\n"
+            f"{_plural(topic.matches_7d, 'match', 'matches')} in the last 7 days"
+        )
+        if topic.created_by:
+            text += f" · added by {escape(topic.created_by)}"
+        blocks.append(_section(text, unsubscribe_button(topic.id)))
+    tail: list[dict[str, Any]] = []
+    if not message.topics:
+        tail.append(_section("No topics yet. Add one with `/papers subscribe <query>`."))
+    fallback = (
+        "Topics: " + "; ".join(f"#{t.id} {escape(t.query)}" for t in message.topics)
+        if message.topics
+        else ("No topics in this channel yet.")
+    )
+    return _split_posts(head, blocks, tail, fallback=fallback, top=len(blocks))
+
+
+def _fmt_dt(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M %Z").strip() if value is not None else "never"
+
+
+def _render_status(message: Status) -> SlackPost:
+    digest_state = "on" if message.digest_enabled else "off"
+    lines = [
+        f"*Digest:* {digest_state}, daily at {message.digest_time.strftime('%H:%M')} {escape(message.timezone)}",
+        f"*Next digest:* {_fmt_dt(message.next_digest_at)}",
+        f"*Last digest:* {_fmt_dt(message.last_digest_at)}",
+    ]
+    if message.last_delivery is not None:
+        d = message.last_delivery
+        result = f"{d.state.value}"
+        if d.error:
+            result += f" ({escape(truncate(d.error, 300))})"
+        lines.append(f"*Last delivery:* {result} at {_fmt_dt(d.finished_at or d.claimed_at)}")
+    if message.paused_reason:
+        lines.append(f"⚠️ *Paused:* {escape(truncate(message.paused_reason, 500))}")
+    lines.append(
+        f"*Topics:* {message.topics} · *Papers stored:* {message.papers_stored}"
+        f" · *Latest day:* {message.latest_day.isoformat() if message.latest_day else 'none'}"
+    )
+    source_lines = []
+    for s in message.sources:
+        line = f"• *{escape(s.source)}*: last success {_fmt_dt(s.last_success_at)}"
+        if s.last_error:
+            line += f"; last error {_fmt_dt(s.last_error_at)}: {escape(truncate(s.last_error, 200))}"
+        source_lines.append(line)
+    blocks = [_header("Paperboy status"), _section("\n".join(lines))]
+    if source_lines:
+        blocks.append(_section("*Sources*\n" + "\n".join(source_lines)))
+    fallback = "Paperboy status: digest " + digest_state
+    if message.paused_reason:
+        fallback += f" (paused: {escape(message.paused_reason)})"
+    return SlackPost(text=_fallback(fallback), blocks=blocks)
+
+
+__all__ = [
+    "MAX_BLOCKS",
+    "MAX_BUTTON_TEXT",
+    "MAX_HEADER_TEXT",
+    "MAX_SECTION_TEXT",
+    "MORE_LIKE_THIS",
+    "UNSUBSCRIBE",
+    "SlackPost",
+    "escape",
+    "render",
+]

@@ -1,0 +1,124 @@
+"""Slack payloads -> CommandInvocation. Pure: the caller supplies the permission and the receive time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from adapters.slack.render import MORE_LIKE_THIS, UNSUBSCRIBE
+from bot.types import ChannelRef, CommandInvocation, Permission, Platform, UserRef
+
+
+class UnsupportedPayload(ValueError):
+    """A payload Paperboy does not turn into a command (an unknown button, a malformed body)."""
+
+
+_LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s:,]*")
+
+
+def _str(value: object) -> str:
+    if isinstance(value, list):  # parse_qs-style bodies: {"text": ["..."]}
+        value = value[0] if value else ""
+    return value if isinstance(value, str) else ""
+
+
+def _is_dm(channel_id: str, channel_name: str = "", channel_type: str = "") -> bool:
+    return channel_name == "directmessage" or channel_type == "im" or channel_id.startswith("D")
+
+
+def workspace_of(body: Mapping[str, Any]) -> str:
+    """The team id of a slash-command, event or interaction body."""
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, Mapping):
+        team = team.get("id")
+    if not team:
+        user = body.get("user")
+        if isinstance(user, Mapping):
+            team = user.get("team_id")
+    if not team:
+        event = body.get("event")
+        if isinstance(event, Mapping):
+            team = event.get("team")
+    return _str(team)
+
+
+def slash_command(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> CommandInvocation:
+    """A slash-command form body (as Bolt parses it) -> the invocation the core runs."""
+    team_id = _str(body.get("team_id"))
+    channel_id = _str(body.get("channel_id"))
+    user_id = _str(body.get("user_id"))
+    if not (team_id and channel_id and user_id):
+        raise UnsupportedPayload("slash command body without team_id, channel_id or user_id")
+    return CommandInvocation(
+        channel=ChannelRef(Platform.SLACK, team_id, channel_id),
+        user=UserRef(user_id, _str(body.get("user_name"))),
+        text=_str(body.get("text")).strip(),
+        permission=permission,
+        received_at=received_at,
+        is_direct_message=_is_dm(channel_id, _str(body.get("channel_name"))),
+    )
+
+
+def app_mention(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> CommandInvocation:
+    """An `app_mention` Events API body -> invocation; `@Paperboy today 5` runs `today 5`."""
+    event = body.get("event")
+    if not isinstance(event, Mapping) or event.get("type") != "app_mention":
+        raise UnsupportedPayload("not an app_mention event")
+    channel_id = _str(event.get("channel"))
+    user_id = _str(event.get("user"))
+    team_id = workspace_of(body)
+    if not (team_id and channel_id and user_id):
+        raise UnsupportedPayload("app_mention without team, channel or user")
+    text = _LEADING_MENTION.sub("", _str(event.get("text")), count=1).strip()
+    # A mention is typed in a message box: Slack sends `&`, `<`, `>` as entities; the core wants what was typed.
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return CommandInvocation(
+        channel=ChannelRef(Platform.SLACK, team_id, channel_id),
+        user=UserRef(user_id),
+        text=text,
+        permission=permission,
+        received_at=received_at,
+        is_direct_message=_is_dm(channel_id, channel_type=_str(event.get("channel_type"))),
+    )
+
+
+def block_action(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> CommandInvocation:
+    """A `block_actions` payload for one of Paperboy's buttons -> the command the button stands for."""
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
+        raise UnsupportedPayload("block_actions without actions")
+    action = actions[0]
+    action_id = _str(action.get("action_id"))
+    value = _str(action.get("value")).strip()
+    channel = body.get("channel")
+    channel_id = _str(channel.get("id")) if isinstance(channel, Mapping) else ""
+    channel_name = _str(channel.get("name")) if isinstance(channel, Mapping) else ""
+    if not channel_id:
+        container = body.get("container")
+        if isinstance(container, Mapping):
+            channel_id = _str(container.get("channel_id"))
+    user = body.get("user")
+    user_id = _str(user.get("id")) if isinstance(user, Mapping) else ""
+    user_name = _str(user.get("username") or user.get("name")) if isinstance(user, Mapping) else ""
+    team_id = workspace_of(body)
+    if not (team_id and channel_id and user_id):
+        raise UnsupportedPayload("block_actions without team, channel or user")
+    if not value or any(c.isspace() for c in value):
+        raise UnsupportedPayload("button without a usable value")
+    if action_id.startswith(MORE_LIKE_THIS):
+        text, private = f"similar {value}", True
+    elif action_id.startswith(UNSUBSCRIBE):
+        text, private = f"unsubscribe {value}", False
+    else:
+        raise UnsupportedPayload(f"unknown action {action_id[:60]!r}")
+    return CommandInvocation(
+        channel=ChannelRef(Platform.SLACK, team_id, channel_id),
+        user=UserRef(user_id, user_name),
+        text=text,
+        permission=permission,
+        received_at=received_at,
+        is_direct_message=_is_dm(channel_id, channel_name),
+        force_private=private,
+    )

@@ -1,0 +1,204 @@
+"""HTTP mode: signed requests through the real Bolt app into the adapter, replies at the fake Slack."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.config import SlackPermissionRule
+from tests.fakes.slack import (
+    SECRET,
+    FakeCore,
+    FakeSlack,
+    ServeFactory,
+    action_form,
+    action_payload,
+    form,
+    mention_event,
+    signed_headers,
+    slash_body,
+    wait_for,
+)
+
+FORM = "application/x-www-form-urlencoded"
+SAMPLES = Path("/work/shared/data/samples")
+
+
+def test_official_signing_vector_verifies() -> None:
+    vector = json.loads((SAMPLES / "slack_signing_vector.json").read_text())
+    body = (SAMPLES / vector["body_file"]).read_text()
+    verifier = SignatureVerifier(
+        vector["signing_secret"], clock=_FixedSecondClock(int(vector["x_slack_request_timestamp"]))
+    )
+    assert verifier.is_valid(body, vector["x_slack_request_timestamp"], vector["x_slack_signature"])
+    assert not verifier.is_valid(body + "x", vector["x_slack_request_timestamp"], vector["x_slack_signature"])
+    ours = signed_headers(vector["signing_secret"], body, timestamp=int(vector["x_slack_request_timestamp"]))
+    assert ours["X-Slack-Signature"] == vector["x_slack_signature"]
+
+
+class _FixedSecondClock:
+    def __init__(self, now: int) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return float(self._now)
+
+
+async def test_slash_command_is_acked_at_once_and_answered_in_channel(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    started = time.monotonic()
+    resp = await served.post(form(slash_body(fake, "slow")), content_type=FORM)
+    assert resp.status == 200
+    assert time.monotonic() - started < 1.5, "ack must not wait for the command"
+    assert not fake.responses
+    core.release.set()
+    await wait_for(lambda: len(fake.responses) == 1, what="the reply of a slow command")
+    assert fake.responses[0][1]["text"] == "finally"
+    assert fake.responses[0][1]["response_type"] == "in_channel"
+
+
+async def test_subcommands_reply_with_rendered_messages(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    for text in ("today 3", "topics", "status", "paper 2411.10001", "todya"):
+        resp = await served.post(form(slash_body(fake, text)), content_type=FORM)
+        assert resp.status == 200
+    await wait_for(lambda: len(fake.responses) == 5, what="five replies")
+    by_hook = {hook: payload for hook, payload in fake.responses}
+    today = by_hook["T1-C1-today_3"]
+    assert today["response_type"] == "in_channel"
+    assert today["blocks"][0]["type"] == "header" and "2411.10000" in json.dumps(today["blocks"])
+    assert "&lt;b&gt;mixture&lt;/b&gt;" in json.dumps(today["blocks"]), "paper text is escaped"
+    assert "Unsubscribe" in json.dumps(by_hook["T1-C1-topics"]["blocks"])
+    error = by_hook["T1-C1-todya"]
+    assert error["response_type"] == "ephemeral" and error["text"].startswith("⚠️")
+    inv = core.invocations[0]
+    assert inv.channel.key == "slack:T1:C1" and inv.text == "today 3"
+    assert inv.permission.can_manage_channel and inv.permission.who_can == "everyone"
+    assert not fake.calls_of("users.info"), "the everyone rule needs no lookup"
+
+
+async def test_private_digest_preview_is_ephemeral(fake: FakeSlack, serve_http: ServeFactory) -> None:
+    served = await serve_http()
+    await served.post(form(slash_body(fake, "digest preview")), content_type=FORM)
+    await wait_for(lambda: len(fake.responses) == 1, what="the preview")
+    assert fake.responses[0][1]["response_type"] == "ephemeral"
+    assert not fake.posts
+
+
+async def test_long_public_digest_goes_to_channel_with_thread_replies(
+    fake: FakeSlack, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    await served.post(form(slash_body(fake, "digest big")), content_type=FORM)
+    await wait_for(lambda: len(fake.posts) == 3, what="a digest and its thread replies")
+    first, *replies = fake.posts
+    assert first.thread_ts is None and first.channel == "C1"
+    assert all(r.thread_ts == first.ts for r in replies)
+    assert sum(1 for p in fake.posts for b in p.blocks if "accessory" in b) == 25
+
+
+async def test_unexpected_core_error_gets_a_generic_private_reply(fake: FakeSlack, serve_http: ServeFactory) -> None:
+    served = await serve_http()
+    await served.post(form(slash_body(fake, "boom")), content_type=FORM)
+    await wait_for(lambda: len(fake.responses) == 1, what="the generic error")
+    payload = fake.responses[0][1]
+    assert payload["response_type"] == "ephemeral"
+    assert "xoxb" not in json.dumps(payload) and "RuntimeError" not in json.dumps(payload)
+
+
+async def test_bad_missing_and_stale_signatures_are_refused(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    body = form(slash_body(fake, "today"))
+    bad = signed_headers("not-the-secret", body)
+    stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 301)
+    for headers in (bad, {}, stale, {**signed_headers(SECRET, body), "X-Slack-Signature": "v0=00"}):
+        resp = await served.post(body, content_type=FORM, headers=headers)
+        assert resp.status == 401
+    tampered = signed_headers(SECRET, body)
+    resp = await served.post(body.replace("today", "topics"), content_type=FORM, headers=tampered)
+    assert resp.status == 401
+    assert core.invocations == [] and fake.responses == []
+
+
+async def test_app_mention_replies_via_web_api(fake: FakeSlack, core: FakeCore, serve_http: ServeFactory) -> None:
+    served = await serve_http()
+    resp = await served.post(json.dumps(mention_event("today")), content_type="application/json")
+    assert resp.status == 200
+    await wait_for(lambda: len(fake.posts) == 1, what="the mention's reply")
+    assert core.invocations[0].text == "today"
+    assert fake.posts[0].channel == "C1" and fake.posts[0].token == "xoxb-t1-token"
+    await served.post(json.dumps(mention_event("nonsense")), content_type="application/json")
+    await wait_for(lambda: len(fake.ephemerals) == 1, what="a private error as an ephemeral")
+    assert fake.ephemerals[0].user == "U1"
+
+
+async def test_buttons_run_their_commands(fake: FakeSlack, core: FakeCore, serve_http: ServeFactory) -> None:
+    served = await serve_http()
+    more = action_payload(fake, "paperboy_more_like_this:2411.10001", "2411.10001")
+    unsub = action_payload(fake, "paperboy_unsubscribe:7", "7")
+    for payload in (more, unsub):
+        resp = await served.post(action_form(payload), content_type=FORM)
+        assert resp.status == 200
+    await wait_for(lambda: len(fake.responses) == 2, what="two button replies")
+    texts = sorted(inv.text for inv in core.invocations)
+    assert texts == ["similar 2411.10001", "unsubscribe 7"]
+    by_hook = dict(fake.responses)
+    assert by_hook["action-2411.10001"]["response_type"] == "ephemeral"
+    assert by_hook["action-2411.10001"]["replace_original"] is False
+    assert by_hook["action-7"]["response_type"] == "in_channel"
+
+
+async def test_admin_rule_looks_up_users_once(fake: FakeSlack, core: FakeCore, serve_http: ServeFactory) -> None:
+    fake.add_user("UADMIN", admin=True)
+    fake.add_user("UPLAIN")
+    served = await serve_http(permission=SlackPermissionRule.ADMINS)
+    for n, user in enumerate(("UADMIN", "UPLAIN", "UADMIN"), start=1):
+        await served.post(form(slash_body(fake, f"subscribe moe {user}", user=user)), content_type=FORM)
+        await wait_for(lambda n=n: len(core.invocations) == n, what="the command")
+    perms = [(inv.user.user_id, inv.permission) for inv in core.invocations]
+    assert perms[0][1].can_manage_channel and not perms[1][1].can_manage_channel
+    assert perms[1][1].who_can == "workspace admins and owners"
+    assert len(fake.calls_of("users.info")) == 2, "cached for the second UADMIN command"
+
+
+async def test_allowlist_rule(fake: FakeSlack, core: FakeCore, serve_http: ServeFactory) -> None:
+    served = await serve_http(permission=SlackPermissionRule.ALLOWLIST, allowed_users=["UOK"])
+    for user in ("UOK", "UNO"):
+        await served.post(form(slash_body(fake, "subscribe moe", user=user)), content_type=FORM)
+    await wait_for(lambda: len(core.invocations) == 2, what="two commands")
+    perms = {inv.user.user_id: inv.permission for inv in core.invocations}
+    assert perms["UOK"].can_manage_channel and not perms["UNO"].can_manage_channel
+    assert perms["UNO"].who_can == "the users on Paperboy's allow-list"
+    assert not fake.calls_of("users.info")
+
+
+async def test_admin_rule_fails_closed_when_users_info_fails(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http(permission=SlackPermissionRule.ADMINS)
+    await served.post(form(slash_body(fake, "subscribe moe", user="UNKNOWN")), content_type=FORM)
+    await wait_for(lambda: len(fake.responses) == 1, what="the reply")
+    assert not core.invocations[0].permission.can_manage_channel, "no lookup, no management"
+
+
+async def test_url_verification_challenge(serve_http: ServeFactory) -> None:
+    served = await serve_http()
+    body = json.dumps(
+        {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}
+    )
+    async with served.session.post(
+        served.url + "slack/events",
+        data=body,
+        headers={"Content-Type": "application/json", **signed_headers(SECRET, body)},
+    ) as resp:
+        assert resp.status == 200
+        assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in await resp.text()

@@ -1,0 +1,593 @@
+"""A loopback fake of the parts of Slack Paperboy talks to, for the real slack_sdk / slack_bolt clients.
+
+Serves the Web API under `/api/<method>` (point `AsyncWebClient(base_url=fake.api_url)` at it), a Socket
+Mode WebSocket handed out by `apps.connections.open`, `response_url` endpoints that record `respond()`
+payloads, and `oauth.v2.access` for the install flow. It enforces the Block Kit limits Slack enforces and
+can be told to fail the next calls of a method (429 with Retry-After, 500) or a channel permanently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import WSMsgType, web
+
+from bot.types import (
+    ChannelRef,
+    CommandInvocation,
+    CommandSpec,
+    Digest,
+    DigestEntry,
+    DigestReason,
+    ListedPaper,
+    Message,
+    Paper,
+    PaperCard,
+    PaperList,
+    Status,
+    TextReply,
+    TopicList,
+    TopicSummary,
+)
+
+if TYPE_CHECKING:
+    from adapters.slack.adapter import SlackAdapter
+
+
+@dataclass
+class ApiCall:
+    method: str
+    token: str | None
+    args: dict[str, Any]
+
+
+@dataclass
+class Workspace:
+    team_id: str
+    bot_token: str
+    bot_user_id: str
+    bot_id: str
+    name: str = "Test workspace"
+
+
+@dataclass
+class Failure:
+    status: int
+    error: str
+    retry_after: int | None = None
+
+
+@dataclass
+class Post:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    token: str | None
+    thread_ts: str | None = None
+    metadata: dict[str, Any] | None = None
+    user: str | None = None  # chat.postEphemeral's target
+
+
+@dataclass
+class SocketSession:
+    ws: web.WebSocketResponse
+    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _block_problems(blocks: list[dict[str, Any]]) -> list[str]:
+    """The Block Kit limits Slack rejects with `invalid_blocks`."""
+    problems: list[str] = []
+    if len(blocks) > 50:
+        problems.append(f"must provide an array with no more than 50 items [{len(blocks)}]")
+    for i, block in enumerate(blocks):
+        kind = block.get("type")
+        text = block.get("text") or {}
+        if kind == "section":
+            if len(text.get("text", "")) > 3000:
+                problems.append(f"section text longer than 3000 at blocks[{i}]")
+            for f in block.get("fields") or []:
+                if len(f.get("text", "")) > 2000:
+                    problems.append(f"field longer than 2000 at blocks[{i}]")
+        if kind == "header" and len(text.get("text", "")) > 150:
+            problems.append(f"header text longer than 150 at blocks[{i}]")
+        if kind == "context" and len(block.get("elements") or []) > 10:
+            problems.append(f"too many context elements at blocks[{i}]")
+        buttons = [block.get("accessory") or {}, *(block.get("elements") or [])]
+        for b in buttons:
+            if b.get("type") == "button":
+                if len(b["text"]["text"]) > 75:
+                    problems.append(f"button text longer than 75 at blocks[{i}]")
+                if len(b.get("value", "")) > 2000 or len(b.get("action_id", "")) > 255:
+                    problems.append(f"button value/action_id too long at blocks[{i}]")
+    return problems
+
+
+class FakeSlack:
+    """Start with `await fake.start()`; stop with `await fake.stop()`."""
+
+    def __init__(self) -> None:
+        self.workspaces: dict[str, Workspace] = {}
+        self.app_tokens: set[str] = {"xapp-1-test"}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.oauth_codes: dict[str, Workspace] = {}
+        self.calls: list[ApiCall] = []
+        self.posts: list[Post] = []
+        self.ephemerals: list[Post] = []
+        self.responses: list[tuple[str, dict[str, Any]]] = []
+        self.channel_errors: dict[str, str] = {}
+        self.history_page_size: int | None = None  # cap conversations.history pages to test paging
+        self.sessions: list[SocketSession] = []
+        self._failures: dict[str, list[Failure]] = {}
+        self._ts = 0
+        self._app = web.Application()
+        self._app.router.add_post("/api/{method}", self._api)
+        self._app.router.add_get("/api/{method}", self._api)
+        self._app.router.add_post("/response/{hook}", self._response)
+        self._app.router.add_get("/socket", self._socket)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.add_workspace("T1", "xoxb-t1-token")
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlack:
+        self._runner = web.AppRunner(self._app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        return self
+
+    async def stop(self) -> None:
+        for s in self.sessions:
+            await s.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}api/"
+
+    def response_url(self, name: str = "") -> str:
+        return f"{self.url}response/{name or uuid.uuid4().hex}"
+
+    # ---- knobs -----------------------------------------------------------------------------
+
+    def add_workspace(self, team_id: str, token: str) -> Workspace:
+        n = len(self.workspaces) + 1
+        ws = Workspace(team_id, token, f"UBOT{n}", f"B{n}")
+        self.workspaces[token] = ws
+        return ws
+
+    def oauth_code(self, code: str, team_id: str, token: str) -> None:
+        """Make `oauth.v2.access?code=<code>` install Paperboy in `team_id` with bot token `token`."""
+        n = len(self.workspaces) + len(self.oauth_codes) + 1
+        self.oauth_codes[code] = Workspace(team_id, token, f"UBOT{n}", f"B{n}")
+
+    def add_user(self, user_id: str, *, admin: bool = False, owner: bool = False, team_id: str = "T1") -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": team_id,
+            "name": user_id.lower(),
+            "is_admin": admin,
+            "is_owner": owner,
+            "is_primary_owner": False,
+            "deleted": False,
+        }
+
+    def fail_next(self, method: str, count: int = 1, *, status: int = 429, retry_after: int | None = 1) -> None:
+        error = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}.get(status, "fatal_error")
+        self._failures.setdefault(method, []).extend(
+            Failure(status, error, retry_after if status == 429 else None) for _ in range(count)
+        )
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method]
+
+    # ---- Socket Mode -------------------------------------------------------------------------
+
+    async def push(self, envelope_type: str, payload: dict[str, Any], *, accepts_response_payload: bool = True) -> str:
+        """Send one envelope over the newest WebSocket session; returns its envelope_id."""
+        await wait_for(lambda: bool(self.sessions), what="a Socket Mode connection")
+        envelope_id = uuid.uuid4().hex
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "payload": payload,
+            "accepts_response_payload": accepts_response_payload,
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        await self.sessions[-1].ws.send_str(json.dumps(envelope))
+        return envelope_id
+
+    async def wait_ack(self, envelope_id: str, within: float = 5.0) -> dict[str, Any]:
+        await wait_for(lambda: any(envelope_id in s.acks for s in self.sessions), within, what="an ack")
+        return next(s.acks[envelope_id] for s in self.sessions if envelope_id in s.acks)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        session = SocketSession(ws)
+        self.sessions.append(session)
+        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}, "debug_info": {}}
+        await ws.send_str(json.dumps(hello))
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                if "envelope_id" in data:
+                    session.acks[data["envelope_id"]] = data
+            elif msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                break
+        return ws
+
+    # ---- response_url ------------------------------------------------------------------------
+
+    async def _response(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        self.responses.append((request.match_info["hook"], payload))
+        problems = _block_problems(payload.get("blocks") or [])
+        if problems:
+            return web.Response(status=400, text="invalid_blocks")
+        return web.Response(text="ok")
+
+    # ---- Web API -----------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        elif request.can_read_body:
+            args.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else args.get("token")
+        self.calls.append(ApiCall(method, token, args))
+        queue = self._failures.get(method)
+        if queue:
+            failure = queue.pop(0)
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
+        if method == "apps.connections.open":
+            if token not in self.app_tokens:
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_access(args, request))
+        workspace = self.workspaces.get(token or "")
+        if workspace is None:
+            return web.json_response({"ok": False, "error": "invalid_auth" if token else "not_authed"})
+        handler: Callable[[Workspace, dict[str, Any]], dict[str, Any]] | None = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "users.info": self._users_info,
+            "conversations.history": self._history,
+        }.get(method)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response(handler(workspace, args))
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"{int(time.time())}.{self._ts:06d}"
+
+    def _auth_test(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": f"https://{ws.team_id.lower()}.slack.com/",
+            "team": ws.name,
+            "user": "paperboy",
+            "team_id": ws.team_id,
+            "user_id": ws.bot_user_id,
+            "bot_id": ws.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _message_problem(self, args: dict[str, Any]) -> dict[str, Any] | None:
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        blocks = args.get("blocks") or []
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        problems = _block_problems(blocks)
+        if problems:
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        if not str(args.get("text") or "").strip():
+            return {"ok": False, "error": "no_text"}
+        if len(str(args["text"])) > 40000:
+            return {"ok": False, "error": "msg_too_long"}
+        return None
+
+    def _post_message(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        problem = self._message_problem(args)
+        if problem:
+            return problem
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        post = Post(
+            channel=str(args["channel"]),
+            ts=self._next_ts(),
+            text=str(args["text"]),
+            blocks=list(args.get("blocks") or []),
+            token=ws.bot_token,
+            thread_ts=args.get("thread_ts"),
+            metadata=metadata,
+        )
+        self.posts.append(post)
+        return {"ok": True, "channel": post.channel, "ts": post.ts, "message": {"text": post.text, "ts": post.ts}}
+
+    def _post_ephemeral(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        problem = self._message_problem(args)
+        if problem:
+            return problem
+        if not args.get("user"):
+            return {"ok": False, "error": "user_not_in_channel"}
+        post = Post(
+            channel=str(args["channel"]),
+            ts=self._next_ts(),
+            text=str(args["text"]),
+            blocks=list(args.get("blocks") or []),
+            token=ws.bot_token,
+            user=str(args["user"]),
+        )
+        self.ephemerals.append(post)
+        return {"ok": True, "message_ts": post.ts}
+
+    def _users_info(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(args.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _history(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        oldest = float(args.get("oldest") or 0)
+        limit = min(int(args.get("limit") or 100), 999, self.history_page_size or 999)
+        include_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        # Only channel-level messages, newest first, like Slack.
+        found = [p for p in self.posts if p.channel == channel and p.thread_ts is None and float(p.ts) > oldest]
+        found.sort(key=lambda p: float(p.ts), reverse=True)
+        start = int(args.get("cursor") or 0)
+        page = found[start : start + limit]
+        messages = []
+        for p in page:
+            m: dict[str, Any] = {"type": "message", "ts": p.ts, "text": p.text, "bot_id": ws.bot_id}
+            if include_metadata and p.metadata:
+                m["metadata"] = p.metadata
+            messages.append(m)
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _oauth_access(self, args: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        ws = self.oauth_codes.pop(str(args.get("code", "")), None)
+        if ws is None:
+            return {"ok": False, "error": "invalid_code"}
+        self.workspaces[ws.bot_token] = ws
+        return {
+            "ok": True,
+            "app_id": "A1",
+            "authed_user": {"id": "UINSTALLER"},
+            "scope": "commands,chat:write,app_mentions:read,channels:history,groups:history,users:read",
+            "token_type": "bot",
+            "access_token": ws.bot_token,
+            "bot_user_id": ws.bot_user_id,
+            "team": {"id": ws.team_id, "name": ws.name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+
+async def wait_for(predicate: Callable[[], bool], within: float = 5.0, *, what: str = "a condition") -> None:
+    """Poll `predicate` every 10 ms for at most `within` seconds (bounded in count and time)."""
+    for _ in range(int(within / 0.01) + 1):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out after {within}s waiting for {what}")
+
+
+def signed_headers(secret: str, body: str | bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's request signing: `v0=` + HMAC-SHA256(secret, `v0:<timestamp>:<body>`)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    raw = body.encode() if isinstance(body, str) else body
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario helpers for the Slack contract tests: payloads Slack sends, a small fake core, a served app.
+# (Kept here, not in a conftest, so tests import them by package path under any pytest import mode.)
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+FORM = "application/x-www-form-urlencoded"
+COMMANDS = (CommandSpec("today", "today's papers", "today [N]", "The most upvoted papers."),)
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def make_paper(i: int) -> Paper:
+    return Paper(
+        id=f"2411.{10000 + i}",
+        title=f"Paper number {i}: scaling <b>mixture</b> of experts & friends",
+        abstract="We study things. " * 80,
+        authors=("Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"),
+        upvotes=100 - i,
+        comments=i,
+        github_repo="https://github.com/example/repo",
+    )
+
+
+def digest(n: int, *, private: bool = False, delivery_id: str | None = None, channel: str = "C1") -> Digest:
+    entries = tuple(DigestEntry(make_paper(i), DigestReason.TRENDING) for i in range(n))
+    ref = ChannelRef.parse(f"slack:T1:{channel}")
+    return Digest(ref, date(2026, 11, 27), entries, private=private, delivery_id=delivery_id)
+
+
+@dataclass
+class FakeCore:
+    """Answers a handful of subcommands with representative semantic messages and records every call."""
+
+    invocations: list[CommandInvocation] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, inv: CommandInvocation) -> Sequence[Message]:
+        self.invocations.append(inv)
+        word, _, rest = inv.text.partition(" ")
+        if word == "today":
+            papers = tuple(ListedPaper(make_paper(i)) for i in range(3))
+            return [PaperList("Top papers of Thu 27 Nov", papers, note="Daily Papers of Thu 27 Nov", more=7)]
+        if word == "paper":
+            return [PaperCard(make_paper(1))]
+        if word == "similar":
+            return [PaperList(f"Papers like {rest}", (ListedPaper(make_paper(2)),), private=True)]
+        if inv.text == "digest preview":
+            return [digest(4, private=True)]
+        if inv.text == "digest big":
+            return [digest(25)]
+        if word == "topics":
+            return [TopicList(inv.channel, (TopicSummary(7, "mixture of experts", 3),))]
+        if word == "status":
+            return [Status(inv.channel, True, dtime(9), "UTC", None, None, None, None, (), 10, date(2026, 11, 27), 1)]
+        if word == "unsubscribe":
+            return [TextReply(f"Removed topic #{rest}.")]
+        if word == "subscribe":
+            return [TextReply(f"manage={inv.permission.can_manage_channel} ({inv.permission.who_can})")]
+        if word == "slow":
+            await asyncio.wait_for(self.release.wait(), timeout=10)
+            return [TextReply("finally")]
+        if word == "boom":
+            raise RuntimeError("token xoxb-secret leaked?")
+        return [TextReply(f"Unknown subcommand {word!r}", private=True, is_error=True)]
+
+
+@dataclass
+class Served:
+    adapter: SlackAdapter
+    url: str
+    session: aiohttp.ClientSession
+
+    async def post(
+        self, body: str, *, content_type: str, headers: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
+        hdrs = {"Content-Type": content_type, **(signed_headers(SECRET, body) if headers is None else headers)}
+        async with self.session.post(self.url + "slack/events", data=body.encode(), headers=hdrs) as resp:
+            await resp.read()
+            return resp
+
+
+async def serve_app(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None
+    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    return runner, f"http://127.0.0.1:{port}/"
+
+
+ServeFactory = Callable[..., Awaitable[Served]]
+
+
+def slash_body(
+    fake: FakeSlack, text: str, *, team: str = "T1", channel: str = "C1", user: str = "U1"
+) -> dict[str, str]:
+    return {
+        "token": "verification_token",
+        "team_id": team,
+        "team_domain": "test-domain",
+        "channel_id": channel,
+        "channel_name": "random",
+        "user_id": user,
+        "user_name": "primary-owner",
+        "command": "/papers",
+        "text": text,
+        "api_app_id": "A1",
+        "response_url": fake.response_url(f"{team}-{channel}-{text.replace(' ', '_')}"),
+        "trigger_id": "111.111.xxx",
+    }
+
+
+def form(body: dict[str, str]) -> str:
+    return urlencode(body)
+
+
+def mention_event(text: str, *, team: str = "T1", channel: str = "C1", user: str = "U1") -> dict[str, Any]:
+    return {
+        "token": "verification_token",
+        "team_id": team,
+        "api_app_id": "A1",
+        "event": {
+            "type": "app_mention",
+            "user": user,
+            "text": f"<@UBOT1> {text}",
+            "ts": "1515449522.000016",
+            "channel": channel,
+            "event_ts": "1515449522.000016",
+        },
+        "type": "event_callback",
+        "event_id": "Ev0LAN670R",
+        "event_time": 1515449522,
+        "authorizations": [{"team_id": team, "user_id": "UBOT1", "is_bot": True, "enterprise_id": None}],
+    }
+
+
+def action_payload(
+    fake: FakeSlack, action_id: str, value: str, *, team: str = "T1", channel: str = "C1"
+) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "example"},
+        "user": {"id": "U1", "username": "ada", "team_id": team},
+        "api_app_id": "A1",
+        "token": "verification_token",
+        "container": {"type": "message", "message_ts": "1548261231.000200", "channel_id": channel},
+        "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
+        "channel": {"id": channel, "name": "papers"},
+        "message": {"type": "message", "ts": "1548261231.000200", "text": "papers"},
+        "response_url": fake.response_url(f"action-{value}"),
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b1",
+                "text": {"type": "plain_text", "text": "More like this"},
+                "value": value,
+                "type": "button",
+                "action_ts": "1548426417.840180",
+            }
+        ],
+    }
+
+
+def action_form(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload)})

@@ -1,0 +1,333 @@
+"""Block Kit rendering on real Daily Papers data: limits, fallbacks, escaping, goldens."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.slack.render import (
+    MAX_BLOCKS,
+    MAX_BUTTON_TEXT,
+    MAX_HEADER_TEXT,
+    MAX_SECTION_TEXT,
+    SlackPost,
+    escape,
+    render,
+)
+from bot.types import (
+    ChannelRef,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Digest,
+    DigestEntry,
+    DigestReason,
+    ListedPaper,
+    Message,
+    Paper,
+    PaperCard,
+    PaperList,
+    Platform,
+    SourceHealth,
+    Status,
+    TextReply,
+    TopicList,
+    TopicSummary,
+)
+
+DATA = Path("/work/shared/data/hf-daily-papers")
+GOLDEN = Path(__file__).parent / "golden" / "slack"
+CHANNEL = ChannelRef(Platform.SLACK, "T1", "C1")
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def paper_from_hf(entry: dict[str, Any]) -> Paper:
+    p = entry["paper"]
+    return Paper(
+        id=p["id"],
+        title=_norm(p["title"]),
+        abstract=_norm(p.get("summary")),
+        authors=tuple(_norm(a["name"]) for a in p.get("authors", []) if a.get("name")),
+        upvotes=int(p.get("upvotes", 0)),
+        comments=int(entry.get("numComments", 0)),
+        ai_summary=_norm(p.get("ai_summary")) or None,
+        ai_keywords=tuple(p.get("ai_keywords") or ()),
+        github_repo=p.get("githubRepo"),
+        github_stars=p.get("githubStars"),
+        project_page=p.get("projectPage"),
+    )
+
+
+@functools.cache
+def all_papers() -> tuple[Paper, ...]:
+    if not DATA.is_dir():
+        pytest.skip("shared Daily Papers archive not available")
+    papers: dict[str, Paper] = {}
+    for f in sorted(DATA.glob("*.json")):
+        for entry in json.loads(f.read_text()):
+            paper = paper_from_hf(entry)
+            papers[paper.id] = paper
+    return tuple(papers.values())
+
+
+def by_id(paper_id: str) -> Paper:
+    return next(p for p in all_papers() if p.id == paper_id)
+
+
+HOSTILE = (
+    "<!channel> <!here> <@U123> <#C1|general> @here @channel @everyone & <https://evil.example|click> "
+    "*bold* `code` <!subteam^S1>"
+)
+
+
+def hostile_paper() -> Paper:
+    base = all_papers()[0]
+    return Paper(
+        id="2401.00001",
+        title=HOSTILE,
+        abstract="Abstract " + HOSTILE,
+        authors=("<@U999>", "Mallory <!everyone>"),
+        ai_summary=None,
+        github_repo="javascript:alert(1)",
+        project_page="https://ok.example/page?a=1&b=<2>",
+        upvotes=base.upvotes,
+    )
+
+
+# ---- helpers that check every block -------------------------------------------------------------
+
+
+def _texts(obj: Any) -> list[tuple[str, str]]:
+    """(type, text) of every text object in a payload."""
+    out: list[tuple[str, str]] = []
+    if isinstance(obj, dict):
+        if obj.get("type") in ("mrkdwn", "plain_text") and "text" in obj:
+            out.append((obj["type"], obj["text"]))
+        for v in obj.values():
+            out.extend(_texts(v))
+    elif isinstance(obj, list):
+        for v in obj:
+            out.extend(_texts(v))
+    return out
+
+
+def assert_within_limits(posts: list[SlackPost]) -> None:
+    assert posts, "a message renders to at least one post"
+    assert not posts[0].thread
+    for post in posts:
+        assert post.text.strip(), "every post has a text fallback"
+        assert len(post.text) <= 3000
+        assert len(post.blocks) <= MAX_BLOCKS
+        json.dumps(post.blocks)  # serialisable
+        for block in post.blocks:
+            kind = block["type"]
+            if kind == "section":
+                assert len(block["text"]["text"]) <= MAX_SECTION_TEXT
+            if kind == "header":
+                assert len(block["text"]["text"]) <= MAX_HEADER_TEXT
+                assert block["text"]["type"] == "plain_text"
+            for el in [block.get("accessory") or {}, *(block.get("elements") or [])]:
+                if el.get("type") == "button":
+                    assert len(el["text"]["text"]) <= MAX_BUTTON_TEXT
+                    assert el["value"] and len(el["action_id"]) <= 255
+
+
+_MENTION = re.compile(r"<[!@#]|@(here|channel|everyone)\b", re.IGNORECASE)
+
+
+def assert_no_mentions(posts: list[SlackPost]) -> None:
+    for post in posts:
+        for kind, text in [("mrkdwn", post.text), *_texts(post.blocks)]:
+            assert not _MENTION.search(text), f"mention syntax survived in {kind}: {text[:200]!r}"
+            if kind == "mrkdwn":
+                # Every remaining <...> is one of our own http(s) links.
+                for m in re.finditer(r"<([^>]*)>", text):
+                    assert re.match(r"https?://[^\s|<>]+\|", m.group(1)), m.group(0)
+
+
+# ---- tests ---------------------------------------------------------------------------------------
+
+
+def test_escape_neutralises_mentions_and_entities() -> None:
+    assert escape("a & b <!channel> <@U1>") == "a &amp; b &lt;!channel&gt; &lt;@U1&gt;"
+    assert "@here" not in escape("ping @here now")
+
+
+def test_every_paper_in_the_archive_renders_as_a_card_within_limits() -> None:
+    papers = all_papers()
+    assert len(papers) > 5000
+    for paper in papers:
+        posts = render(PaperCard(paper))
+        assert len(posts) == 1
+        assert_within_limits(posts)
+        section = posts[0].blocks[1]
+        assert section["accessory"]["value"] == paper.id
+
+
+def test_longest_title_and_most_authors() -> None:
+    longest = max(all_papers(), key=lambda p: len(p.title))
+    most = max(all_papers(), key=lambda p: len(p.authors))
+    assert len(most.authors) == 3303
+    for paper in (longest, most):
+        posts = render(PaperCard(paper))
+        assert_within_limits(posts)
+    text = render(PaperCard(most))[0].blocks[1]["text"]["text"]
+    first3 = ", ".join(most.authors[:3])
+    assert f"{escape(first3)} et al." in text
+    assert most.authors[3] not in text
+    header = render(PaperCard(longest))[0].blocks[0]["text"]["text"]
+    assert len(header) <= MAX_HEADER_TEXT
+
+
+def test_card_has_links_counts_and_summary() -> None:
+    paper = next(p for p in all_papers() if p.github_repo and p.project_page and p.ai_summary)
+    text = render(PaperCard(paper))[0].blocks[1]["text"]["text"]
+    assert f"<{paper.hf_url}|" in text
+    assert f"<https://arxiv.org/abs/{paper.id}|arXiv>" in text
+    assert f"<https://arxiv.org/pdf/{paper.id}|PDF>" in text
+    assert "|code>" in text and "|project page>" in text
+    assert f"▲ {paper.upvotes} · 💬 {paper.comments}" in text
+
+
+def test_abstract_excerpt_when_no_ai_summary() -> None:
+    paper = next(p for p in all_papers() if not p.ai_summary and len(p.abstract) > 1000)
+    text = render(PaperCard(paper))[0].blocks[1]["text"]["text"]
+    quote = next(line for line in text.splitlines() if line.startswith("> "))
+    assert 100 < len(quote) <= 320 and quote.endswith("…")
+
+
+def test_hostile_paper_text_cannot_mention_or_link() -> None:
+    paper = hostile_paper()
+    messages: list[Message] = [
+        PaperCard(paper),
+        PaperList("Search: " + HOSTILE, (ListedPaper(paper, matched=(HOSTILE,)),), note=HOSTILE, more=3),
+        Digest(CHANNEL, date(2026, 11, 27), (DigestEntry(paper, DigestReason.TOPIC, (HOSTILE,)),), note=HOSTILE),
+        TopicList(CHANNEL, (TopicSummary(1, HOSTILE, 2, created_by="<@U1>"),)),
+        TextReply(HOSTILE, private=True, is_error=True),
+    ]
+    for message in messages:
+        posts = render(message)
+        assert_within_limits(posts)
+        assert_no_mentions(posts)
+    text = render(PaperCard(paper))[0].blocks[1]["text"]["text"]
+    assert "javascript:" not in text, "only http(s) links are rendered"
+    assert "&lt;!channel&gt;" in text
+
+
+def make_digest(n: int, *, delivery_id: str | None = "d-1") -> Digest:
+    papers = sorted(all_papers(), key=lambda p: -p.upvotes)[:n]
+    entries = tuple(
+        DigestEntry(p, DigestReason.TRENDING if i < 3 else DigestReason.TOPIC, () if i < 3 else ("mixture of experts",))
+        for i, p in enumerate(papers)
+    )
+    return Digest(CHANNEL, date(2026, 11, 27), entries, papers_day=date(2026, 11, 26), delivery_id=delivery_id)
+
+
+def test_digest_heading_and_matched_line() -> None:
+    posts = render(make_digest(7))
+    header = posts[0].blocks[0]["text"]["text"]
+    assert header == "Papers for Fri 27 Nov · 3 trending, 4 for your topics"
+    all_text = json.dumps([p.blocks for p in posts], ensure_ascii=False)
+    assert "matched: mixture of experts" in all_text
+    assert posts[0].metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "d-1"}}
+
+
+def test_long_digest_overflows_into_thread_within_limits() -> None:
+    digest = make_digest(25)
+    posts = render(digest)
+    assert_within_limits(posts)
+    assert len(posts) >= 2
+    assert [p.thread for p in posts] == [False] + [True] * (len(posts) - 1)
+    buttons = [b["accessory"]["value"] for p in posts for b in p.blocks if b["type"] == "section" and "accessory" in b]
+    assert buttons == [e.paper.id for e in digest.entries], "every paper once, in order"
+    assert "thread" in json.dumps(posts[0].blocks)
+
+
+def test_huge_lists_split_at_fifty_blocks() -> None:
+    papers = tuple(ListedPaper(p) for p in all_papers()[:120])
+    posts = render(PaperList("Everything", papers, more=5))
+    assert_within_limits(posts)
+    assert sum(len(p.blocks) for p in posts) >= 120
+    assert "5 more papers" in json.dumps(posts[-1].blocks)
+
+
+def test_topic_list_has_unsubscribe_buttons() -> None:
+    posts = render(TopicList(CHANNEL, (TopicSummary(7, "mixture of experts", 12), TopicSummary(9, "diffusion", 1))))
+    assert_within_limits(posts)
+    buttons = [b["accessory"] for b in posts[0].blocks if "accessory" in b]
+    assert [b["value"] for b in buttons] == ["7", "9"]
+    assert all(b["text"]["text"] == "Unsubscribe" for b in buttons)
+    assert "12 matches in the last 7 days" in json.dumps(posts[0].blocks)
+
+
+def test_text_reply_error_is_plain_text_with_warning() -> None:
+    (post,) = render(TextReply("unknown subcommand 'todya'; did you mean 'today'?", private=True, is_error=True))
+    assert post.text.startswith("⚠️ ") and post.blocks == []
+
+
+def sample_status() -> Status:
+    delivery = Delivery(
+        "d-9",
+        CHANNEL,
+        DeliveryKind.DIGEST,
+        "2026-11-27",
+        DeliveryState.FAILED,
+        datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
+        error="Slack says the channel was archived (is_archived)",
+    )
+    return Status(
+        CHANNEL,
+        True,
+        time(9, 0),
+        "Europe/Paris",
+        datetime(2026, 11, 28, 8, 0, tzinfo=UTC),
+        datetime(2026, 11, 27, 8, 0, tzinfo=UTC),
+        delivery,
+        "Slack says the channel was archived (is_archived)",
+        (SourceHealth("hf", datetime(2026, 11, 27, 7, 0, tzinfo=UTC), None, None),),
+        7585,
+        date(2026, 11, 26),
+        3,
+    )
+
+
+def test_status_renders_delivery_and_sources() -> None:
+    posts = render(sample_status())
+    assert_within_limits(posts)
+    text = json.dumps(posts[0].blocks, ensure_ascii=False)
+    assert "Europe/Paris" in text and "is_archived" in text and "hf" in text
+
+
+# ---- goldens -------------------------------------------------------------------------------------
+
+
+def _golden_messages() -> dict[str, Message]:
+    return {
+        "digest_7": make_digest(7),
+        "card_2507.06261": PaperCard(by_id("2507.06261")),
+        "topics": TopicList(CHANNEL, (TopicSummary(7, "mixture of experts", 12),)),
+        "status": sample_status(),
+    }
+
+
+@pytest.mark.parametrize("name", ["digest_7", "card_2507.06261", "topics", "status"])
+def test_golden(name: str) -> None:
+    posts = render(_golden_messages()[name])
+    actual = [{"text": p.text, "blocks": p.blocks, "thread": p.thread, "metadata": p.metadata} for p in posts]
+    path = GOLDEN / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(actual, indent=1, ensure_ascii=False) + "\n")
+        if os.environ.get("UPDATE_GOLDEN") != "1":
+            pytest.fail(f"golden {path.name} was missing and has been written; re-run")
+    assert actual == json.loads(path.read_text())

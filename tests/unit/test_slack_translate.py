@@ -1,0 +1,138 @@
+"""Slack payloads -> CommandInvocation, on recorded and documented payloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from adapters.slack import translate
+from bot.types import ChannelRef, Permission, Platform
+
+SAMPLES = Path("/work/shared/data/samples")
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+EVERYONE = Permission(True, "everyone")
+
+
+def form(name: str) -> dict[str, str]:
+    return dict(parse_qsl((SAMPLES / name).read_text(), keep_blank_values=True))
+
+
+def test_recorded_slash_command_bodies() -> None:
+    inv = translate.slash_command(
+        form("slack_slash_command_body_official_vector.txt"), permission=EVERYONE, received_at=NOW
+    )
+    assert inv.channel == ChannelRef(Platform.SLACK, "T1DC2JH3J", "G8PSS9T3V")
+    assert inv.user.user_id == "U2CERLKJA" and inv.user.display_name == "roadrunner"
+    assert inv.text == "" and not inv.is_direct_message and not inv.force_private
+    assert inv.received_at == NOW and inv.permission == EVERYONE
+
+    inv = translate.slash_command(form("slack_slash_command_body_bolt_tests.txt"), permission=EVERYONE, received_at=NOW)
+    assert inv.channel == ChannelRef(Platform.SLACK, "T111", "C111")
+    assert inv.text == "Hi"
+
+
+def test_slash_command_text_is_stripped_and_dm_detected() -> None:
+    body = form("slack_slash_command_body_bolt_tests.txt") | {"text": "  today 5 \n", "channel_name": "directmessage"}
+    inv = translate.slash_command(body, permission=EVERYONE, received_at=NOW)
+    assert inv.text == "today 5" and inv.is_direct_message
+    body = form("slack_slash_command_body_bolt_tests.txt") | {"channel_id": "D024BE91L", "channel_name": "x"}
+    assert translate.slash_command(body, permission=EVERYONE, received_at=NOW).is_direct_message
+
+
+def test_slash_command_without_ids_is_rejected() -> None:
+    with pytest.raises(translate.UnsupportedPayload):
+        translate.slash_command({"text": "today"}, permission=EVERYONE, received_at=NOW)
+
+
+def mention_body(text: str, **event: Any) -> dict[str, Any]:
+    # Shape of the Events API app_mention example in Slack's docs.
+    return {
+        "token": "ZZZZZZWSxiZZZ2yIvs3peJ",
+        "team_id": "T061EG9R6",
+        "api_app_id": "A0MDYCDME",
+        "event": {
+            "type": "app_mention",
+            "user": "U061F7AUR",
+            "text": text,
+            "ts": "1515449522.000016",
+            "channel": "C123ABC456",
+            "event_ts": "1515449522000016",
+            **event,
+        },
+        "type": "event_callback",
+        "event_id": "Ev0LAN670R",
+        "event_time": 1515449522000016,
+        "authorizations": [{"team_id": "T061EG9R6", "user_id": "U0LAN0Z89", "is_bot": True}],
+    }
+
+
+def test_app_mention_strips_the_leading_bot_mention() -> None:
+    inv = translate.app_mention(
+        mention_body("<@U0LAN0Z89> search  &lt;moe&gt; &amp; rl"), permission=EVERYONE, received_at=NOW
+    )
+    assert inv.text == "search  <moe> & rl"
+    assert inv.channel == ChannelRef(Platform.SLACK, "T061EG9R6", "C123ABC456")
+    assert inv.user.user_id == "U061F7AUR"
+    inv = translate.app_mention(mention_body("<@U0LAN0Z89|paperboy>: today"), permission=EVERYONE, received_at=NOW)
+    assert inv.text == "today"
+    # Only the leading mention goes; a mention later in the text is the user's.
+    inv = translate.app_mention(mention_body("<@U0LAN0Z89> paper <@U999>"), permission=EVERYONE, received_at=NOW)
+    assert inv.text == "paper <@U999>"
+
+
+def test_app_mention_in_a_dm() -> None:
+    body = mention_body("<@U0LAN0Z89> today", channel="D0123", channel_type="im")
+    assert translate.app_mention(body, permission=EVERYONE, received_at=NOW).is_direct_message
+
+
+def action_body(action_id: str, value: str, channel: str = "C0CHANNEL") -> dict[str, Any]:
+    # Shape of a block_actions payload from Slack's interactivity docs.
+    return {
+        "type": "block_actions",
+        "team": {"id": "T9TK3CUKW", "domain": "example"},
+        "user": {"id": "UA8RXUSPL", "username": "jtorrance", "team_id": "T9TK3CUKW"},
+        "api_app_id": "AABA1ABCD",
+        "token": "9s8d9as89d8as9d8as989",
+        "container": {"type": "message", "message_ts": "1548261231.000200", "channel_id": channel},
+        "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
+        "channel": {"id": channel, "name": "review-updates"},
+        "message": {"type": "message", "ts": "1548261231.000200", "text": "papers"},
+        "response_url": "https://hooks.slack.com/actions/AABA1ABCD/1232321423432/D09sSasdasdAS9091209",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "blk",
+                "text": {"type": "plain_text", "text": "More like this", "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": "1548426417.840180",
+            }
+        ],
+    }
+
+
+def test_more_like_this_button_is_a_private_similar_command() -> None:
+    inv = translate.block_action(
+        action_body("paperboy_more_like_this:2402.17764", "2402.17764"), permission=EVERYONE, received_at=NOW
+    )
+    assert inv.text == "similar 2402.17764" and inv.force_private
+    assert inv.channel == ChannelRef(Platform.SLACK, "T9TK3CUKW", "C0CHANNEL")
+    assert inv.user.user_id == "UA8RXUSPL"
+
+
+def test_unsubscribe_button() -> None:
+    inv = translate.block_action(action_body("paperboy_unsubscribe:7", "7"), permission=EVERYONE, received_at=NOW)
+    assert inv.text == "unsubscribe 7" and not inv.force_private
+
+
+@pytest.mark.parametrize(
+    ("action_id", "value"),
+    [("someone_elses_button", "1"), ("paperboy_unsubscribe:1", "1; digest off"), ("paperboy_unsubscribe:1", "")],
+)
+def test_unknown_or_malformed_buttons_are_rejected(action_id: str, value: str) -> None:
+    with pytest.raises(translate.UnsupportedPayload):
+        translate.block_action(action_body(action_id, value), permission=EVERYONE, received_at=NOW)
