@@ -82,8 +82,11 @@ async def build(
     db = db or await open_database(settings)
     hf = None if settings.offline else HfDailyPapers(settings.hf.endpoint, settings.hf.token, settings.hf.timeout)
     chosen: dict[Platform, ChatAdapter] = dict(adapters or {})
-    deliverer = Deliverer(db, chosen, clock, replica_id=replica_id(), policy=retry, sleep=sleep)
-    runner = DigestRunner(db, clock, deliverer)
+    policy = retry or RetryPolicy(
+        attempts=settings.delivery.attempts, claim_ttl=timedelta(seconds=settings.delivery.claim_ttl_seconds)
+    )
+    deliverer = Deliverer(db, chosen, clock, replica_id=replica_id(), policy=policy, sleep=sleep)
+    runner = DigestRunner(db, clock, deliverer, concurrency=settings.delivery.concurrency)
     engine = Engine(db=db, settings=settings, clock=clock, remote=hf, digests=runner)
     return Paperboy(settings, clock, db, engine, runner, deliverer, chosen, hf)
 
@@ -135,6 +138,7 @@ def attach_scheduler(app: Paperboy) -> DigestScheduler:
         grace=grace,
         ingest=ingest,
         ingest_every=timedelta(minutes=app.settings.ingest.interval_minutes),
+        recover_every=timedelta(seconds=app.settings.delivery.recover_interval_seconds),
     )
     app.scheduler = scheduler
     app.engine.schedule = scheduler

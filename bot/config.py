@@ -120,6 +120,16 @@ class DigestSettings(BaseModel):
         return parse_hhmm(self.time)
 
 
+class DeliverySettings(BaseModel):
+    attempts: int = Field(default=6, ge=1, le=20)
+    # A claim older than this with no recorded result is taken to belong to a dead process; the
+    # platform is then checked for the delivery's marker before anything is posted again.
+    claim_ttl_seconds: float = Field(default=600.0, gt=0)
+    concurrency: int = Field(default=32, ge=1, le=1000)
+    # How often unfinished claims (a crashed replica's, or given-up ones) are looked at again.
+    recover_interval_seconds: float = Field(default=60.0, ge=1)
+
+
 class IngestSettings(BaseModel):
     interval_minutes: int = Field(default=60, ge=1)
     refetch_days: int = Field(default=3, ge=0, le=30)
@@ -148,6 +158,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     @property
     def resolved_database_url(self) -> str:

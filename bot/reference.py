@@ -72,7 +72,8 @@ def render(readme: str) -> str:
         pattern = re.compile(rf"(<!-- BEGIN {name} -->).*?(<!-- END {name} -->)", re.S)
         if not pattern.search(readme):
             raise ValueError(f"README.md lacks the {name} markers")
-        readme = pattern.sub(lambda m, body=make(): m.group(1) + "\n" + body + "\n" + m.group(2), readme)
+        body = make()
+        readme = pattern.sub(lambda m: m.group(1) + "\n" + body + "\n" + m.group(2), readme)
     return readme
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 INGEST_JOB = "ingest"
+RECOVER_JOB = "recover"
 
 
 def digest_trigger(channel: Channel) -> CronTrigger:
@@ -79,6 +80,7 @@ class DigestScheduler:
         grace: timedelta = timedelta(hours=6),
         ingest: Callable[[], Awaitable[object]] | None = None,
         ingest_every: timedelta = timedelta(hours=1),
+        recover_every: timedelta | None = None,
     ) -> None:
         self._db = db
         self._runner = runner
@@ -86,6 +88,7 @@ class DigestScheduler:
         self._grace = grace
         self._ingest = ingest
         self._ingest_every = ingest_every
+        self._recover_every = recover_every
         self._scheduler = AsyncIOScheduler(
             timezone=ZoneInfo("UTC"),
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(grace.total_seconds())},
@@ -109,6 +112,13 @@ class DigestScheduler:
                 replace_existing=True,
                 next_run_time=self._clock.now(),
             )
+        if self._recover_every is not None:
+            self._scheduler.add_job(
+                self._runner.recover,
+                IntervalTrigger(seconds=max(1, int(self._recover_every.total_seconds()))),
+                id=RECOVER_JOB,
+                replace_existing=True,
+            )
         self._scheduler.start()
         logger.info("scheduler started with %d channel jobs", len(self.jobs()))
         return await self.catch_up(channels)
@@ -118,7 +128,7 @@ class DigestScheduler:
             self._scheduler.shutdown(wait=False)
 
     def jobs(self) -> list[str]:
-        return [j.id for j in self._scheduler.get_jobs() if j.id != INGEST_JOB]
+        return [j.id for j in self._scheduler.get_jobs() if j.id not in (INGEST_JOB, RECOVER_JOB)]
 
     def next_run(self, ref: ChannelRef) -> datetime | None:
         job = self._scheduler.get_job(job_id(ref))
