@@ -1,0 +1,155 @@
+"""The real engine behind the real Slack and Discord adapters, against the loopback fakes.
+
+The contract tests prove each adapter against a small fake core; these prove the wiring: the
+registry's commands reach Discord as a typed group, platform payloads reach the engine as text,
+and the engine's real replies (real papers from the sample) come back rendered within limits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from adapters.discord.adapter import DiscordAdapter
+from adapters.slack.adapter import SlackAdapter
+from bot.config import SlackSettings
+from bot.sources.sample import SAMPLE_LAST_DAY
+from bot.types import ChannelRef, Platform
+from tests.e2e.conftest import Harness
+from tests.fakes import discord as fd
+from tests.fakes.slack import SECRET, FakeSlack, form, serve_app, signed_headers, slash_body, wait_for
+
+MANAGE_CHANNELS = 1 << 4  # Discord's Manage Channels permission bit
+
+
+async def last_day_titles(h: Harness, n: int) -> list[str]:
+    papers = await h.app.db.papers.featured_on(SAMPLE_LAST_DAY)
+    return [p.title for p in papers if not p.withdrawn][:n]
+
+
+@pytest.fixture
+async def slack(harness: Harness) -> AsyncIterator[tuple[FakeSlack, str, aiohttp.ClientSession]]:
+    fake = await FakeSlack().start()
+    settings = SlackSettings(
+        bot_token=SecretStr("xoxb-t1-token"), signing_secret=SecretStr(SECRET), api_url=fake.api_url
+    )
+    web_app = web.Application()
+    adapter = SlackAdapter(settings, web_app=web_app, clock=harness.clock, min_post_interval=0.01)
+    harness.app.adapters[Platform.SLACK] = adapter
+    await adapter.start(harness.app.engine.commands.specs(), harness.app.engine.handle)
+    runner, url = await serve_app(web_app)
+    session = aiohttp.ClientSession()
+    try:
+        yield fake, url, session
+    finally:
+        await session.close()
+        await runner.cleanup()
+        await adapter.stop()
+        await fake.stop()
+
+
+async def slash(session: aiohttp.ClientSession, url: str, fake: FakeSlack, text: str) -> int:
+    body = form(slash_body(fake, text))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
+    async with session.post(url + "slack/events", data=body.encode(), headers=headers) as resp:
+        await resp.read()
+        return resp.status
+
+
+async def test_slack_today_shows_real_papers(
+    harness: Harness, slack: tuple[FakeSlack, str, aiohttp.ClientSession]
+) -> None:
+    fake, url, session = slack
+    assert await slash(session, url, fake, "today 3") == 200
+    await wait_for(lambda: len(fake.responses) == 1, what="the /papers today reply")
+    _, payload = fake.responses[0]
+    assert payload["response_type"] == "in_channel"
+    shown = str(payload["blocks"])
+    for title in await last_day_titles(harness, 3):
+        assert title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")[:60] in shown
+
+
+async def test_slack_subscribe_then_digest_now_posts_with_a_marker(
+    harness: Harness, slack: tuple[FakeSlack, str, aiohttp.ClientSession]
+) -> None:
+    fake, url, session = slack
+    assert await slash(session, url, fake, "subscribe agent -survey") == 200
+    await wait_for(lambda: len(fake.responses) == 1, what="the subscribe reply")
+    assert await slash(session, url, fake, "digest now") == 200
+    await wait_for(lambda: len(fake.responses) == 2 and bool(fake.posts), within=10, what="the digest")
+    first = fake.posts[0]
+    assert first.channel == "C1" and first.thread_ts is None
+    assert first.metadata is not None and first.metadata["event_type"] == "paperboy_delivery"
+    ref = ChannelRef(Platform.SLACK, "T1", "C1")
+    sent = await harness.app.db.deliveries.last_for_channel(ref)
+    assert sent is not None and sent.message_id == first.ts
+    assert first.metadata["event_payload"]["delivery_id"] == sent.id
+    # A second `digest now` the same day posts nothing new.
+    before = len(fake.posts)
+    assert await slash(session, url, fake, "digest now") == 200
+    await wait_for(lambda: len(fake.responses) == 3, what="the second digest reply")
+    assert "already posted" in str(fake.responses[2][1])
+    assert len(fake.posts) == before
+
+
+async def test_slack_errors_are_private(harness: Harness, slack: tuple[FakeSlack, str, aiohttp.ClientSession]) -> None:
+    fake, url, session = slack
+    assert await slash(session, url, fake, 'search "unclosed') == 200
+    await wait_for(lambda: len(fake.responses) == 1, what="the error reply")
+    payload = fake.responses[0][1]
+    assert payload["response_type"] == "ephemeral"
+    assert "position" in str(payload)
+
+
+@pytest.fixture
+async def discord(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[fd.FakeDiscord]:
+    monkeypatch.setattr("adapters.discord.adapter.GUILD_READY_TIMEOUT", 0.05)
+    fake = fd.FakeDiscord()
+    await fake.start()
+    adapter = DiscordAdapter(fd.settings_for(fake), clock=harness.clock, kv=harness.app.db.kv)
+    harness.app.adapters[Platform.DISCORD] = adapter
+    await adapter.start(harness.app.engine.commands.specs(), harness.app.engine.handle, ready_timeout=10)
+    try:
+        yield fake
+    finally:
+        await adapter.stop()
+        await fake.close()
+
+
+def followups(fake: fd.FakeDiscord) -> list[fd.Posted]:
+    return [p for p in fake.posted if p.via == "followup"]
+
+
+async def test_discord_registers_every_registry_command(harness: Harness, discord: fd.FakeDiscord) -> None:
+    _, payload = discord.command_puts[-1]
+    (group,) = payload
+    assert group["name"] == "papers"
+    synced = {option["name"] for option in group["options"]}
+    assert synced == {s.name for s in harness.app.engine.commands.specs()}
+
+
+async def test_discord_today_and_refused_subscribe(harness: Harness, discord: fd.FakeDiscord) -> None:
+    await discord.push_interaction(fd.slash("today", {"n": 3}))
+    await discord.wait_for(lambda: len(followups(discord)) >= 1, within=10)
+    embeds = followups(discord)[0].embeds
+    titles = [e["title"] for e in embeds]
+    expected = await last_day_titles(harness, 3)
+    assert len(titles) == 3
+    for title, want in zip(titles, expected, strict=True):
+        assert want[:40].split()[0] in title
+    await discord.push_interaction(fd.slash("subscribe", {"query": "agent"}, permissions=0))
+    await discord.wait_for(lambda: len(followups(discord)) >= 2, within=10)
+    refusal = followups(discord)[-1]
+    assert refusal.ephemeral and "Manage Channels" in refusal.content
+    ref = ChannelRef(Platform.DISCORD, fd.GUILD_ID, "333")
+    assert await harness.app.db.subscriptions.count(ref) == 0
+    await discord.push_interaction(fd.slash("subscribe", {"query": "agent"}, permissions=MANAGE_CHANNELS))
+    started = time.monotonic()
+    await discord.wait_for(lambda: len(followups(discord)) >= 3, within=10)
+    assert time.monotonic() - started < 10
+    assert await harness.app.db.subscriptions.count(ref) == 1
