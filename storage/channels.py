@@ -1,0 +1,149 @@
+"""Channels: digest time and timezone, per-channel settings, pause state."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.types import Channel, ChannelRef, ChannelSettings, Platform
+from storage._sql import insert_for, ref_of
+from storage.models import ChannelRow
+
+UNINSTALLED = "app uninstalled"
+
+
+def _hhmm(t: time) -> str:
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+def _to_channel(row: ChannelRow) -> Channel:
+    hour, minute = row.digest_time.split(":")
+    return Channel(
+        ref=ref_of(row),
+        digest_time=time(int(hour), int(minute)),
+        timezone=row.timezone,
+        digest_enabled=row.digest_enabled,
+        settings=ChannelSettings(
+            max_papers=row.max_papers,
+            min_upvotes=row.min_upvotes,
+            trending=row.trending,
+            weekends=row.weekends,
+            empty=row.empty,
+        ),
+        paused_reason=row.paused_reason,
+        last_digest_at=row.last_digest_at,
+        created_at=row.created_at,
+    )
+
+
+def _where(ref: ChannelRef) -> tuple[ColumnElement[bool], ...]:
+    return (
+        ChannelRow.platform == ref.platform.value,
+        ChannelRow.workspace_id == ref.workspace_id,
+        ChannelRow.channel_id == ref.channel_id,
+    )
+
+
+class ChannelRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+        self._sessions = sessions
+        self._dialect = dialect
+
+    async def _get(self, session: AsyncSession, ref: ChannelRef) -> Channel | None:
+        row = (await session.execute(select(ChannelRow).where(*_where(ref)))).scalar_one_or_none()
+        return None if row is None else _to_channel(row)
+
+    async def get(self, ref: ChannelRef) -> Channel | None:
+        async with self._sessions() as session:
+            return await self._get(session, ref)
+
+    async def ensure(self, ref: ChannelRef, *, digest_time: time, timezone: str, now: datetime) -> Channel:
+        """The channel, created with these defaults if new. Safe when several replicas race to create it."""
+        defaults = ChannelSettings()
+        stmt = (
+            insert_for(self._dialect, ChannelRow)
+            .values(
+                platform=ref.platform.value,
+                workspace_id=ref.workspace_id,
+                channel_id=ref.channel_id,
+                digest_time=_hhmm(digest_time),
+                timezone=timezone,
+                digest_enabled=True,
+                max_papers=defaults.max_papers,
+                min_upvotes=defaults.min_upvotes,
+                trending=defaults.trending,
+                weekends=defaults.weekends,
+                empty=defaults.empty,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(stmt)
+            channel = await self._get(session, ref)
+        assert channel is not None  # just inserted, or already there
+        return channel
+
+    async def update(
+        self,
+        ref: ChannelRef,
+        *,
+        digest_time: time | None = None,
+        timezone: str | None = None,
+        digest_enabled: bool | None = None,
+        settings: ChannelSettings | None = None,
+    ) -> Channel:
+        """Change what is given, leave the rest. Raises LookupError for an unknown channel."""
+        values: dict[str, object] = {}
+        if digest_time is not None:
+            values["digest_time"] = _hhmm(digest_time)
+        if timezone is not None:
+            values["timezone"] = timezone
+        if digest_enabled is not None:
+            values["digest_enabled"] = digest_enabled
+        if settings is not None:
+            values.update(
+                max_papers=settings.max_papers,
+                min_upvotes=settings.min_upvotes,
+                trending=settings.trending,
+                weekends=settings.weekends,
+                empty=settings.empty,
+            )
+        async with self._sessions.begin() as session:
+            if values:
+                await session.execute(update(ChannelRow).where(*_where(ref)).values(values))
+            channel = await self._get(session, ref)
+        if channel is None:
+            raise LookupError(f"unknown channel {ref.key}")
+        return channel
+
+    async def _set(self, ref: ChannelRef, **values: object) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(update(ChannelRow).where(*_where(ref)).values(values))
+
+    async def pause(self, ref: ChannelRef, reason: str) -> None:
+        await self._set(ref, paused_reason=reason)
+
+    async def resume(self, ref: ChannelRef) -> None:
+        await self._set(ref, paused_reason=None)
+
+    async def set_last_digest(self, ref: ChannelRef, at: datetime) -> None:
+        await self._set(ref, last_digest_at=at)
+
+    async def all(self) -> list[Channel]:
+        query = select(ChannelRow).order_by(ChannelRow.id)
+        async with self._sessions() as session:
+            return [_to_channel(row) for row in (await session.execute(query)).scalars()]
+
+    async def delete_workspace(self, platform: Platform, workspace_id: str) -> int:
+        """On uninstall: pause every channel of the workspace. Nothing is deleted; a reinstall resumes."""
+        stmt = (
+            update(ChannelRow)
+            .where(ChannelRow.platform == platform.value, ChannelRow.workspace_id == workspace_id)
+            .values(paused_reason=UNINSTALLED)
+        )
+        async with self._sessions.begin() as session:
+            result = await session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]

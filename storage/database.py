@@ -1,0 +1,181 @@
+"""The storage entry point: one `Database` per process, holding the engine and the repositories."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+
+from storage.channels import ChannelRepository
+from storage.deliveries import DeliveryRepository
+from storage.health import SourceHealthRepository
+from storage.kv import KeyValueRepository
+from storage.papers import PaperRepository
+from storage.subscriptions import SubscriptionRepository
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run while one writer writes; busy_timeout makes writers queue instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _make_parent_dir(database: str) -> None:
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for `pg_try_advisory_lock`, the same in every replica."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (`postgres://`, `postgresql://`, `sqlite:///`) and pick async drivers.
+
+    The same rule as `bot.config.normalise_database_url`, repeated so storage does not depend on settings.
+    """
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+class AdvisoryLock:
+    """`async with db.advisory_lock("ingest") as acquired:` (awaiting it first works too).
+
+    Postgres: a session-level `pg_try_advisory_lock` on a connection held for the whole block, released
+    at the end. SQLite has one process per database, so the lock is always acquired.
+    """
+
+    def __init__(self, db: Database, name: str) -> None:
+        self._db = db
+        self._name = name
+        self._conn: AsyncConnection | None = None
+        self._acquired = False
+
+    def __await__(self) -> Any:
+        async def _self() -> AdvisoryLock:
+            return self
+
+        return _self().__await__()
+
+    async def __aenter__(self) -> bool:
+        if self._db.dialect != "postgresql":
+            self._acquired = True
+            return True
+        conn = await self._db.engine.connect()
+        try:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = await conn.execute(select(func.pg_try_advisory_lock(advisory_key(self._name))))
+            self._acquired = bool(result.scalar_one())
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        return self._acquired
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if self._acquired:
+                await conn.execute(select(func.pg_advisory_unlock(advisory_key(self._name))))
+        finally:
+            await conn.close()
+
+
+class Database:
+    """Engine, repositories and migrations. Build with `await Database.connect(url)`."""
+
+    def __init__(self, engine: AsyncEngine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.dialect: str = engine.dialect.name
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.papers = PaperRepository(sessions, self.dialect)
+        self.channels = ChannelRepository(sessions, self.dialect)
+        self.subscriptions = SubscriptionRepository(sessions, self.dialect)
+        self.deliveries = DeliveryRepository(sessions, self.dialect)
+        self.sources = SourceHealthRepository(sessions, self.dialect)
+        self.kv = KeyValueRepository(sessions, self.dialect)
+
+    @classmethod
+    async def connect(cls, url: str, *, schema: str | None = None) -> Database:
+        """Open `url` (an async SQLAlchemy URL; plain sqlite:// and postgresql:// are upgraded).
+
+        For SQLite the database file's folder is created. `schema` (Postgres only) sets the search_path,
+        e.g. to give each test its own schema.
+        """
+        url = normalise_database_url(url)
+        parsed = make_url(url)
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                await asyncio.to_thread(_make_parent_dir, database)
+        elif schema is not None:
+            connect_args["server_settings"] = {"search_path": schema}
+        # Pre-ping only where connections can go stale (a server restart); a SQLite file cannot.
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=not is_sqlite)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return cls(engine, url)
+
+    async def upgrade(self) -> None:
+        """Apply every Alembic migration not yet applied (a no-op when up to date)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_upgrade_head)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            logger.warning("database ping failed", exc_info=True)
+            return False
+        return True
+
+    def advisory_lock(self, name: str) -> AdvisoryLock:
+        return AdvisoryLock(self, name)
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration built in code: works from any working directory and from a wheel."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
+    return cfg
+
+
+def _upgrade_head(connection: Connection) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")

@@ -1,0 +1,210 @@
+"""Delivery claims: post each digest / paper once per channel, and remember every paper ever posted.
+
+A claim is an `INSERT ... ON CONFLICT DO NOTHING` on (channel, kind, key): exactly one claimer wins,
+on SQLite and on Postgres alike, however many replicas race for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.types import ChannelRef, Delivery, DeliveryKind, DeliveryState
+from storage._sql import channel_pk_query, insert_for, ref_of, require_channel_pk
+from storage.models import ChannelRow, DeliveryRow, PostedPaperRow
+
+
+def _to_delivery(row: DeliveryRow, ref: ChannelRef) -> Delivery:
+    return Delivery(
+        id=row.id,
+        channel=ref,
+        kind=DeliveryKind(row.kind),
+        key=row.key,
+        state=DeliveryState(row.state),
+        claimed_at=row.claimed_at,
+        claimed_by=row.claimed_by,
+        message_id=row.message_id,
+        finished_at=row.finished_at,
+        error=row.error,
+        paper_ids=tuple(row.paper_ids),
+    )
+
+
+class DeliveryRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+        self._sessions = sessions
+        self._dialect = dialect
+
+    async def _one(self, session: AsyncSession, *where: ColumnElement[bool]) -> Delivery | None:
+        query = select(DeliveryRow, ChannelRow).join(ChannelRow, ChannelRow.id == DeliveryRow.channel_pk).where(*where)
+        row = (await session.execute(query)).first()
+        return None if row is None else _to_delivery(row[0], ref_of(row[1]))
+
+    async def claim(
+        self,
+        ref: ChannelRef,
+        kind: DeliveryKind,
+        key: str,
+        *,
+        claimed_by: str,
+        now: datetime,
+        paper_ids: Sequence[str] = (),
+    ) -> Delivery | None:
+        """Claim (channel, kind, key): the new CLAIMED Delivery, or None when someone already holds it."""
+        delivery_id = uuid.uuid4().hex
+        async with self._sessions.begin() as session:
+            pk = await require_channel_pk(session, ref)
+            stmt = (
+                insert_for(self._dialect, DeliveryRow)
+                .values(
+                    id=delivery_id,
+                    channel_pk=pk,
+                    kind=kind.value,
+                    key=key,
+                    state=DeliveryState.CLAIMED.value,
+                    claimed_at=now,
+                    claimed_by=claimed_by,
+                    paper_ids=list(paper_ids),
+                )
+                .on_conflict_do_nothing(index_elements=["channel_pk", "kind", "key"])
+                .returning(DeliveryRow.id)
+            )
+            won = (await session.execute(stmt)).scalar_one_or_none()
+        if won is None:
+            return None
+        return Delivery(
+            id=delivery_id,
+            channel=ref,
+            kind=kind,
+            key=key,
+            state=DeliveryState.CLAIMED,
+            claimed_at=now,
+            claimed_by=claimed_by,
+            paper_ids=tuple(paper_ids),
+        )
+
+    async def reclaim(
+        self, delivery_id: str, *, claimed_by: str, now: datetime, stale_before: datetime
+    ) -> Delivery | None:
+        """Take over a FAILED delivery, or a CLAIMED one whose claimer went quiet before `stale_before`.
+
+        One conditional UPDATE, so of several replicas trying at once exactly one gets it.
+        """
+        stmt = (
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == delivery_id,
+                or_(
+                    DeliveryRow.state == DeliveryState.FAILED.value,
+                    and_(DeliveryRow.state == DeliveryState.CLAIMED.value, DeliveryRow.claimed_at < stale_before),
+                ),
+            )
+            .values(state=DeliveryState.CLAIMED.value, claimed_by=claimed_by, claimed_at=now, finished_at=None)
+            .returning(DeliveryRow.id)
+        )
+        async with self._sessions.begin() as session:
+            if (await session.execute(stmt)).scalar_one_or_none() is None:
+                return None
+            return await self._one(session, DeliveryRow.id == delivery_id)
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        async with self._sessions() as session:
+            return await self._one(session, DeliveryRow.id == delivery_id)
+
+    async def get_by_key(self, ref: ChannelRef, kind: DeliveryKind, key: str) -> Delivery | None:
+        async with self._sessions() as session:
+            return await self._one(
+                session,
+                DeliveryRow.channel_pk == channel_pk_query(ref).scalar_subquery(),
+                DeliveryRow.kind == kind.value,
+                DeliveryRow.key == key,
+            )
+
+    async def mark_sent(self, delivery_id: str, *, message_id: str, now: datetime) -> None:
+        """SENT with the platform's message id; its papers join the channel's posted set in the same transaction."""
+        stmt = (
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id)
+            .values(state=DeliveryState.SENT.value, message_id=message_id, finished_at=now, error=None)
+            .returning(DeliveryRow.channel_pk, DeliveryRow.paper_ids)
+        )
+        async with self._sessions.begin() as session:
+            row = (await session.execute(stmt)).first()
+            if row is None:
+                raise LookupError(f"unknown delivery {delivery_id}")
+            await self._record_posted(session, row.channel_pk, row.paper_ids, delivery_id=delivery_id, now=now)
+
+    async def _finish(self, delivery_id: str, state: DeliveryState, error: str, now: datetime) -> None:
+        stmt = (
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id)
+            .values(state=state.value, error=error, finished_at=now)
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(stmt)
+
+    async def mark_failed(self, delivery_id: str, *, error: str, now: datetime) -> None:
+        await self._finish(delivery_id, DeliveryState.FAILED, error, now)
+
+    async def mark_skipped(self, delivery_id: str, *, reason: str, now: datetime) -> None:
+        await self._finish(delivery_id, DeliveryState.SKIPPED, reason, now)
+
+    async def unfinished(self, *, older_than: datetime) -> list[Delivery]:
+        """Candidates for recovery: CLAIMED before `older_than` (claimer presumed dead), or FAILED."""
+        query = (
+            select(DeliveryRow, ChannelRow)
+            .join(ChannelRow, ChannelRow.id == DeliveryRow.channel_pk)
+            .where(
+                or_(
+                    DeliveryRow.state == DeliveryState.FAILED.value,
+                    and_(DeliveryRow.state == DeliveryState.CLAIMED.value, DeliveryRow.claimed_at < older_than),
+                )
+            )
+            .order_by(DeliveryRow.claimed_at, DeliveryRow.id)
+        )
+        async with self._sessions() as session:
+            return [_to_delivery(d, ref_of(c)) for d, c in await session.execute(query)]
+
+    async def last_for_channel(self, ref: ChannelRef) -> Delivery | None:
+        query = (
+            select(DeliveryRow)
+            .where(DeliveryRow.channel_pk == channel_pk_query(ref).scalar_subquery())
+            .order_by(DeliveryRow.claimed_at.desc(), DeliveryRow.id.desc())
+            .limit(1)
+        )
+        async with self._sessions() as session:
+            row = (await session.execute(query)).scalar_one_or_none()
+        return None if row is None else _to_delivery(row, ref)
+
+    async def posted_paper_ids(self, ref: ChannelRef) -> set[str]:
+        query = select(PostedPaperRow.paper_id).where(
+            PostedPaperRow.channel_pk == channel_pk_query(ref).scalar_subquery()
+        )
+        async with self._sessions() as session:
+            return set((await session.execute(query)).scalars())
+
+    async def record_posted(
+        self, ref: ChannelRef, paper_ids: Sequence[str], *, delivery_id: str, now: datetime
+    ) -> None:
+        """Remember papers as posted in this channel; already-recorded ones are left as they are."""
+        async with self._sessions.begin() as session:
+            pk = await require_channel_pk(session, ref)
+            await self._record_posted(session, pk, paper_ids, delivery_id=delivery_id, now=now)
+
+    async def _record_posted(
+        self, session: AsyncSession, pk: int, paper_ids: Sequence[str], *, delivery_id: str, now: datetime
+    ) -> None:
+        unique = list(dict.fromkeys(paper_ids))
+        if not unique:
+            return
+        stmt = insert_for(self._dialect, PostedPaperRow).on_conflict_do_nothing(
+            index_elements=["channel_pk", "paper_id"]
+        )
+        await session.execute(
+            stmt,
+            [{"channel_pk": pk, "paper_id": pid, "delivery_id": delivery_id, "posted_at": now} for pid in unique],
+        )

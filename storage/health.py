@@ -1,0 +1,44 @@
+"""Source health for `status`: last success and last error per source."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.types import SourceHealth
+from storage._sql import insert_for
+from storage.models import SourceHealthRow
+
+
+class SourceHealthRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+        self._sessions = sessions
+        self._dialect = dialect
+
+    async def _upsert(self, source: str, **values: object) -> None:
+        stmt = insert_for(self._dialect, SourceHealthRow).values(source=source, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["source"], set_=values)
+        async with self._sessions.begin() as session:
+            await session.execute(stmt)
+
+    async def record_success(self, source: str, *, at: datetime, result: str) -> None:
+        await self._upsert(source, last_success_at=at, last_result=result)
+
+    async def record_failure(self, source: str, *, at: datetime, error: str) -> None:
+        await self._upsert(source, last_error_at=at, last_error=error)
+
+    async def all(self) -> list[SourceHealth]:
+        async with self._sessions() as session:
+            rows = (await session.execute(select(SourceHealthRow).order_by(SourceHealthRow.source))).scalars()
+            return [
+                SourceHealth(
+                    source=r.source,
+                    last_success_at=r.last_success_at,
+                    last_error_at=r.last_error_at,
+                    last_error=r.last_error,
+                    last_result=r.last_result,
+                )
+                for r in rows
+            ]

@@ -1,0 +1,198 @@
+"""The schema as typed ORM classes. Repositories read and write these and hand out `bot.types` values.
+
+The migrations in `storage/migrations/versions` are the source of truth for the DDL; these classes mirror
+them. Two things live only in the migration: SQLite's FTS5 table `papers_fts` (rowid = `papers.seq`) and
+Postgres's generated `papers.search_tsv` column with its GIN index.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes in, UTC-aware datetimes out, on every backend.
+
+    SQLite has no timezone type: values are stored as naive UTC text and get their tzinfo back on the way
+    out. Naive datetimes are refused on the way in: they are a bug (time is injected and aware).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: storage only accepts timezone-aware datetimes")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), date: Date()}
+
+
+class PaperRow(Base):
+    __tablename__ = "papers"
+
+    # `seq` is an integer key so SQLite's FTS5 table can use it as its rowid (a plain rowid may change on VACUUM).
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON)
+    published_at: Mapped[datetime | None]
+    upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    comments: Mapped[int] = mapped_column(Integer, default=0)
+    ai_summary: Mapped[str | None] = mapped_column(Text)
+    ai_keywords: Mapped[list[str]] = mapped_column(JSON)
+    github_repo: Mapped[str | None] = mapped_column(Text)
+    github_stars: Mapped[int | None] = mapped_column(Integer)
+    project_page: Mapped[str | None] = mapped_column(Text)
+    thumbnail: Mapped[str | None] = mapped_column(Text)
+    organization: Mapped[str | None] = mapped_column(Text)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    sources: Mapped[list[str]] = mapped_column(JSON)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    # Derived, kept for queries: first featured day, and the arrival day (first featured day, else the
+    # published date) that `recent` and `arrived_between` use.
+    first_featured: Mapped[date | None]
+    arrival_day: Mapped[date | None] = mapped_column(Date, index=True)
+    # Search text (also feeds Postgres's generated tsvector): authors and keywords as text, and the
+    # hyphen-joined forms of hyphenated words ("bi-level" -> "bilevel").
+    authors_text: Mapped[str] = mapped_column(Text, default="")
+    keywords_text: Mapped[str] = mapped_column(Text, default="")
+    joined_text: Mapped[str] = mapped_column(Text, default="")
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("id", name="uq_papers_id"),)
+
+
+class PaperDayRow(Base):
+    __tablename__ = "paper_days"
+
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+    __table_args__ = (Index("ix_paper_days_day", "day"),)
+
+
+class UpvoteSampleRow(Base):
+    __tablename__ = "upvote_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    upvotes: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_upvote_samples_paper_at", "paper_id", "at"),)
+
+
+class ChannelRow(Base):
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(String(128))
+    channel_id: Mapped[str] = mapped_column(String(128))
+    digest_time: Mapped[str] = mapped_column(String(5))  # "HH:MM"
+    timezone: Mapped[str] = mapped_column(String(64))
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_papers: Mapped[int] = mapped_column(Integer, default=10)
+    min_upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    trending: Mapped[bool] = mapped_column(Boolean, default=True)
+    weekends: Mapped[bool] = mapped_column(Boolean, default=True)
+    empty: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    last_digest_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("platform", "workspace_id", "channel_id", name="uq_channels_ref"),)
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    query: Mapped[str] = mapped_column(Text)
+    query_normalised: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    parser_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class DeliveryRow(Base):
+    __tablename__ = "deliveries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    claimed_at: Mapped[datetime]
+    claimed_by: Mapped[str] = mapped_column(String(128), default="")
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    paper_ids: Mapped[list[str]] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("channel_pk", "kind", "key", name="uq_deliveries_channel_kind_key"),
+        Index("ix_deliveries_state_claimed_at", "state", "claimed_at"),
+        Index("ix_deliveries_channel_claimed_at", "channel_pk", "claimed_at"),
+    )
+
+
+class PostedPaperRow(Base):
+    __tablename__ = "posted_papers"
+
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delivery_id: Mapped[str | None] = mapped_column(String(32))
+    posted_at: Mapped[datetime]
+
+
+class SourceHealthRow(Base):
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_success_at: Mapped[datetime | None]
+    last_error_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_result: Mapped[str | None] = mapped_column(Text)
+
+
+class KeyValueRow(Base):
+    __tablename__ = "kv"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,440 @@
+"""Papers: merge-upsert from any source, day and range listings, full-text candidates, upvote history."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    Float,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.types import Paper, Source, UpsertResult
+from storage.models import PaperDayRow, PaperRow, UpvoteSampleRow
+from storage.search import FTS_WEIGHTS, clean_phrases, fts5_match, joined_forms
+
+logger = logging.getLogger(__name__)
+
+_UPSERT_ATTEMPTS = 3
+_CHUNK = 900  # bound parameters per IN (...) list; well under SQLite's limit
+_PAPERS = cast(Table, PaperRow.__table__)
+_BM25 = "bm25(papers_fts, " + ", ".join(str(w) for w in FTS_WEIGHTS) + ")"
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _union(old: Sequence[Any], new: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(dict.fromkeys((*old, *new)))
+
+
+def _normalised(p: Paper) -> Paper:
+    """The canonical form stored and compared: sorted unique days, unique sources and categories."""
+    return Paper(
+        id=p.id,
+        title=p.title,
+        abstract=p.abstract,
+        authors=tuple(p.authors),
+        published_at=p.published_at,
+        featured_days=tuple(sorted(set(p.featured_days))),
+        upvotes=p.upvotes,
+        comments=p.comments,
+        ai_summary=p.ai_summary,
+        ai_keywords=tuple(p.ai_keywords),
+        github_repo=p.github_repo,
+        github_stars=p.github_stars,
+        project_page=p.project_page,
+        thumbnail=p.thumbnail,
+        organization=p.organization,
+        withdrawn=p.withdrawn,
+        sources=_union((), p.sources),
+        categories=_union((), p.categories),
+    )
+
+
+def merge(old: Paper, new: Paper) -> Paper:
+    """What storing `new` over `old` leaves.
+
+    Days, sources and categories are unions; text and optional fields take the new value unless it is empty;
+    `withdrawn` takes the new value. Upvotes and comments take the new value when it comes from Hugging Face
+    (the only source that counts them) or is non-zero, so an arXiv sighting never resets HF's counts.
+    """
+    counts_from_hf = Source.HF in new.sources
+    return Paper(
+        id=old.id,
+        title=new.title or old.title,
+        abstract=new.abstract or old.abstract,
+        authors=tuple(new.authors) or old.authors,
+        published_at=new.published_at if new.published_at is not None else old.published_at,
+        featured_days=tuple(sorted(set(old.featured_days) | set(new.featured_days))),
+        upvotes=new.upvotes if counts_from_hf or new.upvotes else old.upvotes,
+        comments=new.comments if counts_from_hf or new.comments else old.comments,
+        ai_summary=new.ai_summary or old.ai_summary,
+        ai_keywords=tuple(new.ai_keywords) or old.ai_keywords,
+        github_repo=new.github_repo or old.github_repo,
+        github_stars=new.github_stars if new.github_stars is not None else old.github_stars,
+        project_page=new.project_page or old.project_page,
+        thumbnail=new.thumbnail or old.thumbnail,
+        organization=new.organization or old.organization,
+        withdrawn=new.withdrawn,
+        sources=_union(old.sources, new.sources),
+        categories=_union(old.categories, new.categories),
+    )
+
+
+def _search_fields(p: Paper) -> tuple[str, str, str, str, str]:
+    keywords = " ; ".join(p.ai_keywords)
+    return p.title, p.abstract, keywords, ", ".join(p.authors), joined_forms((p.title, p.abstract, keywords))
+
+
+def _row_values(p: Paper, search: tuple[str, str, str, str, str]) -> dict[str, Any]:
+    first = p.featured_days[0] if p.featured_days else None
+    arrival = first if first is not None else (p.published_at.date() if p.published_at else None)
+    _, _, keywords, authors, joined = search
+    return {
+        "title": p.title,
+        "abstract": p.abstract,
+        "authors": list(p.authors),
+        "published_at": p.published_at,
+        "upvotes": p.upvotes,
+        "comments": p.comments,
+        "ai_summary": p.ai_summary,
+        "ai_keywords": list(p.ai_keywords),
+        "github_repo": p.github_repo,
+        "github_stars": p.github_stars,
+        "project_page": p.project_page,
+        "thumbnail": p.thumbnail,
+        "organization": p.organization,
+        "withdrawn": p.withdrawn,
+        "sources": [s.value for s in p.sources],
+        "categories": list(p.categories),
+        "first_featured": first,
+        "arrival_day": arrival,
+        "authors_text": authors,
+        "keywords_text": keywords,
+        "joined_text": joined,
+    }
+
+
+_SOURCES = {s.value: s for s in Source}
+
+
+def _to_paper(row: Any) -> Paper:
+    """A row of `_paper_select()` -> Paper (days arrive as one comma-separated text)."""
+    days = row.days_csv
+    return Paper(
+        id=row.id,
+        title=row.title,
+        abstract=row.abstract,
+        authors=tuple(row.authors),
+        published_at=row.published_at,
+        featured_days=tuple(sorted(date.fromisoformat(d) for d in days.split(","))) if days else (),
+        upvotes=row.upvotes,
+        comments=row.comments,
+        ai_summary=row.ai_summary,
+        ai_keywords=tuple(row.ai_keywords),
+        github_repo=row.github_repo,
+        github_stars=row.github_stars,
+        project_page=row.project_page,
+        thumbnail=row.thumbnail,
+        organization=row.organization,
+        withdrawn=row.withdrawn,
+        sources=tuple(_SOURCES[s] for s in row.sources),
+        categories=tuple(row.categories),
+    )
+
+
+# Only what a Paper needs: the search text and bookkeeping columns stay in the database.
+_PAPER_COLUMNS = [
+    _PAPERS.c[name]
+    for name in (
+        "seq", "id", "title", "abstract", "authors", "published_at", "upvotes", "comments", "ai_summary",
+        "ai_keywords", "github_repo", "github_stars", "project_page", "thumbnail", "organization", "withdrawn",
+        "sources", "categories",
+    )
+]  # fmt: skip
+
+
+def _days_csv(dialect: str) -> Any:
+    """A correlated subquery: the paper's featured days as 'YYYY-MM-DD,...' (one statement per listing)."""
+    if dialect == "postgresql":
+        agg = func.string_agg(func.to_char(PaperDayRow.day, "YYYY-MM-DD"), literal_column("','"))
+    else:
+        agg = func.group_concat(PaperDayRow.day)  # SQLite stores dates as ISO text
+    return select(agg).where(PaperDayRow.paper_id == _PAPERS.c.id).scalar_subquery().label("days_csv")
+
+
+class PaperRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+        self._sessions = sessions
+        self._dialect = dialect
+        self._write_lock = asyncio.Lock()
+        self._select = select(*_PAPER_COLUMNS, _days_csv(dialect))
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def upsert(self, papers: Sequence[Paper], *, seen_at: datetime) -> UpsertResult:
+        """Merge `papers` into the store (see `merge`); identical data changes nothing, not even a sample.
+
+        One batch costs a handful of statements: existing rows and days are loaded in one query each,
+        compared in Python, and only the difference is written with executemany.
+        """
+        incoming: dict[str, Paper] = {}
+        for p in papers:
+            p = _normalised(p)
+            incoming[p.id] = merge(incoming[p.id], p) if p.id in incoming else p
+        if not incoming:
+            return UpsertResult()
+        # Writers in this process take turns (the ingest job and a search that stores Hub results may
+        # overlap); another replica inserting the same paper first makes the batch fail on a unique key,
+        # and re-running it merges into what that replica stored.
+        for attempt in range(1, _UPSERT_ATTEMPTS + 1):
+            try:
+                async with self._write_lock:
+                    return await self._upsert_once(incoming, seen_at)
+            except IntegrityError:
+                if attempt == _UPSERT_ATTEMPTS:
+                    raise
+                logger.info("paper upsert raced another writer; retrying (attempt %d)", attempt)
+        raise AssertionError("unreachable")
+
+    async def _upsert_once(self, incoming: dict[str, Paper], seen_at: datetime) -> UpsertResult:
+        async with self._sessions.begin() as session:
+            existing = await self._load(session, list(incoming))
+            inserts: list[Paper] = []
+            updates: list[tuple[int, Paper, Paper]] = []  # (seq, old, merged)
+            unchanged = 0
+            for pid, new in incoming.items():
+                found = existing.get(pid)
+                if found is None:
+                    inserts.append(new)
+                    continue
+                seq, old = found
+                merged = merge(old, new)
+                if merged == old:
+                    unchanged += 1
+                else:
+                    updates.append((seq, old, merged))
+            await self._write(session, inserts, updates, seen_at)
+        return UpsertResult(inserted=len(inserts), updated=len(updates), unchanged=unchanged)
+
+    async def _load(self, session: AsyncSession, ids: list[str]) -> dict[str, tuple[int, Paper]]:
+        found: dict[str, tuple[int, Paper]] = {}
+        query = self._select.where(_PAPERS.c.id.in_(bindparam("ids", expanding=True)))
+        for chunk in _chunks(ids):
+            for row in await session.execute(query, {"ids": list(chunk)}):
+                found[row.id] = (row.seq, _to_paper(row))
+        return found
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        inserts: list[Paper],
+        updates: list[tuple[int, Paper, Paper]],
+        seen_at: datetime,
+    ) -> None:
+        new_days: list[dict[str, Any]] = []
+        samples: list[dict[str, Any]] = []
+        fts_rows: list[tuple[Paper, tuple[str, str, str, str, str]]] = []
+        fts_stale: list[int] = []
+
+        if inserts:
+            fts_rows.extend((p, _search_fields(p)) for p in inserts)
+            await session.execute(
+                insert(_PAPERS),
+                [
+                    {"id": p.id, **_row_values(p, search), "first_seen_at": seen_at, "updated_at": seen_at}
+                    for p, search in fts_rows
+                ],
+            )
+            for p in inserts:
+                new_days.extend({"paper_id": p.id, "day": d} for d in p.featured_days)
+                samples.append({"paper_id": p.id, "at": seen_at, "upvotes": p.upvotes})
+
+        if updates:
+            searches = [_search_fields(merged) for _, _, merged in updates]
+            values = [
+                {"b_id": merged.id, **_row_values(merged, search), "updated_at": seen_at}
+                for (_, _, merged), search in zip(updates, searches, strict=True)
+            ]
+            columns: dict[str, Any] = {k: bindparam(k) for k in values[0] if k != "b_id"}
+            await session.execute(
+                update(_PAPERS).where(_PAPERS.c.id == bindparam("b_id")).values(columns),
+                values,
+            )
+            for (seq, old, merged), search in zip(updates, searches, strict=True):
+                added = set(merged.featured_days) - set(old.featured_days)
+                new_days.extend({"paper_id": merged.id, "day": d} for d in sorted(added))
+                if merged.upvotes != old.upvotes:
+                    samples.append({"paper_id": merged.id, "at": seen_at, "upvotes": merged.upvotes})
+                if search != _search_fields(old):
+                    fts_stale.append(seq)
+                    fts_rows.append((merged, search))
+
+        if new_days:
+            await session.execute(insert(PaperDayRow), new_days)
+        if samples:
+            await session.execute(insert(UpvoteSampleRow), samples)
+        if self._dialect == "sqlite" and fts_rows:
+            await self._sync_fts(session, fts_rows, fts_stale)
+
+    async def _sync_fts(
+        self, session: AsyncSession, papers: list[tuple[Paper, tuple[str, str, str, str, str]]], stale: list[int]
+    ) -> None:
+        for chunk in _chunks(stale):
+            await session.execute(
+                text("DELETE FROM papers_fts WHERE rowid IN :seqs").bindparams(bindparam("seqs", expanding=True)),
+                {"seqs": list(chunk)},
+            )
+        seqs: dict[str, int] = {}
+        ids = [p.id for p, _ in papers]
+        for chunk in _chunks(ids):
+            result = await session.execute(select(PaperRow.id, PaperRow.seq).where(PaperRow.id.in_(chunk)))
+            seqs.update({pid: seq for pid, seq in result})
+        rows = []
+        for p, (title, abstract, keywords, authors, joined) in papers:
+            rows.append(
+                {"rowid": seqs[p.id], "title": title, "abstract": abstract, "keywords": keywords,
+                 "authors": authors, "joined": joined}
+            )  # fmt: skip
+        await session.execute(
+            text(
+                "INSERT INTO papers_fts (rowid, title, abstract, keywords, authors, joined) "
+                "VALUES (:rowid, :title, :abstract, :keywords, :authors, :joined)"
+            ),
+            rows,
+        )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def get(self, paper_id: str) -> Paper | None:
+        found = await self.get_many([paper_id])
+        return found.get(paper_id)
+
+    async def get_many(self, ids: Sequence[str]) -> dict[str, Paper]:
+        unique = list(dict.fromkeys(ids))
+        async with self._sessions() as session:
+            return {pid: paper for pid, (_, paper) in (await self._load(session, unique)).items()}
+
+    async def count(self) -> int:
+        async with self._sessions() as session:
+            return (await session.execute(select(func.count()).select_from(_PAPERS))).scalar_one()
+
+    async def latest_featured_day(self, on_or_before: date | None = None) -> date | None:
+        query = select(func.max(PaperDayRow.day))
+        if on_or_before is not None:
+            query = query.where(PaperDayRow.day <= on_or_before)
+        async with self._sessions() as session:
+            return (await session.execute(query)).scalar_one_or_none()
+
+    async def _list(self, where: Any, order: Sequence[Any], limit: int | None = None) -> list[Paper]:
+        query = self._select.where(where).order_by(*order)
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._sessions() as session:
+            return [_to_paper(row) for row in await session.execute(query)]
+
+    async def featured_on(self, day: date) -> list[Paper]:
+        featured = select(PaperDayRow.paper_id).where(PaperDayRow.day == day)
+        return await self._list(_PAPERS.c.id.in_(featured), (_PAPERS.c.upvotes.desc(), _PAPERS.c.id))
+
+    async def featured_between(self, start: date, end: date) -> list[Paper]:
+        featured = select(PaperDayRow.paper_id).where(PaperDayRow.day.between(start, end))
+        return await self._list(_PAPERS.c.id.in_(featured), (_PAPERS.c.upvotes.desc(), _PAPERS.c.id))
+
+    async def arrived_between(self, start: date, end: date) -> list[Paper]:
+        """Papers featured on a day in [start, end], or never featured and published in [start, end]."""
+        featured = select(PaperDayRow.paper_id).where(PaperDayRow.day.between(start, end))
+        where = or_(
+            _PAPERS.c.id.in_(featured),
+            and_(_PAPERS.c.first_featured.is_(None), _PAPERS.c.arrival_day.between(start, end)),
+        )
+        return await self._list(where, (_PAPERS.c.upvotes.desc(), _PAPERS.c.id))
+
+    async def recent(self, limit: int) -> list[Paper]:
+        """Newest arrival first: the first featured day, else the published date."""
+        order = (_PAPERS.c.arrival_day.desc().nulls_last(), _PAPERS.c.seq.desc())
+        return await self._list(true(), order, limit)
+
+    async def upvote_history(self, paper_id: str) -> list[tuple[datetime, int]]:
+        query = (
+            select(UpvoteSampleRow.at, UpvoteSampleRow.upvotes)
+            .where(UpvoteSampleRow.paper_id == paper_id)
+            .order_by(UpvoteSampleRow.at, UpvoteSampleRow.id)
+        )
+        async with self._sessions() as session:
+            return [(at, votes) for at, votes in await session.execute(query)]
+
+    # -- full-text candidates --------------------------------------------------------------------
+
+    async def search_candidates(self, phrases: Sequence[Sequence[str]], limit: int) -> list[tuple[Paper, float]]:
+        """Up to `limit` papers matching any of `phrases`, best first, with a relevance >= 0.
+
+        SQLite: -bm25 over the FTS5 table, title weighing most. Postgres: ts_rank_cd over the weighted
+        tsvector (A title, B keywords, C authors and joined forms, D abstract).
+        """
+        if limit <= 0 or not clean_phrases(phrases):
+            return []
+        hits = self._hits_sqlite(phrases, limit) if self._dialect == "sqlite" else self._hits_postgres(phrases, limit)
+        if hits is None:
+            return []
+        # One statement: the best `limit` matches, joined to their papers and days.
+        query = (
+            self._select.add_columns(hits.c.score)
+            .join_from(_PAPERS, hits, _PAPERS.c.seq == hits.c.seq)
+            .order_by(hits.c.score.desc(), hits.c.seq)
+        )
+        async with self._sessions() as session:
+            rows = await session.execute(query)
+            return [(_to_paper(row), max(0.0, float(row.score))) for row in rows]
+
+    def _hits_sqlite(self, phrases: Sequence[Sequence[str]], limit: int) -> Any:
+        match = fts5_match(phrases)
+        if match is None:
+            return None
+        return (
+            text(
+                f"SELECT rowid AS seq, -{_BM25} AS score FROM papers_fts "  # noqa: S608 (constant weights only)
+                "WHERE papers_fts MATCH :match ORDER BY score DESC, rowid LIMIT :limit"
+            )
+            .bindparams(match=match, limit=limit)
+            .columns(seq=Integer, score=Float)
+            .subquery("hits")
+        )
+
+    def _hits_postgres(self, phrases: Sequence[Sequence[str]], limit: int) -> Any:
+        # The SQL's shape depends only on how many phrases there are; every phrase is a bound parameter.
+        cleaned = clean_phrases(phrases)
+        if not cleaned:
+            return None
+        params: dict[str, Any] = {f"p{i}": " ".join(words) for i, words in enumerate(cleaned)}
+        tsquery = " || ".join(f"phraseto_tsquery('english', :p{i})" for i in range(len(cleaned)))
+        return (
+            text(
+                f"SELECT p.seq AS seq, ts_rank_cd(p.search_tsv, q.query) AS score "  # noqa: S608 (placeholders only)
+                f"FROM papers p, (SELECT {tsquery} AS query) q "
+                "WHERE p.search_tsv @@ q.query ORDER BY score DESC, p.seq LIMIT :limit"
+            )
+            .bindparams(limit=limit, **params)
+            .columns(seq=Integer, score=Float)
+            .subquery("hits")
+        )

@@ -1,0 +1,59 @@
+"""Full-text search text: what goes into the index, and match expressions that user text cannot escape.
+
+Queries arrive as phrases (sequences of lowercase words, a one-word phrase being a term), already parsed
+by the topic query language. Nothing here ever splices user text into query syntax: on SQLite every word
+becomes an FTS5 string literal, on Postgres every phrase is a bound parameter of `phraseto_tsquery`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+# A word with at least one hyphen (ASCII or Unicode hyphens) between word characters.
+# Possessive quantifiers: no backtracking through every plain word of an abstract.
+_HYPHENATED = re.compile(r"\b\w++(?:[-\u2010\u2011]\w++)+")
+_HYPHENS = re.compile(r"[-\u2010\u2011]")
+_WORDISH = re.compile(r"\w")
+
+# bm25 weights, positional: title, abstract, keywords, authors, joined.
+FTS_WEIGHTS = (10.0, 1.0, 4.0, 2.0, 3.0)
+
+
+def joined_forms(texts: Iterable[str]) -> str:
+    """Hyphen-joined forms of the hyphenated words in `texts`: "bi-level" -> "bilevel".
+
+    Indexed next to the text so that a query for "bilevel" (or "mixtureofexperts") finds the hyphenated form.
+    """
+    seen: dict[str, None] = {}
+    for text in texts:
+        for word in _HYPHENATED.findall(text):
+            seen.setdefault(_HYPHENS.sub("", word).lower(), None)
+    return " ".join(seen)
+
+
+def clean_phrases(phrases: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Drop words with nothing indexable in them (`*`, `"`, `:`) and phrases left empty."""
+    out: list[list[str]] = []
+    for phrase in phrases:
+        words = [w for w in phrase if _WORDISH.search(w)]
+        if words:
+            out.append(words)
+    return out
+
+
+def fts5_quote(word: str) -> str:
+    """An FTS5 string literal: the tokenizer sees the text, the query parser sees no operators."""
+    return '"' + word.replace('"', '""') + '"'
+
+
+def fts5_match(phrases: Sequence[Sequence[str]]) -> str | None:
+    """`"w1 w2" OR "w3"` for SQLite's MATCH, or None when there is nothing to search for.
+
+    Each phrase is one FTS5 string, which FTS5 treats as a phrase of its tokens; double quotes inside
+    a word are doubled, so operators (NEAR, AND, *, ^, column:) in user text are just more text.
+    """
+    cleaned = clean_phrases(phrases)
+    if not cleaned:
+        return None
+    return " OR ".join(fts5_quote(" ".join(words)) for words in cleaned)
