@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from bot.textnorm import views
+
 # A word with at least one hyphen (ASCII or Unicode hyphens) between word characters.
 # Possessive quantifiers: no backtracking through every plain word of an abstract.
-_HYPHENATED = re.compile(r"\b\w++(?:[-\u2010\u2011]\w++)+")
-_HYPHENS = re.compile(r"[-\u2010\u2011]")
 _WORDISH = re.compile(r"\w")
 
 # bm25 weights, positional: title, abstract, keywords, authors, joined.
@@ -21,15 +21,18 @@ FTS_WEIGHTS = (10.0, 1.0, 4.0, 2.0, 3.0)
 
 
 def joined_forms(texts: Iterable[str]) -> str:
-    """Hyphen-joined forms of the hyphenated words in `texts`: "bi-level" -> "bilevel".
+    """The joined view of each text that has hyphenated compounds: "multi-modal LLMs" -> "multimodal llms".
 
-    Indexed next to the text so that a query for "bilevel" (or "mixtureofexperts") finds the hyphenated form.
+    Indexed next to the text so that a query for "bilevel", or a phrase like "multimodal llm" (which
+    the matcher accepts through the same joined view, `bot.textnorm.views`), finds the hyphenated
+    form: `bot.query.candidate_phrases` must stay a guarantee for the full-text prefilter.
     """
-    seen: dict[str, None] = {}
+    out: list[str] = []
     for text in texts:
-        for word in _HYPHENATED.findall(text):
-            seen.setdefault(_HYPHENS.sub("", word).lower(), None)
-    return " ".join(seen)
+        text_views = views(text)
+        if len(text_views) > 1:
+            out.append(" ".join(text_views[1]))
+    return "\n".join(out)
 
 
 def clean_phrases(phrases: Sequence[Sequence[str]]) -> list[list[str]]:

@@ -200,3 +200,22 @@ async def test_status_reports_sources_and_store(harness: Harness) -> None:
     assert status.papers_stored > 100
     assert status.latest_day == SAMPLE_LAST_DAY
     assert [h.source for h in status.sources] == ["sample"]
+
+
+async def test_search_finds_hyphenated_text_through_the_full_text_prefilter(harness: Harness) -> None:
+    from datetime import date
+
+    from bot.types import Paper
+
+    paper = Paper(
+        id="2511.99999",
+        title="Scaling Multi-Modal LLMs with Bi-Level Routing",
+        abstract="We study routing.",
+        featured_days=(date(2025, 11, 27),),
+        upvotes=1,
+    )
+    await harness.app.db.papers.upsert([paper], seen_at=harness.clock.now())
+    for query in ('"multimodal llm"', "bilevel", '"bi-level routing"', "multi-modal"):
+        reply = await harness.one(f"search {query}")
+        assert isinstance(reply, PaperList)
+        assert "2511.99999" in {p.paper.id for p in reply.papers}, query
