@@ -92,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     dg.add_argument("--channel", required=True, type=_channel, help="PLATFORM:WORKSPACE:CHANNEL")
     dg.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, e.g. 2025-11-29T09:00Z)")
 
+    pv = sub.add_parser("preview", help="write an HTML page showing a channel's next digest as Slack and Discord")
+    pv.add_argument("--channel", type=_channel, help="PLATFORM:WORKSPACE:CHANNEL (default: a new channel)")
+    pv.add_argument("--topic", action="append", default=[], metavar="QUERY", help="a trial topic (repeatable)")
+    pv.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, default now)")
+    pv.add_argument("--out", type=Path, help="the HTML file (default: DATA_DIR/preview.html)")
+    pv.add_argument("--json", action="store_true", help="print the path and the digest's papers as JSON")
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=("upgrade",))
 
@@ -170,6 +177,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await _today(app, args)
         if command == "digest":
             return await _digest(app, args)
+        if command == "preview":
+            return await _preview(app, args)
         if command == "discord":
             return await _discord_sync(app, args.guild)
         raise UsageError(f"unknown command {command}")
@@ -315,6 +324,33 @@ async def _digest(app: Paperboy, args: argparse.Namespace) -> int:
     return 0 if run.outcome.value in ("sent", "recovered", "already", "empty") else 1
 
 
+async def _preview(app: Paperboy, args: argparse.Namespace) -> int:
+    from adapters.preview import build_preview
+
+    at: datetime = args.at or app.clock.now()
+    if at.tzinfo is None:
+        raise UsageError("--at needs a timezone, e.g. 2025-11-21T09:00+00:00 or ...Z")
+    await seed_sample_if_empty(app)
+    preview = await build_preview(
+        app.db,
+        channel_ref=args.channel,
+        topics=args.topic,
+        at=at,
+        default_time=app.settings.digest.parsed_time,
+        default_timezone=app.settings.digest.timezone,
+    )
+    out: Path = args.out or app.settings.data_dir / "preview.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(out.write_text, preview.page(), encoding="utf-8")
+    entries = preview.digest.entries
+    if args.json:
+        papers = [{"id": e.paper.id, "title": e.paper.title, "reason": e.reason.value} for e in entries]
+        print(json.dumps({"path": str(out), "day": preview.digest.day.isoformat(), "papers": papers}, indent=2))
+    else:
+        print(f"wrote {out} ({len(entries)} paper{'s' if len(entries) != 1 else ''})")
+    return 0
+
+
 async def _start_adapters(app: Paperboy, *, post_only: bool = False) -> list[ChatAdapter]:
     """Create the adapters the settings configure; the console channel when there is none."""
     from adapters.platforms import configured_adapters
@@ -402,4 +438,3 @@ async def _run(settings: Settings) -> int:
             await web_runner.cleanup()
         await app.close()
     return 0
-
