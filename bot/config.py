@@ -7,10 +7,10 @@ users already have (`SLACK_BOT_TOKEN`, `DISCORD_TOKEN`, `DATABASE_URL`, `HF_ENDP
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import os
 import re
-import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from pathlib import Path
@@ -64,6 +65,10 @@ def settings_reference() -> str:
     return "\n".join(lines)
 
 
+def _fill(m: re.Match[str], *, body: str) -> str:
+    return m.group(1) + "\n" + body + "\n" + m.group(2)
+
+
 SECTIONS = {"commands": command_reference, "settings": settings_reference}
 
 
@@ -73,7 +78,8 @@ def render(readme: str) -> str:
         if not pattern.search(readme):
             raise ValueError(f"README.md lacks the {name} markers")
         body = make()
-        readme = pattern.sub(lambda m: m.group(1) + "\n" + body + "\n" + m.group(2), readme)
+        # A replacement function, so backslashes in the body are never read as group references.
+        readme = pattern.sub(functools.partial(_fill, body=body), readme)
     return readme
 
 

@@ -407,6 +407,23 @@ class PaperRepository:
             rows = await session.execute(query)
             return [(_to_paper(row), max(0.0, float(row.score))) for row in rows]
 
+    async def count_candidates(self, phrases: Sequence[Sequence[str]]) -> int:
+        """How many papers match any of `phrases` in the full-text index (no ranking: cheap)."""
+        cleaned = clean_phrases(phrases)
+        if not cleaned:
+            return 0
+        if self._dialect == "sqlite":
+            match = fts5_match(cleaned)
+            statement = text("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH :match").bindparams(match=match)
+        else:
+            params: dict[str, Any] = {f"p{i}": " ".join(words) for i, words in enumerate(cleaned)}
+            tsquery = " || ".join(f"phraseto_tsquery('english', :p{i})" for i in range(len(cleaned)))
+            statement = text(
+                f"SELECT count(*) FROM papers WHERE search_tsv @@ ({tsquery})"  # noqa: S608 (placeholders only)
+            ).bindparams(**params)
+        async with self._sessions() as session:
+            return int((await session.execute(statement)).scalar_one())
+
     def _hits_sqlite(self, phrases: Sequence[Sequence[str]], limit: int) -> Any:
         match = fts5_match(phrases)
         if match is None:

@@ -20,8 +20,10 @@ logger = logging.getLogger(__name__)
 
 MAX_LIST = 25
 SEARCH_SHOWN = 10
-# How many full-text candidates the exact matcher re-ranks; beyond this, BM25 order decides.
-SEARCH_CANDIDATES = 500
+# Full-text candidate windows (best BM25 first) that the exact matcher judges and the blend re-ranks.
+SEARCH_WINDOWS = (20, 100, 500)
+# Queries with no positive text (only filters or exclusions) judge this many recent papers.
+SCAN_RECENT = 2000
 # A search with fewer stored matches than this asks the Hub too (when online).
 REMOTE_SEARCH_BELOW = 3
 
@@ -123,15 +125,32 @@ async def top(ctx: CommandContext) -> PaperList | TextReply:
 
 
 async def run_search(engine: Engine, query: TopicQuery, *, limit: int) -> tuple[list[ListedPaper], int]:
-    """Full-text candidates from storage, judged exactly and ranked by `bot.ranking.rank`."""
+    """Full-text candidates from storage, judged exactly and ranked by `bot.ranking.rank`.
+
+    Storage returns the best BM25 matches in a window (20, then 100, then 500 when too few of them
+    pass the exact matcher); the ranking blend of relevance, upvotes and recency orders that window.
+    The total ("N more") is exact when the window holds every full-text match, and otherwise the
+    full-text count scaled by the share of the window that passed the exact matcher.
+    """
     papers = engine.db.papers
+    today_ = engine.clock.now().date()
     phrases = candidate_phrases(query)
     if phrases is None:
-        candidates = [(p, 0.0) for p in await papers.recent(SEARCH_CANDIDATES * 4)]
-    else:
-        candidates = await papers.search_candidates(phrases, SEARCH_CANDIDATES)
-    today_ = engine.clock.now().date()
-    return rank(query, candidates, today=today_, limit=limit)
+        # No positive text to look up (filters or exclusions only): judge the most recent papers.
+        candidates = [(p, 0.0) for p in await papers.recent(SCAN_RECENT)]
+        return rank(query, candidates, today=today_, limit=limit)
+    shown: list[ListedPaper] = []
+    matched = 0
+    for window in SEARCH_WINDOWS:
+        candidates = await papers.search_candidates(phrases, window)
+        shown, matched = rank(query, candidates, today=today_, limit=limit)
+        if len(candidates) < window:
+            return shown, matched
+        if matched > limit:
+            break
+    full_text = await papers.count_candidates(phrases)
+    estimate = round(full_text * matched / len(candidates)) if candidates else 0
+    return shown, max(matched, estimate)
 
 
 @registry.command("search", usage="search <query>", args=(ArgSpec("query", "A topic query", required=True),))

@@ -145,3 +145,20 @@ def test_fts5_match_quotes_every_phrase() -> None:
     assert fts5_match([["mixture", "of", "experts"], ["moe"]]) == '"mixture of experts" OR "moe"'
     assert fts5_match([['say"hi']]) == '"say""hi"'
     assert fts5_match([["*"], []]) is None
+
+
+async def test_count_candidates_counts_every_full_text_match(db: Database) -> None:
+    await db.papers.upsert(
+        [
+            _paper("2511.00031", "Sparse transformers", "Efficient."),
+            _paper("2511.00032", "Dense transformers", "Also efficient."),
+            _paper("2511.00033", "Robots", "Grasping with a multi-modal transformer."),
+            _paper("2511.00034", "Unrelated", "Nothing here."),
+        ],
+        seen_at=SEEN,
+    )
+    assert await db.papers.count_candidates([["transformers"]]) == 3
+    assert await db.papers.count_candidates([["sparse"], ["robots"]]) == 2
+    assert await db.papers.count_candidates([["multimodal", "transformer"]]) == 1
+    assert await db.papers.count_candidates([]) == 0
+    assert await db.papers.count_candidates([['"', "*"]]) == 0
