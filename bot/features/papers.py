@@ -184,6 +184,17 @@ async def search(ctx: CommandContext) -> PaperList:
     )
 
 
+def paper_id_argument(ctx: CommandContext, usage: str) -> str:
+    """The one argument as a canonical arXiv id, or a CommandError saying what is wrong."""
+    words = ctx.words()
+    if len(words) != 1:
+        raise CommandError(usage)
+    try:
+        return canonical_arxiv_id(words[0])
+    except ValueError as exc:
+        raise CommandError(f"{exc}.") from None
+
+
 @registry.command(
     "paper",
     usage="paper <arXiv id or URL>",
@@ -194,13 +205,7 @@ async def paper(ctx: CommandContext) -> PaperCard:
 
     Accepts `2402.17764`, `2402.17764v2`, `https://arxiv.org/abs/2402.17764` or `https://huggingface.co/papers/2402.17764`.
     """
-    words = ctx.words()
-    if len(words) != 1:
-        raise CommandError("Usage: `paper <arXiv id or URL>`, for example `paper 2402.17764`.")
-    try:
-        paper_id = canonical_arxiv_id(words[0])
-    except ValueError as exc:
-        raise CommandError(f"{exc}.") from None
+    paper_id = paper_id_argument(ctx, "Usage: `paper <arXiv id or URL>`, for example `paper 2402.17764`.")
     found = await ctx.engine.db.papers.get(paper_id)
     if found is None and ctx.engine.remote is not None:
         try:
@@ -233,13 +238,7 @@ def similar_query(keywords: tuple[str, ...], title: str) -> str:
 )
 async def similar(ctx: CommandContext) -> PaperList:
     """Papers like this one (the "More like this" button), found from its keywords."""
-    words = ctx.words()
-    if len(words) != 1:
-        raise CommandError("Usage: `similar <arXiv id>`.")
-    try:
-        paper_id = canonical_arxiv_id(words[0])
-    except ValueError as exc:
-        raise CommandError(f"{exc}.") from None
+    paper_id = paper_id_argument(ctx, "Usage: `similar <arXiv id>`.")
     base = await ctx.engine.db.papers.get(paper_id)
     if base is None:
         raise CommandError(f"Paperboy does not know the arXiv paper `{paper_id}`.")
