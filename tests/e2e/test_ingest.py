@@ -18,8 +18,8 @@ from bot.sources.files import count_records, iter_daily_papers_files
 from bot.sources.hf import HfDailyPapers
 from bot.types import Paper, Source, UpsertResult
 from tests.fakes.hf import serve_fake_hub
+from tests.shared_data import ARCHIVE
 
-ARCHIVE = Path("/work/shared/data/hf-daily-papers")
 NOW = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
 
 

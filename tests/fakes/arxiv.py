@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-RESPONSE = Path("/work/shared/data/arxiv/arxiv_response.xml")
+from tests.shared_data import ARXIV_RESPONSE
+
+RESPONSE = ARXIV_RESPONSE
 ENTRIES = 2
 
 

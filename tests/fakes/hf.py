@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-ARCHIVE = Path("/work/shared/data/hf-daily-papers")
+from tests.shared_data import ARCHIVE
 
 
 @cache

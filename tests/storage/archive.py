@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.types import Paper, Source
+from tests.shared_data import ARCHIVE
 
-ARCHIVE = Path("/work/shared/data/hf-daily-papers")
 NOVEMBER_2025 = ARCHIVE / "daily_papers_2025-11.json"
 
 

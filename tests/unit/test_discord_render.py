@@ -33,10 +33,8 @@ from bot.types import (
     TopicSummary,
 )
 from tests.fakes.discord import limit_problems
+from tests.shared_data import ARCHIVE
 
-ARCHIVE = Path(__file__).resolve().parents[3] / "shared" / "data" / "hf-daily-papers"
-if not ARCHIVE.is_dir():
-    ARCHIVE = Path("/work/shared/data/hf-daily-papers")
 GOLDEN = Path(__file__).parent / "golden" / "discord"
 CHANNEL = ChannelRef.parse("discord:222:333")
 HOSTILE = "@everyone @here <@123456789012345678> <@!123456789012345678> <@&987654321098765432> <#555555555555555555>"

@@ -5,15 +5,14 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.discord.translate import command_text, component_text, invocation_from_payload
 from bot.types import ArgKind, ArgSpec, CommandSpec, Platform
+from tests.shared_data import SAMPLES
 
-SAMPLES = Path("/work/shared/data/samples")
 WHEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _N = ArgSpec("n", "How many", ArgKind.INTEGER, min_value=1, max_value=25)
 SPECS = (

@@ -13,8 +13,8 @@ import pytest
 from bot.errors import SourceError
 from bot.sources.files import count_records, daily_papers_files, iter_daily_papers_files
 from bot.sources.sample import SAMPLE_FIRST_DAY, SAMPLE_LAST_DAY, sample_paths
+from tests.shared_data import ARCHIVE
 
-ARCHIVE = Path("/work/shared/data/hf-daily-papers")
 APRIL = ARCHIVE / "daily_papers_2024-04.json"
 
 

@@ -6,7 +6,6 @@ import json
 import sqlite3
 from dataclasses import replace
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,8 +14,8 @@ from hypothesis import strategies as st
 from bot import textnorm
 from bot.query import Match, candidate_phrases, match, parse
 from bot.types import Paper, Source
+from tests.shared_data import ARCHIVE
 
-ARCHIVE = Path(__file__).resolve().parents[3] / "shared" / "data" / "hf-daily-papers"
 FILES = ("daily_papers_2024-01.json", "daily_papers_2024-06.json", "daily_papers_2025-07.json")
 
 
@@ -39,7 +38,6 @@ def load_papers(*names: str) -> list[Paper]:
     return list(papers.values())
 
 
-pytestmark = pytest.mark.skipif(not ARCHIVE.is_dir(), reason="shared paper archive not present")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import copy
 import json
 from datetime import UTC, date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +14,7 @@ from huggingface_hub.hf_api import PaperInfo
 from bot.errors import SourceError
 from bot.sources.records import normalise_whitespace, parse_daily_paper, safe_link
 from bot.types import Source
-
-ARCHIVE = Path("/work/shared/data/hf-daily-papers")
+from tests.shared_data import ARCHIVE
 
 
 @cache

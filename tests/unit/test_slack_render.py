@@ -41,8 +41,9 @@ from bot.types import (
     TopicList,
     TopicSummary,
 )
+from tests.shared_data import ARCHIVE
 
-DATA = Path("/work/shared/data/hf-daily-papers")
+DATA = ARCHIVE
 GOLDEN = Path(__file__).parent / "golden" / "slack"
 CHANNEL = ChannelRef(Platform.SLACK, "T1", "C1")
 
@@ -70,8 +71,6 @@ def paper_from_hf(entry: dict[str, Any]) -> Paper:
 
 @functools.cache
 def all_papers() -> tuple[Paper, ...]:
-    if not DATA.is_dir():
-        pytest.skip("shared Daily Papers archive not available")
     papers: dict[str, Paper] = {}
     for f in sorted(DATA.glob("*.json")):
         for entry in json.loads(f.read_text()):

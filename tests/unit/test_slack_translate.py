@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -11,8 +10,8 @@ import pytest
 
 from adapters.slack import translate
 from bot.types import ChannelRef, Permission, Platform
+from tests.shared_data import SAMPLES
 
-SAMPLES = Path("/work/shared/data/samples")
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 EVERYONE = Permission(True, "everyone")
 

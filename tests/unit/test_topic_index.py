@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,9 +28,7 @@ from bot.query import (
 )
 from bot.topic_index import PaperIndex
 from bot.types import Paper, Source
-
-ARCHIVE = Path(__file__).resolve().parents[3] / "shared" / "data" / "hf-daily-papers"
-pytestmark = pytest.mark.skipif(not ARCHIVE.is_dir(), reason="shared paper archive not present")
+from tests.shared_data import ARCHIVE
 
 
 def _load(name: str, limit: int) -> list[Paper]:
@@ -56,7 +53,7 @@ def _load(name: str, limit: int) -> list[Paper]:
     return list({p.id: p for p in out}.values())
 
 
-PAPERS = _load("daily_papers_2024-06.json", 120) + _load("daily_papers_2025-07.json", 80) if ARCHIVE.is_dir() else []
+PAPERS = _load("daily_papers_2024-06.json", 120) + _load("daily_papers_2025-07.json", 80)
 INDEX = PaperIndex(PAPERS)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from slack_sdk.signature import SignatureVerifier
 
@@ -22,9 +21,9 @@ from tests.fakes.slack import (
     slash_body,
     wait_for,
 )
+from tests.shared_data import SAMPLES
 
 FORM = "application/x-www-form-urlencoded"
-SAMPLES = Path("/work/shared/data/samples")
 
 
 def test_official_signing_vector_verifies() -> None:

@@ -1,0 +1,19 @@
+"""Where the shared real data lives: `../shared/data` beside the repository (CI lays it out the same way).
+
+A missing folder is an error, not a skip: tests that would silently stop testing real data must not pass.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PAPERBOY_SHARED_DIR") or REPO.parent / "shared")
+DATA = SHARED / "data"
+ARCHIVE = DATA / "hf-daily-papers"
+SAMPLES = DATA / "samples"
+ARXIV_RESPONSE = DATA / "arxiv" / "arxiv_response.xml"
+
+if not ARCHIVE.is_dir():
+    raise RuntimeError(f"the shared real data is missing at {DATA}; set PAPERBOY_SHARED_DIR to its folder")
