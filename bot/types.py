@@ -171,6 +171,14 @@ class UpsertResult:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SearchWindow:
+    """The best full-text candidates (paper, relevance >= 0), best first, and how many papers match in all."""
+
+    candidates: list[tuple[Paper, float]]
+    total: int
+
+
 # ---------------------------------------------------------------------------------------------
 # Channels, topics, deliveries
 

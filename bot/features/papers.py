@@ -139,17 +139,14 @@ async def run_search(engine: Engine, query: TopicQuery, *, limit: int) -> tuple[
         # No positive text to look up (filters or exclusions only): judge the most recent papers.
         candidates = [(p, 0.0) for p in await papers.recent(SCAN_RECENT)]
         return rank(query, candidates, today=today_, limit=limit)
-    shown: list[ListedPaper] = []
-    matched = 0
-    for window in SEARCH_WINDOWS:
-        candidates = await papers.search_candidates(phrases, window)
-        shown, matched = rank(query, candidates, today=today_, limit=limit)
-        if len(candidates) < window:
+    for size in SEARCH_WINDOWS:
+        window = await papers.search_window(phrases, size)
+        shown, matched = rank(query, window.candidates, today=today_, limit=limit)
+        if len(window.candidates) >= window.total:
             return shown, matched
         if matched > limit:
             break
-    full_text = await papers.count_candidates(phrases)
-    estimate = round(full_text * matched / len(candidates)) if candidates else 0
+    estimate = round(window.total * matched / len(window.candidates)) if window.candidates else 0
     return shown, max(matched, estimate)
 
 

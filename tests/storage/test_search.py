@@ -147,7 +147,7 @@ def test_fts5_match_quotes_every_phrase() -> None:
     assert fts5_match([["*"], []]) is None
 
 
-async def test_count_candidates_counts_every_full_text_match(db: Database) -> None:
+async def test_search_window_counts_every_full_text_match(db: Database) -> None:
     await db.papers.upsert(
         [
             _paper("2511.00031", "Sparse transformers", "Efficient."),
@@ -157,8 +157,9 @@ async def test_count_candidates_counts_every_full_text_match(db: Database) -> No
         ],
         seen_at=SEEN,
     )
-    assert await db.papers.count_candidates([["transformers"]]) == 3
-    assert await db.papers.count_candidates([["sparse"], ["robots"]]) == 2
-    assert await db.papers.count_candidates([["multimodal", "transformer"]]) == 1
-    assert await db.papers.count_candidates([]) == 0
-    assert await db.papers.count_candidates([['"', "*"]]) == 0
+    window = await db.papers.search_window([["transformers"]], 2)
+    assert window.total == 3 and len(window.candidates) == 2
+    assert (await db.papers.search_window([["sparse"], ["robots"]], 10)).total == 2
+    assert (await db.papers.search_window([["multimodal", "transformer"]], 10)).total == 1
+    assert (await db.papers.search_window([], 10)).total == 0
+    assert (await db.papers.search_window([['"', "*"]], 10)).total == 0
