@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
@@ -33,6 +34,9 @@ from storage.search import FTS_WEIGHTS, clean_phrases, fts5_match, joined_forms
 logger = logging.getLogger(__name__)
 
 _UPSERT_ATTEMPTS = 3
+DAY_CACHE_SECONDS = 30.0
+_DAY_CACHE_ENTRIES = 64
+_MISS = object()
 _CHUNK = 900  # bound parameters per IN (...) list; well under SQLite's limit
 _PAPERS = cast(Table, PaperRow.__table__)
 _BM25 = "bm25(papers_fts, " + ", ".join(str(w) for w in FTS_WEIGHTS) + ")"
@@ -189,6 +193,9 @@ class PaperRepository:
         self._dialect = dialect
         self._write_lock = asyncio.Lock()
         self._select = select(*_PAPER_COLUMNS, _days_csv(dialect))
+        # `today` and digests read the same day lists over and over while they change only on ingest:
+        # keep them briefly. Local upserts clear it; another replica's ingest shows within the TTL.
+        self._day_cache: dict[tuple[str, date | None], tuple[float, Any]] = {}
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -210,7 +217,11 @@ class PaperRepository:
         for attempt in range(1, _UPSERT_ATTEMPTS + 1):
             try:
                 async with self._write_lock:
-                    return await self._upsert_once(incoming, seen_at)
+                    try:
+                        return await self._upsert_once(incoming, seen_at)
+                    finally:
+                        # After the commit (or the failure): a read during the write may have cached old days.
+                        self._day_cache.clear()
             except IntegrityError:
                 if attempt == _UPSERT_ATTEMPTS:
                     raise
@@ -339,12 +350,29 @@ class PaperRepository:
         async with self._sessions() as session:
             return (await session.execute(select(func.count()).select_from(_PAPERS))).scalar_one()
 
+    def _cached(self, key: tuple[str, date | None]) -> Any:
+        hit = self._day_cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < DAY_CACHE_SECONDS:
+            return hit[1]
+        return _MISS
+
+    def _remember(self, key: tuple[str, date | None], value: Any) -> None:
+        if len(self._day_cache) >= _DAY_CACHE_ENTRIES:
+            self._day_cache.clear()
+        self._day_cache[key] = (time.monotonic(), value)
+
     async def latest_featured_day(self, on_or_before: date | None = None) -> date | None:
+        key = ("latest", on_or_before)
+        cached = self._cached(key)
+        if cached is not _MISS:
+            return cast(date | None, cached)
         query = select(func.max(PaperDayRow.day))
         if on_or_before is not None:
             query = query.where(PaperDayRow.day <= on_or_before)
         async with self._sessions() as session:
-            return (await session.execute(query)).scalar_one_or_none()
+            latest = (await session.execute(query)).scalar_one_or_none()
+        self._remember(key, latest)
+        return latest
 
     async def _list(self, where: Any, order: Sequence[Any], limit: int | None = None) -> list[Paper]:
         query = self._select.where(where).order_by(*order)
@@ -354,8 +382,14 @@ class PaperRepository:
             return [_to_paper(row) for row in await session.execute(query)]
 
     async def featured_on(self, day: date) -> list[Paper]:
+        key = ("day", day)
+        cached = self._cached(key)
+        if cached is not _MISS:
+            return list(cast(tuple[Paper, ...], cached))
         featured = select(PaperDayRow.paper_id).where(PaperDayRow.day == day)
-        return await self._list(_PAPERS.c.id.in_(featured), (_PAPERS.c.upvotes.desc(), _PAPERS.c.id))
+        papers = await self._list(_PAPERS.c.id.in_(featured), (_PAPERS.c.upvotes.desc(), _PAPERS.c.id))
+        self._remember(key, tuple(papers))
+        return papers
 
     async def featured_between(self, start: date, end: date) -> list[Paper]:
         featured = select(PaperDayRow.paper_id).where(PaperDayRow.day.between(start, end))

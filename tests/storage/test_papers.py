@@ -205,3 +205,20 @@ async def test_concurrent_upserts_of_the_same_paper_merge(db: Database, replica:
     stored = await db.papers.get(paper.id)
     assert stored is not None
     assert stored.featured_days == tuple(day1 + timedelta(days=i) for i in range(5))
+
+
+async def test_day_lists_reflect_an_upsert_at_once(db: Database) -> None:
+    from dataclasses import replace as _replace
+
+    papers = load()[:3]
+    await db.papers.upsert(papers, seen_at=SEEN)
+    day = papers[0].featured_days[0]
+    before = await db.papers.featured_on(day)
+    latest = await db.papers.latest_featured_day()
+    later = day.replace(year=day.year + 1)
+    moved = _replace(papers[0], featured_days=(later,), upvotes=papers[0].upvotes + 1000)
+    await db.papers.upsert([moved], seen_at=SEEN)
+    assert await db.papers.latest_featured_day() == later != latest
+    after = await db.papers.featured_on(day)
+    assert after[0].id == papers[0].id and after[0].upvotes == papers[0].upvotes + 1000
+    assert [p.id for p in after] == [p.id for p in sorted(before, key=lambda p: p.id != papers[0].id)]
