@@ -136,11 +136,20 @@ class Deliverer:
         if isinstance(message, Digest):
             message = replace(message, delivery_id=claim.id)
         last_error = ""
+        unsure = False
         for attempt in range(self._policy.attempts):
+            if unsure:
+                # The last attempt may have posted and only lost the answer (a timeout, a dropped
+                # connection): look for the marker before posting again, or users see it twice.
+                recovered = await self._resolve_unsure(adapter, claim)
+                if recovered is not None:
+                    return recovered
             try:
                 sent = await adapter.send(ref, message, delivery_id=claim.id)
             except RetryableDeliveryError as exc:
                 last_error = exc.reason
+                # A platform that answered with Retry-After (a 429) certainly did not post.
+                unsure = exc.retry_after is None
                 DELIVERIES.labels(platform=platform, outcome="retry").inc()
                 wait = self._policy.delay(attempt, exc.retry_after, self._rng)
                 logger.warning(
@@ -165,6 +174,23 @@ class Deliverer:
         DELIVERIES.labels(platform=platform, outcome="failed").inc()
         logger.error("delivery %s gave up after %d attempts %s", claim.id, self._policy.attempts, _ids(ref))
         return DeliveryResult(Outcome.FAILED, claim, last_error)
+
+    async def _resolve_unsure(self, adapter: ChatAdapter, claim: Delivery) -> DeliveryResult | None:
+        """After an ambiguous failure: the result if the message did land (or if that is unknown), else None."""
+        ref = claim.channel
+        try:
+            found = await self._find_marker(adapter, claim)
+        except RetryableDeliveryError as exc:
+            # Unknown whether it was posted: never risk a duplicate; the next run looks again.
+            await self._db.deliveries.mark_failed(claim.id, error=exc.reason, now=self._clock.now())
+            DELIVERIES.labels(platform=ref.platform.value, outcome="failed").inc()
+            return DeliveryResult(Outcome.FAILED, claim, exc.reason)
+        if found is None:
+            return None
+        await self._db.deliveries.mark_sent(claim.id, message_id=found, now=self._clock.now())
+        DELIVERIES.labels(platform=ref.platform.value, outcome="recovered").inc()
+        logger.info("delivery %s found posted after a lost answer %s; recorded", claim.id, _ids(ref))
+        return DeliveryResult(Outcome.RECOVERED, claim)
 
     async def unfinished(self) -> list[Delivery]:
         """Claims whose process died or gave up: the recovery pass resolves them."""
