@@ -66,20 +66,28 @@ def select_entries(
     windows: list[TopicWindow],
     posted: set[str],
     papers_day: date,
+    index: PaperIndex | None = None,
 ) -> list[DigestEntry]:
-    """The pure selection, separated from storage so it can be tested and benchmarked alone."""
+    """The pure selection, separated from storage so it can be tested and benchmarked alone.
+
+    `index`, when given, is a `PaperIndex` over `topic_pool` or a superset of it, shared by the channels
+    of one fan-out that see the same papers: it is built once and remembers each distinct query's
+    answer, instead of one index per channel. Papers outside this channel's eligible pool are ignored.
+    """
     s = channel.settings
 
     def eligible(p: Paper) -> bool:
         return not p.withdrawn and p.upvotes >= s.min_upvotes and p.id not in posted
 
     pool = [p for p in topic_pool if eligible(p)]
-    index = PaperIndex(pool)
+    if index is None:
+        index = PaperIndex(pool)
     by_id = {p.id: p for p in pool}
     topics_of: dict[str, list[TopicWindow]] = {}
     for window, ids in zip(windows, index.evaluate_many([w.query for w in windows]), strict=True):
         for pid in ids:
-            if any(window.start <= d <= papers_day for d in arrival_days(by_id[pid])):
+            paper = by_id.get(pid)
+            if paper is not None and any(window.start <= d <= papers_day for d in arrival_days(paper)):
                 topics_of.setdefault(pid, []).append(window)
 
     def reasons(p: Paper) -> tuple[str, ...]:

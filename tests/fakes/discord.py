@@ -8,13 +8,21 @@ headers, as discord.py needs them to treat the 429 as a rate limit), 5xx and per
 What discord.py insists on (DESIGN §11): `Content-Type: application/json` exactly, text frames on
 the gateway, READY with user/guilds/session_id/resume_gateway_url/application, and interaction
 payloads with `version`, `application_id`, `attachment_size_limit`.
+
+For the reliability tests and benches: `chaos` (tests/fakes/chaos.py) fails a seeded random share of
+channel posts and history reads (429, 5xx, dropped connections before or after the post is made);
+`global_rate` enforces Discord's global requests-per-second budget with a global 429; and a post with
+`enforce_nonce` and a nonce seen before in that channel returns the earlier message instead of posting
+again, as Discord does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
+import time as monotonic_time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -42,6 +50,7 @@ from bot.types import (
     TopicList,
     TopicSummary,
 )
+from tests.fakes.chaos import Chaos, Fault
 
 APP_ID = "111111111111111111"
 BOT_ID = "111111111111111111"
@@ -158,6 +167,14 @@ class FakeDiscord:
         self.identifies: list[dict[str, Any]] = []
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.guilds = [GUILD_ID]
+        self.chaos: Chaos | None = None
+        self.global_rate: float | None = None
+        """Requests per second accepted across channel posts and reads (None: no limit)."""
+        self.rate_limited_requests = 0
+        self.nonce_replays = 0
+        """Posts answered with an earlier message because their nonce was seen (enforce_nonce)."""
+        self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
+        self._recent: collections.deque[float] = collections.deque()
         # snowflakes from the tests' "now", so that `after=<snowflake of since>` pages behave like Discord's
         self._ids = itertools.count(((int(NOW.timestamp() * 1000) - 1420070400000) << 22) + 1)
         self._sockets: list[web.WebSocketResponse] = []
@@ -346,7 +363,70 @@ class FakeDiscord:
         self.events.append(f"delete-original:{request.match_info['token']}")
         return web.Response(status=204)
 
+    def _global_limited(self) -> web.Response | None:
+        if self.global_rate is None:
+            return None
+        now = monotonic_time.monotonic()
+        while self._recent and now - self._recent[0] >= 1.0:
+            self._recent.popleft()
+        if len(self._recent) < self.global_rate:
+            self._recent.append(now)
+            return None
+        self.rate_limited_requests += 1
+        wait = round(max(0.001, 1.0 - (now - self._recent[0])), 3)
+        headers = {
+            "Via": "1.1 google",
+            "Retry-After": str(max(1, round(wait))),
+            "X-RateLimit-Global": "true",
+            "X-RateLimit-Scope": "global",
+        }
+        body = {"message": "You are being rate limited.", "retry_after": wait, "global": True}
+        return _json(body, status=429, headers=headers)
+
+    async def _chaos(self, request: web.Request, method: str) -> tuple[Fault | None, web.Response | None]:
+        """A fault to serve instead of (or after) processing the request; None when it goes through."""
+        fault = self.chaos.draw(method) if self.chaos is not None else None
+        if fault is None or fault in (Fault.TIMEOUT_AFTER, Fault.DROP_AFTER):
+            return fault, None
+        assert self.chaos is not None
+        if fault is Fault.RATE_LIMITED:
+            wait = self.chaos.wait()
+            headers = {
+                "Via": "1.1 google",
+                "Retry-After": str(max(1, round(wait))),
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": str(wait),
+                "X-RateLimit-Bucket": "chaos",
+                "X-RateLimit-Scope": "user",
+            }
+            body = {"message": "You are being rate limited.", "retry_after": wait, "global": False}
+            return fault, _json(body, status=429, headers=headers)
+        if fault is Fault.TIMEOUT_BEFORE:
+            await asyncio.sleep(self.chaos.hang)
+        elif fault is Fault.DROP_BEFORE and request.transport is not None:
+            request.transport.close()
+        # 503: discord.py does not retry it by itself (it sleeps seconds on 500/502/504), Paperboy does.
+        return fault, _error(503, 0, "Service Unavailable")
+
+    async def _after(self, request: web.Request, fault: Fault | None, response: web.Response) -> web.Response:
+        if fault is Fault.TIMEOUT_AFTER:
+            assert self.chaos is not None
+            await asyncio.sleep(self.chaos.hang)
+        elif fault is Fault.DROP_AFTER and request.transport is not None:
+            request.transport.close()
+        return response
+
     async def _post_message(self, request: web.Request) -> web.Response:
+        limited = self._global_limited()
+        if limited is not None:
+            return limited
+        fault, failed = await self._chaos(request, "post")
+        if failed is not None:
+            return failed
+        return await self._after(request, fault, await self._create_message(request))
+
+    async def _create_message(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
         body = await request.json()
         if channel in self.knobs.permanent:
@@ -377,7 +457,15 @@ class FakeDiscord:
         if problems:
             self.rejected.append((channel, problems))
             return _error(400, 50035, "Invalid Form Body", errors=problems)
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            earlier = self._nonces.get((channel, str(nonce)))
+            if earlier is not None:
+                self.nonce_replays += 1
+                return _json(earlier)
         message = self._message(channel, body)
+        if nonce is not None:
+            self._nonces[(channel, str(nonce))] = message
         self.messages.setdefault(channel, []).append(message)
         self.posted.append(Posted(message["id"], channel, body, "channel"))
         self.events.append(f"post:{channel}")
@@ -392,6 +480,15 @@ class FakeDiscord:
         )
 
     async def _get_messages(self, request: web.Request) -> web.Response:
+        limited = self._global_limited()
+        if limited is not None:
+            return limited
+        fault, failed = await self._chaos(request, "history")
+        if failed is not None:
+            return failed
+        return await self._after(request, fault, self._history(request))
+
+    def _history(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
         if channel in self.knobs.permanent:
             status, code, message = self.knobs.permanent[channel]

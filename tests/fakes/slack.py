@@ -4,6 +4,11 @@ Serves the Web API under `/api/<method>` (point `AsyncWebClient(base_url=fake.ap
 Mode WebSocket handed out by `apps.connections.open`, `response_url` endpoints that record `respond()`
 payloads, and `oauth.v2.access` for the install flow. It enforces the Block Kit limits Slack enforces and
 can be told to fail the next calls of a method (429 with Retry-After, 500) or a channel permanently.
+
+For the reliability tests and benches: `chaos` (tests/fakes/chaos.py) fails a seeded random share of
+chat.postMessage / conversations.history calls (429, 5xx, timeouts and dropped connections, before or
+after the post is made), and `post_interval` enforces Slack's ~1 message per second per channel with
+429 + Retry-After, the way Slack does.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,6 +47,7 @@ from bot.types import (
     TopicList,
     TopicSummary,
 )
+from tests.fakes.chaos import Chaos, Fault
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter
@@ -115,6 +122,9 @@ def _block_problems(blocks: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+_CHAOS_METHODS = frozenset({"chat.postMessage", "conversations.history"})
+
+
 class FakeSlack:
     """Start with `await fake.start()`; stop with `await fake.stop()`."""
 
@@ -130,6 +140,11 @@ class FakeSlack:
         self.channel_errors: dict[str, str] = {}
         self.history_page_size: int | None = None  # cap conversations.history pages to test paging
         self.sessions: list[SocketSession] = []
+        self.chaos: Chaos | None = None
+        self.post_interval: float | None = None
+        """Seconds between two accepted chat.postMessage calls to one channel (None: no limit)."""
+        self.rate_limited_posts = 0
+        self._last_accepted: dict[str, float] = {}
         self._failures: dict[str, list[Failure]] = {}
         self._ts = 0
         self._app = web.Application()
@@ -267,6 +282,51 @@ class FakeSlack:
             failure = queue.pop(0)
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
+        fault = self.chaos.draw(method) if self.chaos is not None and method in _CHAOS_METHODS else None
+        if fault is not None:
+            return await self._fail(request, method, token, args, fault)
+        limited = self._rate_limited(method, args)
+        if limited is not None:
+            return limited
+        return self._answer(method, token, args, request)
+
+    async def _fail(
+        self, request: web.Request, method: str, token: str | None, args: dict[str, Any], fault: Fault
+    ) -> web.Response:
+        assert self.chaos is not None
+        if fault is Fault.RATE_LIMITED:
+            # Slack sends whole seconds; slack_sdk parses the header as an int.
+            wait = str(round(self.chaos.wait()))
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": wait})
+        if fault is Fault.SERVER_ERROR:
+            return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
+        if fault in (Fault.TIMEOUT_AFTER, Fault.DROP_AFTER):
+            answer = self._answer(method, token, args, request)  # processed: the post is made
+        else:
+            answer = web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
+        if fault in (Fault.TIMEOUT_BEFORE, Fault.TIMEOUT_AFTER):
+            await asyncio.sleep(self.chaos.hang)  # the client gave up meanwhile
+            return answer
+        transport = request.transport
+        if transport is not None:
+            transport.close()  # the client sees the connection drop, never the answer
+        return answer
+
+    def _rate_limited(self, method: str, args: dict[str, Any]) -> web.Response | None:
+        if self.post_interval is None or method != "chat.postMessage":
+            return None
+        channel = str(args.get("channel", ""))
+        now = time.monotonic()
+        last = self._last_accepted.get(channel)
+        if last is not None and now - last < self.post_interval:
+            self.rate_limited_posts += 1
+            wait = max(1, math.ceil(self.post_interval - (now - last)))
+            headers = {"Retry-After": str(wait)}
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+        self._last_accepted[channel] = now
+        return None
+
+    def _answer(self, method: str, token: str | None, args: dict[str, Any], request: web.Request) -> web.Response:
         if method == "apps.connections.open":
             if token not in self.app_tokens:
                 return web.json_response({"ok": False, "error": "invalid_auth"})

@@ -1,0 +1,128 @@
+"""Shared pieces of the reliability tests: counting what the fakes show users, bounded waits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.discord import render as discord_render
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.slack import FakeSlack
+
+
+def slack_markers(fake: FakeSlack) -> Counter[tuple[str, str]]:
+    """(channel, delivery id) -> how many channel-level messages carry that delivery's metadata marker."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for post in fake.posts:
+        payload = (post.metadata or {}).get("event_payload") or {}
+        if post.thread_ts is None and payload.get("delivery_id"):
+            seen[(post.channel, str(payload["delivery_id"]))] += 1
+    return seen
+
+
+def slack_channel_posts(fake: FakeSlack) -> Counter[str]:
+    """channel -> how many channel-level (not thread) messages it received."""
+    return Counter(p.channel for p in fake.posts if p.thread_ts is None)
+
+
+def discord_channel_posts(fake: FakeDiscord, channels: Iterable[str]) -> Counter[str]:
+    wanted = set(channels)
+    return Counter(p.channel_id for p in fake.posted if p.via == "channel" and p.channel_id in wanted)
+
+
+def discord_marker_count(fake: FakeDiscord, channel: str, delivery_id: str) -> int:
+    marker = discord_render.marker_text(delivery_id)
+    count = 0
+    for p in fake.posted:
+        if p.via != "channel" or p.channel_id != channel:
+            continue
+        carried: list[Any] = [p.content, *[(e.get("footer") or {}).get("text", "") for e in p.embeds]]
+        if any(marker in str(text) for text in carried):
+            count += 1
+    return count
+
+
+async def wait_until(predicate: Callable[[], bool], within: float, *, what: str, step: float = 0.05) -> None:
+    """Poll `predicate` at most `within` seconds (bounded in count and time)."""
+    for _ in range(int(within / step) + 1):
+        if predicate():
+            return
+        await asyncio.sleep(step)
+    raise AssertionError(f"timed out after {within:.0f}s waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---- `paperboy run` as a real process ---------------------------------------------------------------
+
+_INHERITED_PREFIXES = ("PAPERBOY_", "SLACK_", "DISCORD_", "DATABASE_URL", "HF_", "PORT")
+
+
+def run_env(**settings: str) -> dict[str, str]:
+    """The environment of a `paperboy run` child: this one's, minus any Paperboy/Slack/Discord settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_PREFIXES)}
+    env.update(settings)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@dataclass
+class Bot:
+    """One `paperboy run` process; its output goes to `log` (read it when a test fails)."""
+
+    process: asyncio.subprocess.Process
+    log: Path
+
+    @classmethod
+    async def start(cls, env: dict[str, str], cwd: Path, log: Path) -> Bot:
+        with log.open("ab") as out:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env=env,
+                cwd=cwd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+            )
+        return cls(process, log)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+
+    async def wait(self, within: float) -> int:
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout=within)
+        except TimeoutError:
+            self.kill()
+            await asyncio.wait_for(self.process.wait(), timeout=10)
+            raise AssertionError(f"paperboy run (pid {self.pid}) did not exit within {within:.0f}s") from None
+
+    async def stop(self, within: float = 20.0) -> int:
+        """SIGTERM, then wait (bounded) for a clean exit."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        return await self.wait(within)
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])

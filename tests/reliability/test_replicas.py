@@ -1,0 +1,177 @@
+"""Several `paperboy run` replicas on one Postgres (DESIGN §10): every digest exactly once.
+
+Each test gets a fresh database (CREATE DATABASE, dropped afterwards), prepared in process with the
+sample and 200 Slack channels whose digest time passed a few minutes ago, so every replica's catch-up at
+start races for all of them. The delivery claim (INSERT ... ON CONFLICT DO NOTHING) must make the race
+harmless; when a replica is SIGKILLed mid-run, the others take over its claims after the claim TTL.
+
+The ingest advisory lock (one replica at a time) is covered by
+tests/storage/test_database.py::test_advisory_lock_elects_one_holder on both backends; offline replicas
+have no ingest job, so it is not repeated here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.app import build, seed_sample_if_empty
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.types import ChannelRef, DeliveryKind, DeliveryState, Platform
+from storage import Database
+from tests.fakes.slack import FakeSlack
+from tests.reliability.support import Bot, free_port, run_env, slack_channel_posts, slack_markers, wait_until
+
+pytestmark = pytest.mark.postgres
+
+POSTGRES_ENV = "PAPERBOY_TEST_POSTGRES_URL"
+CHANNELS = 200
+SLACK_TOKEN = "xoxb-test"
+WITHIN = 90.0
+
+
+@pytest.fixture
+async def database_url() -> AsyncIterator[str]:
+    """A fresh, empty database on the test server (asyncpg URL), dropped afterwards."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set: the replica tests need a real PostgreSQL")
+    name = f"paperboy_replicas_{uuid.uuid4().hex[:10]}"
+    plain = make_url(base).set(drivername="postgresql")
+    admin = await asyncpg.connect(plain.render_as_string(hide_password=False))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield plain.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def prepare(url: str, tmp_path: Path) -> tuple[list[ChannelRef], str]:
+    now = datetime.now(UTC)
+    slot = now - timedelta(minutes=3)
+    app = await build(Settings(data_dir=tmp_path, database_url=url, offline=True), SystemClock())
+    try:
+        await seed_sample_if_empty(app)
+        due = slot.time().replace(second=0, microsecond=0)
+        refs = [ChannelRef(Platform.SLACK, "T1", f"C{i:04d}") for i in range(CHANNELS)]
+        for ref in refs:
+            await app.db.channels.ensure(ref, digest_time=due, timezone="UTC", now=now - timedelta(hours=1))
+    finally:
+        await app.close()
+    return refs, slot.date().isoformat()
+
+
+def replica_env(url: str, tmp_path: Path, fake: FakeSlack) -> dict[str, str]:
+    return run_env(
+        PAPERBOY_DATA_DIR=str(tmp_path / "data"),
+        PAPERBOY_DATABASE_URL=url,
+        PAPERBOY_OFFLINE="true",
+        SLACK_BOT_TOKEN=SLACK_TOKEN,
+        SLACK_SIGNING_SECRET="secret",
+        PAPERBOY_SLACK__API_URL=fake.api_url,
+        PAPERBOY_HTTP__PORT=str(free_port()),
+        PAPERBOY_DELIVERY__CLAIM_TTL_SECONDS="2",
+        PAPERBOY_DELIVERY__RECOVER_INTERVAL_SECONDS="1",
+    )
+
+
+async def wait_all_sent(url: str, refs: list[ChannelRef], day: str, within: float) -> None:
+    db = await Database.connect(url)
+    unfinished = len(refs)
+    try:
+        for _ in range(int(within / 0.5) + 1):
+            unfinished = 0
+            for ref in refs:
+                d = await db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, day)
+                unfinished += d is None or d.state is not DeliveryState.SENT
+            if not unfinished:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await db.close()
+    raise AssertionError(f"{unfinished} deliveries still unfinished after {within:.0f}s")
+
+
+async def assert_exactly_once(url: str, fake: FakeSlack, refs: list[ChannelRef], day: str) -> None:
+    posts = slack_channel_posts(fake)
+    markers = slack_markers(fake)
+    doubled = {c: n for c, n in posts.items() if n != 1}
+    assert not doubled, f"channels that saw their digest more than once: {doubled}"
+    assert set(posts) == {r.channel_id for r in refs}
+    db = await Database.connect(url)
+    try:
+        for ref in refs:
+            d = await db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, day)
+            assert d is not None and d.state is DeliveryState.SENT, (ref, d)
+            assert markers[(ref.channel_id, d.id)] == 1, (ref, d)
+    finally:
+        await db.close()
+
+
+async def test_three_replicas_racing_for_every_channel_post_each_digest_once(database_url: str, tmp_path: Path) -> None:
+    refs, day = await prepare(database_url, tmp_path)
+    fake = await FakeSlack().start()
+    fake.add_workspace("T1", SLACK_TOKEN)
+    bots: list[Bot] = []
+    try:
+        for i in range(3):
+            bots.append(await Bot.start(replica_env(database_url, tmp_path, fake), tmp_path, tmp_path / f"r{i}.log"))
+        expected = {r.channel_id for r in refs}
+        try:
+            await wait_until(lambda: expected <= set(slack_channel_posts(fake)), WITHIN, what="every channel posted")
+            await wait_all_sent(database_url, refs, day, 30)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n" + "\n---\n".join(b.tail(15) for b in bots)) from None
+        for b in bots:
+            assert await b.stop() == 0, b.tail()
+    finally:
+        for b in bots:
+            b.kill()
+        await fake.stop()
+    # Every replica did part of the work (the race was real), yet nothing was doubled.
+    assert all("sent as" in b.log.read_text() for b in bots), "a replica posted nothing: no race happened"
+    await assert_exactly_once(database_url, fake, refs, day)
+
+
+async def test_a_replica_killed_mid_run_has_its_work_finished_by_the_others(database_url: str, tmp_path: Path) -> None:
+    refs, day = await prepare(database_url, tmp_path)
+    fake = await FakeSlack().start()
+    fake.add_workspace("T1", SLACK_TOKEN)
+    rng = random.Random(21)
+    bots: list[Bot] = []
+    try:
+        victim = await Bot.start(replica_env(database_url, tmp_path, fake), tmp_path, tmp_path / "victim.log")
+        bots.append(victim)
+        # Let the victim claim and post a share of the channels alone, then start the others and kill it.
+        kill_after = rng.randint(20, 80)
+        await wait_until(lambda: len(fake.posts) >= kill_after, WITHIN, what=f"{kill_after} posts", step=0.005)
+        for i in range(2):
+            bots.append(await Bot.start(replica_env(database_url, tmp_path, fake), tmp_path, tmp_path / f"r{i}.log"))
+        victim.kill()
+        await victim.wait(10)
+        expected = {r.channel_id for r in refs}
+        try:
+            await wait_until(lambda: expected <= set(slack_channel_posts(fake)), WITHIN, what="every channel posted")
+            await wait_all_sent(database_url, refs, day, 30)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n" + "\n---\n".join(b.tail(15) for b in bots)) from None
+        for b in bots[1:]:
+            assert await b.stop() == 0, b.tail()
+    finally:
+        for b in bots:
+            b.kill()
+        await fake.stop()
+    await assert_exactly_once(database_url, fake, refs, day)
