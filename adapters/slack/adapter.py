@@ -52,6 +52,8 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 
 PERMISSION_CACHE_TTL = timedelta(seconds=60)
 HISTORY_PAGES = 5
+# Seconds for one Web API call; a hung call must not hold a delivery (or its channel lock) for minutes.
+REQUEST_TIMEOUT = 15
 
 # Slack error codes after which posting to the channel again cannot succeed without a human.
 _PERMANENT = {
@@ -126,6 +128,7 @@ class SlackAdapter:
         installation_db_url: str | None = None,
         on_workspace_removed: WorkspaceRemoved | None = None,
         min_post_interval: float = 1.0,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self._settings = settings
         self._clock = clock
@@ -143,16 +146,27 @@ class SlackAdapter:
         self._states: AsyncSQLAlchemyOAuthStateStore | None = None
         self._verifier: SignatureVerifier | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._request_timeout = request_timeout
 
         bot_token = None if settings.oauth else _secret(settings.bot_token)
         self._client = AsyncWebClient(
             token=bot_token,
             base_url=settings.api_url,
+            timeout=int(request_timeout),
             retry_handlers=[
                 AsyncConnectionErrorRetryHandler(max_retry_count=1),
                 AsyncRateLimitErrorRetryHandler(max_retry_count=2),
                 AsyncServerErrorRetryHandler(max_retry_count=2),
             ],
+        )
+        # Digest posts retry only what certainly did not post (429). A dropped connection or a 5xx may
+        # come after Slack posted; the Deliverer then looks for the delivery's marker before posting
+        # again, which a retry inside slack_sdk would skip (the chaos test caught that duplicate).
+        self._delivery_client = AsyncWebClient(
+            token=bot_token,
+            base_url=settings.api_url,
+            timeout=int(request_timeout),
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
         )
         oauth_settings: AsyncOAuthSettings | None = None
         if settings.oauth:
@@ -207,8 +221,10 @@ class SlackAdapter:
         self._commands = tuple(commands)
         self._on_command = on_command
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # slack_sdk applies its own timeout only to sessions it creates: give the shared one a limit.
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._request_timeout))
             self._client.session = self._session
+            self._delivery_client.session = self._session
         if self._installations is not None and self._states is not None:
             await self._installations.create_tables()  # type: ignore[no-untyped-call]
             await self._states.create_tables()  # type: ignore[no-untyped-call]
@@ -233,6 +249,7 @@ class SlackAdapter:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._session is not None:
             self._client.session = None
+            self._delivery_client.session = None
             await self._session.close()
             self._session = None
         if self._engine is not None:
@@ -249,7 +266,12 @@ class SlackAdapter:
                 metadata = {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": delivery_id}}
             try:
                 ts = await self._post(
-                    channel, post, token=token, thread_ts=first_ts if post.thread else None, metadata=metadata
+                    channel,
+                    post,
+                    token=token,
+                    client=self._delivery_client,
+                    thread_ts=first_ts if post.thread else None,
+                    metadata=metadata,
                 )
             except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 error = delivery_error(exc, channel)

@@ -83,9 +83,13 @@ async def test_rate_limit_after_retries_is_retryable_with_retry_after(fake: Fake
     assert not fake.posts
 
 
-async def test_server_errors_retry_then_succeed(fake: FakeSlack, adapter: SlackAdapter) -> None:
+async def test_a_server_error_is_not_retried_inside_the_adapter(fake: FakeSlack, adapter: SlackAdapter) -> None:
+    # Slack may have posted before answering 500: the Deliverer looks for the marker before any retry.
     fake.fail_next("chat.postMessage", 1, status=500)
-    await adapter.send(C1, TextReply("hello"))
+    with pytest.raises(RetryableDeliveryError, match="server error"):
+        await adapter.send(C1, TextReply("hello"), delivery_id="d1")
+    assert len(fake.calls_of("chat.postMessage")) == 1
+    await adapter.send(C1, TextReply("hello"), delivery_id="d1")
     assert len(fake.posts) == 1
 
 
