@@ -4,8 +4,9 @@ Run: .venv/bin/python bench/fanout.py [--parts build,deliver,memory] [--channels
 
 1. digest build: 10,000 channels with 30,000 topic subscriptions (bench/match.py's realistic queries)
    against one Daily Papers day of 200 papers: select every digest (`bot.digest.select_entries` with
-   `topic_windows`) and render it (Slack and Discord renderers), with one PaperIndex per channel (the
-   path `build_digest` takes) and with one index shared by the fan-out; next to the naive reference
+   `topic_windows`) and render it (Slack and Discord renderers), with one PaperIndex per channel (no
+   sharing) and with one index shared by the fan-out (what `build_digest` does: one index per distinct
+   pool of papers); next to the naive reference
    (`match()` for every topic and paper). Slow sides run on a sample and are extrapolated, and say so.
 2. delivery: the real engine, Deliverer and adapters fan out to 2,000 Slack channels through FakeSlack
    enforcing ~1 message per second per channel (429 + Retry-After beyond it), and to 2,000 Discord
@@ -103,7 +104,7 @@ def bench_build(channels: int, topics_per_channel: int, seed: int, sample: int, 
             index=index,
         )
 
-    # Per-channel index: the path build_digest takes today (PaperIndex built inside select_entries).
+    # Per-channel index: no sharing at all (PaperIndex built inside select_entries for each channel).
     sampled = world[:sample]
     start = time.perf_counter()
     per_channel = [select(c, s, None) for c, s in sampled]

@@ -12,6 +12,7 @@ Topic matching runs every topic of the channel against the window's papers at on
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,6 +24,19 @@ from bot.types import Channel, Digest, DigestEntry, DigestReason, Paper, Subscri
 
 if TYPE_CHECKING:
     from storage import Database
+
+
+# A fan-out selects for thousands of channels that share topics and papers: parse each stored query
+# once and explain each (topic, paper) pair once. Both are pure functions of frozen values.
+_parse_stored = functools.lru_cache(maxsize=16_384)(parse)
+_explain = functools.lru_cache(maxsize=65_536)(match)
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_index(pool: tuple[Paper, ...]) -> PaperIndex:
+    """One index per distinct pool of papers (channels with the same window share it); papers are
+    frozen values, so equal pools give equal indexes and a changed paper gives a new one."""
+    return PaperIndex(pool)
 
 
 def local_day(channel: Channel, when: datetime) -> date:
@@ -43,7 +57,7 @@ def topic_windows(channel: Channel, subscriptions: list[Subscription]) -> list[T
     last = local_day(channel, channel.last_digest_at) if channel.last_digest_at else None
     for sub in subscriptions:
         try:
-            query = parse(sub.query)
+            query = _parse_stored(sub.query)
         except QuerySyntaxError:
             # Stored queries were valid when stored; a stricter parser must not break the digest.
             continue
@@ -70,30 +84,31 @@ def select_entries(
 ) -> list[DigestEntry]:
     """The pure selection, separated from storage so it can be tested and benchmarked alone.
 
-    `index`, when given, is a `PaperIndex` over `topic_pool` or a superset of it, shared by the channels
-    of one fan-out that see the same papers: it is built once and remembers each distinct query's
-    answer, instead of one index per channel. Papers outside this channel's eligible pool are ignored.
+    `index`, when given, is a `PaperIndex` over exactly `topic_pool`, shared by the channels of one
+    fan-out that see the same papers: it is built once and remembers each distinct query's answer,
+    instead of one index per channel. Eligibility (posted, withdrawn, min-upvotes) is checked only on
+    what the topics matched, so a shared index costs a channel a few checks, not one per paper.
     """
     s = channel.settings
 
     def eligible(p: Paper) -> bool:
         return not p.withdrawn and p.upvotes >= s.min_upvotes and p.id not in posted
 
-    pool = [p for p in topic_pool if eligible(p)]
     if index is None:
-        index = PaperIndex(pool)
-    by_id = {p.id: p for p in pool}
+        index = PaperIndex(topic_pool)
     topics_of: dict[str, list[TopicWindow]] = {}
+    by_id: dict[str, Paper] = {}
     for window, ids in zip(windows, index.evaluate_many([w.query for w in windows]), strict=True):
         for pid in ids:
-            paper = by_id.get(pid)
-            if paper is not None and any(window.start <= d <= papers_day for d in arrival_days(paper)):
+            paper = index.by_id[pid]
+            if eligible(paper) and any(window.start <= d <= papers_day for d in arrival_days(paper)):
+                by_id[pid] = paper
                 topics_of.setdefault(pid, []).append(window)
 
     def reasons(p: Paper) -> tuple[str, ...]:
         found: list[str] = []
         for window in topics_of.get(p.id, []):
-            m = match(window.query, p)
+            m = _explain(window.query, p)
             for reason in m.reasons if m else ():
                 if reason not in found:
                     found.append(reason)
@@ -131,6 +146,7 @@ async def build_digest(db: Database, channel: Channel, *, now: datetime, day: da
         channel,
         trending_pool=trending_pool,
         topic_pool=topic_pool,
+        index=_shared_index(tuple(topic_pool)) if topic_pool else None,
         windows=windows,
         posted=await db.deliveries.posted_paper_ids(channel.ref),
         papers_day=papers_day,

@@ -58,6 +58,7 @@ class PaperIndex:
 
     def __init__(self, papers: Sequence[Paper]) -> None:
         self._papers = tuple(papers)
+        self.by_id: dict[str, Paper] = {p.id: p for p in self._papers}
         self._texts: tuple[PaperText, ...] = tuple(analyse(p) for p in self._papers)
         self._universe = (1 << len(self._papers)) - 1
         self._postings: dict[str, dict[str, int]] = {f: {} for f in (*_TEXT_FIELDS, "author")}

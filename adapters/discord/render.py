@@ -19,6 +19,7 @@ Paper text is untrusted: it is markdown-escaped and every mention form (`@everyo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +112,9 @@ def neutralise_mentions(text: str) -> str:
     return _MENTION_FORMS.sub(lambda m: "<" + _ZWSP + m.group(1), text)
 
 
+# A digest fan-out renders the same papers for thousands of channels; escaping is the costly part
+# (regular expressions), and these are pure functions of immutable values, so each runs once per text.
+@functools.lru_cache(maxsize=65_536)
 def safe(text: str) -> str:
     """Untrusted text -> markdown-escaped, mention-free text."""
     return neutralise_mentions(escape_markdown(text))
@@ -161,11 +165,13 @@ def short_authors(authors: Sequence[str], shown: int = 3) -> str:
     return ", ".join(names[:shown]) + " et al."
 
 
+@functools.lru_cache(maxsize=8_192)
 def _excerpt(paper: Paper, limit: int = EXCERPT_CHARS) -> str:
     text = paper.ai_summary or paper.abstract or ""
     return fit(safe(" ".join(text.split())), limit)
 
 
+@functools.lru_cache(maxsize=8_192)
 def _links(paper: Paper) -> str:
     links = [f"[arXiv]({paper.arxiv_url})", f"[PDF]({paper.pdf_url})"]
     code = safe_url(paper.github_repo)
