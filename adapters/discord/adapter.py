@@ -62,6 +62,8 @@ AUTOCOMPLETE_TIMEOUT = 2.5
 GLOBAL_RATE = 50.0
 """Requests per second per bot (Discord's global limit)."""
 FIND_PAGES = 10
+# Seconds for one REST call, including discord.py's own waits on rate limits.
+REQUEST_TIMEOUT = 60.0
 """find_delivery reads at most this many pages of 100 messages."""
 GUILD_READY_TIMEOUT = 2.0
 """discord.py's wait for GUILD_CREATEs before READY (its default); tests shorten it."""
@@ -568,7 +570,9 @@ class DiscordAdapter:
             payload["enforce_nonce"] = True
         await self._bucket.acquire()
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-        data = await self.client.http.request(route, json=payload)
+        # discord.py's session has aiohttp's 300 s default; a hung call must not hold a delivery that long.
+        # The limit leaves room for discord.py's own waits on rate limits.
+        data = await asyncio.wait_for(self.client.http.request(route, json=payload), timeout=REQUEST_TIMEOUT)
         return str(data["id"])
 
     async def _open_thread(self, channel: ChannelRef, channel_id: int, message_id: int, message: Message) -> int | None:
@@ -595,7 +599,9 @@ class DiscordAdapter:
         async with _as_delivery_errors(channel):
             for _ in range(FIND_PAGES):
                 await self._bucket.acquire()
-                page = await self.client.http.logs_from(channel_id, 100, after=after)
+                page = await asyncio.wait_for(
+                    self.client.http.logs_from(channel_id, 100, after=after), timeout=REQUEST_TIMEOUT
+                )
                 if not page:
                     return None
                 for item in page:
