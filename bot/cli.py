@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from adapters.base import ChatAdapter
 from adapters.console import CONSOLE_CHANNEL, ConsoleAdapter
 from adapters.text import render_text
@@ -165,6 +167,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print("database is up to date")
         return 0
     clock: Clock = SystemClock()
+    at: datetime | None = getattr(args, "at", None) if command == "digest" else None
+    if at is not None:
+        if at.tzinfo is None:
+            raise UsageError("--at needs a timezone, e.g. 2025-11-29T09:00+00:00 or ...Z")
+        clock = FixedClock(at)  # the whole run (selection, claims, records) happens "at" that time
     app = await build(settings, clock)
     try:
         if command == "chat":
@@ -302,20 +309,15 @@ async def _today(app: Paperboy, args: argparse.Namespace) -> int:
 
 async def _digest(app: Paperboy, args: argparse.Namespace) -> int:
     ref: ChannelRef = args.channel
-    at: datetime | None = args.at
-    if at is not None and at.tzinfo is None:
-        raise UsageError("--at needs a timezone, e.g. 2025-11-29T09:00+00:00 or ...Z")
-    clock: Clock = FixedClock(at) if at else app.clock
     channel = await app.db.channels.get(ref)
     if channel is None:
         raise UsageError(f"Paperboy has no channel {ref.key}; channels appear when someone uses /papers there")
     if args.action == "preview":
-        digest = await build_digest(app.db, channel, now=clock.now())
+        digest = await build_digest(app.db, channel, now=app.clock.now())
         print(render_text(digest))
         return 0
-    adapters = await _start_adapters(app, post_only=True)
+    adapters = await _start_adapters(app)
     try:
-        app.runner = type(app.runner)(app.db, clock, app.deliverer)
         run = await app.runner.run(ref, manual=True)
     finally:
         for adapter in adapters:
@@ -351,17 +353,17 @@ async def _preview(app: Paperboy, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _start_adapters(app: Paperboy, *, post_only: bool = False) -> list[ChatAdapter]:
+async def _start_adapters(app: Paperboy) -> list[ChatAdapter]:
     """Create the adapters the settings configure; the console channel when there is none."""
     from adapters.platforms import configured_adapters
 
-    created = configured_adapters(app)
+    # Posting only: Slack's HTTP routes are mounted on an application nobody serves.
+    created = configured_adapters(app, web_app=web.Application())
     if not created:
         created = [ConsoleAdapter(app.clock)]
     for adapter in created:
         app.adapters[adapter.platform] = adapter
-        if not post_only:
-            await adapter.start(app.engine.commands.specs(), app.engine.handle)
+        await adapter.start(app.engine.commands.specs(), app.engine.handle)
     return created
 
 

@@ -83,3 +83,28 @@ def test_bad_settings_are_listed_at_once(tmp_path: Path) -> None:
 def test_version() -> None:
     done = subprocess.run([sys.executable, "-m", "bot", "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("paperboy ")
+
+
+def test_chat_then_digest_preview_and_run_at_a_given_time(data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    env |= {"PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_OFFLINE": "true"}
+    chat = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="/papers settings max 3\n/papers topics\nquit\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=data_dir,
+        timeout=120,
+    )
+    assert chat.returncode == 0, chat.stderr
+    assert "max 3" in chat.stdout and "no topics yet" in chat.stdout
+    at = f"{SAMPLE_LAST_DAY.isoformat()}T23:00:00+00:00"
+    preview = paperboy(data_dir, "digest", "preview", "--channel", "console:local:console", "--at", at)
+    assert preview.returncode == 0, preview.stderr
+    assert "Paperboy digest" in preview.stdout and "3 trending" in preview.stdout
+    run = paperboy(data_dir, "digest", "run", "--channel", "console:local:console", "--at", at)
+    assert run.returncode == 0, run.stderr
+    assert "[posted to #console]" in run.stdout and "console:local:console: sent (3 papers)" in run.stdout
+    again = paperboy(data_dir, "digest", "run", "--channel", "console:local:console", "--at", at)
+    assert "already" in again.stdout
