@@ -28,6 +28,10 @@ class ConsoleAdapter:
         self._posted: dict[str, str] = {}
 
     @property
+    def connected(self) -> bool:
+        return True
+
+    @property
     def platform(self) -> Platform:
         return Platform.CONSOLE
 

@@ -27,6 +27,11 @@ class MemoryAdapter:
     failures: dict[str, list[Exception]] = field(default_factory=dict)
     commands: list[CommandSpec] = field(default_factory=list)
     on_command: OnCommand | None = None
+    link_up: bool = True
+
+    @property
+    def connected(self) -> bool:
+        return self.link_up
 
     @property
     def platform(self) -> Platform:

@@ -149,8 +149,7 @@ def attach_web(app: Paperboy) -> web.Application:
     async def ready() -> dict[str, bool]:
         checks = {"database": await app.db.ping()}
         for platform, adapter in app.adapters.items():
-            connected = getattr(adapter, "connected", True)
-            checks[f"adapter:{platform.value}"] = bool(connected)
+            checks[f"adapter:{platform.value}"] = adapter.connected
         return checks
 
     app.web_app = make_web_app(ready)

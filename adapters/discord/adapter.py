@@ -239,6 +239,10 @@ class DiscordAdapter:
         return Platform.DISCORD
 
     @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.is_ready() and not self._client.is_closed()
+
+    @property
     def client(self) -> discord.Client:
         if self._client is None:
             raise RuntimeError("the Discord adapter is not started")

@@ -217,6 +217,16 @@ class SlackAdapter:
     def platform(self) -> Platform:
         return Platform.SLACK
 
+    @property
+    def connected(self) -> bool:
+        """Started (HTTP mode serves from then on) and, in Socket Mode, the WebSocket is open."""
+        if self._on_command is None:
+            return False
+        if self._socket is None:
+            return not self._settings.socket_mode
+        client = self._socket.client
+        return not getattr(client, "closed", False)
+
     async def start(self, commands: Sequence[CommandSpec], on_command: OnCommand) -> None:
         self._commands = tuple(commands)
         self._on_command = on_command
