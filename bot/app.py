@@ -161,7 +161,3 @@ async def serve_web(web_app: web.Application, host: str, port: int) -> web.AppRu
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
-
-
-async def wait_for_stop(stop: asyncio.Event) -> None:
-    await stop.wait()

@@ -418,19 +418,20 @@ async def _run(settings: Settings) -> int:
                 "Connect Discord: set DISCORD_TOKEN; `paperboy discord invite-url` adds the bot to a server.",
                 file=sys.stderr,
             )
-            if sys.stdin.isatty():
-                repl = asyncio.create_task(console.repl())
         for adapter in adapters:
             app.adapters[adapter.platform] = adapter
             await adapter.start(app.engine.commands.specs(), app.engine.handle)
-        await app.engine.channel(CONSOLE_CHANNEL) if Platform.CONSOLE in app.adapters else None
+        if isinstance(console_adapter := app.adapters.get(Platform.CONSOLE), ConsoleAdapter):
+            await app.engine.channel(CONSOLE_CHANNEL)  # so the console channel gets its daily digest too
+            if sys.stdin.isatty():
+                repl = asyncio.create_task(console_adapter.repl())
         scheduler = attach_scheduler(app)
         await scheduler.start()
         await app.runner.recover()
         logger.info("paperboy %s running; stop with Ctrl-C or SIGTERM", __version__)
-        waiters = [asyncio.create_task(stop.wait())]
+        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
         if repl is not None:
-            waiters.append(repl)  # type: ignore[arg-type]
+            waiters.append(repl)
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         logger.info("stopping")
     finally:

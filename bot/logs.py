@@ -47,5 +47,5 @@ def configure_logging(level: str = "INFO", *, json_format: bool = False) -> None
     root.handlers[:] = [handler]
     root.setLevel(level.upper() if isinstance(level, str) else level)
     # Third-party request logs are noisy at INFO and may echo URLs with tokens in them.
-    for noisy in ("httpx", "httpx2", "urllib3", "arxiv", "apscheduler.executors", "discord.gateway", "alembic"):
+    for noisy in ("httpx", "httpx2", "urllib3", "arxiv", "apscheduler", "discord.gateway", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
