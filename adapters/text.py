@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from datetime import datetime
 
+from adapters import paper_view
 from bot.types import (
     Digest,
     DigestReason,
@@ -23,28 +24,16 @@ EXCERPT = 280
 
 
 def short_authors(authors: tuple[str, ...], keep: int = 3) -> str:
-    if not authors:
-        return "unknown authors"
-    if len(authors) <= keep:
-        return ", ".join(authors)
-    return ", ".join(authors[:keep]) + f" et al. ({len(authors)} authors)"
+    shown = paper_view.short_authors(authors, keep) or "unknown authors"
+    return shown + (f" ({len(authors)} authors)" if len(authors) > keep else "")
 
 
 def excerpt(paper: Paper, limit: int = EXCERPT) -> str:
-    text = paper.ai_summary or paper.abstract
+    text = paper_view.summary(paper)
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
     return cut + "…"
-
-
-def links(paper: Paper) -> list[tuple[str, str]]:
-    found = [("Hugging Face", paper.hf_url), ("arXiv", paper.arxiv_url), ("PDF", paper.pdf_url)]
-    if paper.github_repo:
-        found.append(("Code", paper.github_repo))
-    if paper.project_page:
-        found.append(("Project page", paper.project_page))
-    return [(name, url) for name, url in found if url.startswith(("https://", "http://"))]
 
 
 def _paper_block(rank: int | None, item: ListedPaper, *, detail: bool = True) -> list[str]:
@@ -83,7 +72,7 @@ def render_text(message: Message) -> str:
             if p.withdrawn:
                 lines.append("(withdrawn from arXiv)")
             lines += textwrap.wrap(excerpt(p, 600), WIDTH)
-            lines += [f"{name}: {url}" for name, url in links(p)]
+            lines += [f"{name}: {url}" for name, url in paper_view.paper_links(p)]
             return "\n".join(lines)
         case Digest():
             return render_digest(message)

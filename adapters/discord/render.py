@@ -29,6 +29,7 @@ from urllib.parse import quote, urlsplit
 
 from discord.utils import escape_markdown, escape_mentions
 
+from adapters import paper_view
 from bot.types import (
     Digest,
     DigestReason,
@@ -157,30 +158,19 @@ def safe_url(url: str | None) -> str | None:
 
 
 def short_authors(authors: Sequence[str], shown: int = 3) -> str:
-    names = [a.strip() for a in authors if a.strip()]
-    if not names:
-        return "unknown"
-    if len(names) <= shown:
-        return ", ".join(names)
-    return ", ".join(names[:shown]) + " et al."
+    return paper_view.short_authors(authors, shown) or "unknown"
 
 
 @functools.lru_cache(maxsize=8_192)
 def _excerpt(paper: Paper, limit: int = EXCERPT_CHARS) -> str:
-    text = paper.ai_summary or paper.abstract or ""
-    return fit(safe(" ".join(text.split())), limit)
+    return fit(safe(paper_view.summary(paper)), limit)
 
 
 @functools.lru_cache(maxsize=8_192)
 def _links(paper: Paper) -> str:
-    links = [f"[arXiv]({paper.arxiv_url})", f"[PDF]({paper.pdf_url})"]
-    code = safe_url(paper.github_repo)
-    if code:
-        links.append(f"[Code]({code})")
-    page = safe_url(paper.project_page)
-    if page:
-        links.append(f"[Project page]({page})")
-    return " · ".join(links)
+    # The embed's title already links the Hugging Face page.
+    found = [(label, safe_url(url)) for label, url in paper_view.paper_links(paper) if label != "Hugging Face"]
+    return " · ".join(f"[{label}]({url})" for label, url in found if url)
 
 
 def _stats(paper: Paper) -> str:

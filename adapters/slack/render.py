@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from adapters import paper_view
 from bot.types import (
     Digest,
     DigestEntry,
@@ -146,12 +147,7 @@ def link(url: str | None, label: str) -> str | None:
 
 
 def authors_line(authors: Sequence[str], limit: int = 3) -> str:
-    names = [" ".join(a.split()) for a in authors if a.strip()]
-    if not names:
-        return ""
-    if len(names) > limit:
-        return ", ".join(names[:limit]) + " et al."
-    return ", ".join(names)
+    return paper_view.short_authors(authors, limit)
 
 
 def day_label(day: Any) -> str:
@@ -213,13 +209,7 @@ def _fallback(text: str) -> str:
 
 
 def paper_links(paper: Paper) -> list[str]:
-    links = [
-        link(paper.hf_url, "Hugging Face"),
-        link(paper.arxiv_url, "arXiv"),
-        link(paper.pdf_url, "PDF"),
-        link(paper.github_repo, "code"),
-        link(paper.project_page, "project page"),
-    ]
+    links = [link(url, label) for label, url in paper_view.paper_links(paper)]
     return [x for x in links if x]
 
 
@@ -241,7 +231,7 @@ def paper_text(
     reasons = [r for r in matched if r.strip()]
     if reasons:
         lines.append("_matched: " + escape(truncate(", ".join(reasons), 300)) + "_")
-    summary = paper.ai_summary or paper.abstract
+    summary = paper_view.summary(paper)
     if summary:
         lines.append("> " + escape(excerpt(summary, summary_chars)))
     links = paper_links(paper)

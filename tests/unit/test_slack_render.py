@@ -194,7 +194,7 @@ def test_card_has_links_counts_and_summary() -> None:
     assert f"<{paper.hf_url}|" in text
     assert f"<https://arxiv.org/abs/{paper.id}|arXiv>" in text
     assert f"<https://arxiv.org/pdf/{paper.id}|PDF>" in text
-    assert "|code>" in text and "|project page>" in text
+    assert "|Code>" in text and "|Project page>" in text
     assert f"▲ {paper.upvotes} · 💬 {paper.comments}" in text
 
 

@@ -1,0 +1,36 @@
+"""What a paper shows on every surface: its short author line, its summary, its links.
+
+The renderers decide how it looks (Block Kit, embeds, plain text) and how it is escaped; what is shown
+is decided once, here, so Slack, Discord, the console and the preview never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.types import Paper
+
+
+def short_authors(authors: Sequence[str], keep: int = 3) -> str:
+    """"A, B, C et al." (whitespace-normalised names), or "" when there are none."""
+    names = [" ".join(a.split()) for a in authors if a.strip()]
+    if len(names) <= keep:
+        return ", ".join(names)
+    return ", ".join(names[:keep]) + " et al."
+
+
+def summary(paper: Paper) -> str:
+    """The AI summary when there is one (short, written for skimming), else the abstract."""
+    return " ".join((paper.ai_summary or paper.abstract or "").split())
+
+
+def paper_links(paper: Paper) -> list[tuple[str, str]]:
+    """(label, URL) pairs, http(s) only: paper text is untrusted, so no other scheme is ever linked."""
+    found = [
+        ("Hugging Face", paper.hf_url),
+        ("arXiv", paper.arxiv_url),
+        ("PDF", paper.pdf_url),
+        ("Code", paper.github_repo),
+        ("Project page", paper.project_page),
+    ]
+    return [(label, url) for label, url in found if url and url.lower().startswith(("https://", "http://"))]
