@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bot.sources.files import iter_daily_papers_files
+from bot.types import Paper
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PAPERBOY_SHARED_DIR") or REPO.parent / "shared")
 DATA = SHARED / "data"
@@ -17,3 +20,13 @@ ARXIV_RESPONSE = DATA / "arxiv" / "arxiv_response.xml"
 
 if not ARCHIVE.is_dir():
     raise RuntimeError(f"the shared real data is missing at {DATA}; set PAPERBOY_SHARED_DIR to its folder")
+
+
+def archive_papers(name: str, limit: int | None = None) -> list[Paper]:
+    """Real papers from one archive month, parsed by the bot's own file source (one per id)."""
+    papers: dict[str, Paper] = {}
+    for paper in iter_daily_papers_files([ARCHIVE / name]):
+        papers.setdefault(paper.id, paper)
+        if limit is not None and len(papers) == limit:
+            break
+    return list(papers.values())

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import replace
-from datetime import date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,30 +12,14 @@ from hypothesis import strategies as st
 from bot import textnorm
 from bot.query import Match, candidate_phrases, match, parse
 from bot.types import Paper, Source
-from tests.shared_data import ARCHIVE
+from tests.shared_data import archive_papers
 
 FILES = ("daily_papers_2024-01.json", "daily_papers_2024-06.json", "daily_papers_2025-07.json")
 
 
 def load_papers(*names: str) -> list[Paper]:
-    """Real papers as the file source would store them: whitespace-normalised text, author names, keywords."""
-    papers: dict[str, Paper] = {}
-    for name in names:
-        for entry in json.loads((ARCHIVE / name).read_text()):
-            raw = entry["paper"]
-            papers[raw["id"]] = Paper(
-                id=raw["id"],
-                title=" ".join(raw["title"].split()),
-                abstract=" ".join(raw["summary"].split()),
-                authors=tuple(a["name"] for a in raw["authors"]),
-                published_at=datetime.fromisoformat(raw["publishedAt"].replace("Z", "+00:00")),
-                featured_days=(date.fromisoformat(raw["submittedOnDailyAt"][:10]),),
-                upvotes=int(raw["upvotes"]),
-                ai_keywords=tuple(raw.get("ai_keywords") or ()),
-            )
-    return list(papers.values())
-
-
+    """Real papers as the file source stores them."""
+    return [p for name in names for p in archive_papers(name)]
 
 
 @pytest.fixture(scope="module")

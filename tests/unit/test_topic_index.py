@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,29 +27,19 @@ from bot.query import (
 )
 from bot.topic_index import PaperIndex
 from bot.types import Paper, Source
-from tests.shared_data import ARCHIVE
+from tests.shared_data import archive_papers
 
 
 def _load(name: str, limit: int) -> list[Paper]:
-    out = []
-    for i, entry in enumerate(json.loads((ARCHIVE / name).read_text())[:limit]):
-        raw = entry["paper"]
-        out.append(
-            Paper(
-                id=raw["id"],
-                title=" ".join(raw["title"].split()),
-                abstract=" ".join(raw["summary"].split()),
-                authors=tuple(a["name"] for a in raw["authors"]),
-                published_at=datetime.fromisoformat(raw["publishedAt"].replace("Z", "+00:00")),
-                featured_days=(date.fromisoformat(raw["submittedOnDailyAt"][:10]),),
-                upvotes=int(raw["upvotes"]),
-                ai_keywords=tuple(raw.get("ai_keywords") or ()),
-                # Real HF papers carry no source/category mix; vary them so the filters are exercised.
-                sources=(Source.HF,) if i % 3 else (Source.HF, Source.ARXIV),
-                categories=(("cs.CL",), ("cs.LG", "stat.ML"), ("cs.CV",), ())[i % 4],
-            )
+    # Real HF papers carry no source/category mix; vary them so the filters are exercised.
+    return [
+        replace(
+            p,
+            sources=(Source.HF,) if i % 3 else (Source.HF, Source.ARXIV),
+            categories=(("cs.CL",), ("cs.LG", "stat.ML"), ("cs.CV",), ())[i % 4],
         )
-    return list({p.id: p for p in out}.values())
+        for i, p in enumerate(archive_papers(name, limit))
+    ]
 
 
 PAPERS = _load("daily_papers_2024-06.json", 120) + _load("daily_papers_2025-07.json", 80)
