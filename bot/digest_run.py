@@ -18,7 +18,7 @@ from bot.clock import Clock
 from bot.delivery import Deliverer, Outcome
 from bot.digest import build_digest, local_day
 from bot.metrics import DIGESTS
-from bot.types import ChannelRef, DeliveryKind, DeliveryState, Digest
+from bot.types import Channel, ChannelRef, DeliveryKind, DeliveryState, Digest
 
 if TYPE_CHECKING:
     from storage import Database
@@ -86,17 +86,16 @@ class DigestRunner:
         elif not channel.settings.weekends and today.weekday() >= 5 and not manual:
             result = DigestRun(ref, RunOutcome.WEEKEND, today)
         else:
-            result = await self._deliver(channel.ref, today, manual=manual)
+            result = await self._deliver(channel, today)
         DIGESTS.labels(platform=ref.platform.value, outcome=result.outcome.value).inc()
         return result
 
-    async def _deliver(self, ref: ChannelRef, today: date, *, manual: bool) -> DigestRun:
+    async def _deliver(self, channel: Channel, today: date) -> DigestRun:
+        ref = channel.ref
         key = today.isoformat()
         existing = await self._db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, key)
         if existing is not None and existing.state in (DeliveryState.SENT, DeliveryState.SKIPPED):
             return DigestRun(ref, RunOutcome.ALREADY, today)
-        channel = await self._db.channels.get(ref)
-        assert channel is not None
         now = self._clock.now()
         digest = await build_digest(self._db, channel, now=now, day=today)
         if not digest.entries and not channel.settings.empty and existing is None:
@@ -116,8 +115,8 @@ class DigestRunner:
         outcome = _FROM_DELIVERY[result.outcome]
         if outcome in (RunOutcome.SENT, RunOutcome.RECOVERED):
             await self._db.channels.set_last_digest(ref, self._clock.now())
-        if manual and outcome is RunOutcome.PAUSED:
-            logger.warning("manual digest paused the channel %s: %s", ref.key, result.detail)
+        if outcome is RunOutcome.PAUSED:
+            logger.warning("digest paused the channel %s: %s", ref.key, result.detail)
         return DigestRun(ref, outcome, today, len(digest.entries), result.detail)
 
     async def run_many(
