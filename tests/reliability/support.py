@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.discord import render as discord_render
+from bot.types import ChannelRef, DeliveryKind, DeliveryState
+from storage import Database
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
 
@@ -126,3 +128,21 @@ class Bot:
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+async def wait_all_sent(url: str, refs: list[ChannelRef], day: str, within: float) -> None:
+    """Poll the database until every channel's digest for `day` is recorded as sent (bounded)."""
+    db = await Database.connect(url)
+    unfinished = len(refs)
+    try:
+        for _ in range(int(within / 0.5) + 1):
+            unfinished = 0
+            for ref in refs:
+                d = await db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, day)
+                unfinished += d is None or d.state is not DeliveryState.SENT
+            if not unfinished:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await db.close()
+    raise AssertionError(f"{unfinished} deliveries still unfinished after {within:.0f}s")

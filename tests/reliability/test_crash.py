@@ -10,7 +10,6 @@ marker in conversations.history. The fake's log, not the database, is the judge.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,15 @@ from bot.config import Settings
 from bot.types import ChannelRef, DeliveryKind, DeliveryState, Platform
 from storage import Database
 from tests.fakes.slack import FakeSlack
-from tests.reliability.support import Bot, free_port, run_env, slack_channel_posts, slack_markers, wait_until
+from tests.reliability.support import (
+    Bot,
+    free_port,
+    run_env,
+    slack_channel_posts,
+    slack_markers,
+    wait_all_sent,
+    wait_until,
+)
 
 CHANNELS = 200
 SLACK_TOKEN = "xoxb-test"
@@ -44,22 +51,6 @@ async def prepare_database(data_dir: Path) -> tuple[list[ChannelRef], str]:
     finally:
         await app.close()
     return refs, slot.date().isoformat()
-
-
-async def wait_until_all_sent(data_dir: Path, refs: list[ChannelRef], day: str, *, within: float) -> None:
-    db = await Database.connect(f"sqlite+aiosqlite:///{data_dir / 'paperboy.db'}")
-    try:
-        for _ in range(int(within / 0.5) + 1):
-            unfinished = 0
-            for ref in refs:
-                d = await db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, day)
-                unfinished += d is None or d.state is not DeliveryState.SENT
-            if not unfinished:
-                return
-            await asyncio.sleep(0.5)
-    finally:
-        await db.close()
-    raise AssertionError(f"{unfinished} deliveries still unfinished after {within:.0f}s")
 
 
 def settings_env(data_dir: Path, fake: FakeSlack) -> dict[str, str]:
@@ -110,7 +101,7 @@ async def test_sigkill_during_fanout_then_restart_delivers_every_digest_exactly_
                 lambda: expected <= set(slack_channel_posts(fake)), ALL_POSTED_WITHIN, what="a post in every channel"
             )
             # The recovery pass resolves the killed runs' claims (TTL 2 s, every 1 s): wait until all are done.
-            await wait_until_all_sent(data_dir, refs, day, within=30)
+            await wait_all_sent(f"sqlite+aiosqlite:///{data_dir / 'paperboy.db'}", refs, day, within=30)
         except AssertionError as exc:
             raise AssertionError(f"{exc}; last log lines:\n{bot.tail()}") from None
         assert await bot.stop() == 0, bot.tail()

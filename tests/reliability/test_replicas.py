@@ -12,7 +12,6 @@ have no ingest job, so it is not repeated here.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import uuid
@@ -30,7 +29,15 @@ from bot.config import Settings
 from bot.types import ChannelRef, DeliveryKind, DeliveryState, Platform
 from storage import Database
 from tests.fakes.slack import FakeSlack
-from tests.reliability.support import Bot, free_port, run_env, slack_channel_posts, slack_markers, wait_until
+from tests.reliability.support import (
+    Bot,
+    free_port,
+    run_env,
+    slack_channel_posts,
+    slack_markers,
+    wait_all_sent,
+    wait_until,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -86,23 +93,6 @@ def replica_env(url: str, tmp_path: Path, fake: FakeSlack) -> dict[str, str]:
         PAPERBOY_DELIVERY__CLAIM_TTL_SECONDS="2",
         PAPERBOY_DELIVERY__RECOVER_INTERVAL_SECONDS="1",
     )
-
-
-async def wait_all_sent(url: str, refs: list[ChannelRef], day: str, within: float) -> None:
-    db = await Database.connect(url)
-    unfinished = len(refs)
-    try:
-        for _ in range(int(within / 0.5) + 1):
-            unfinished = 0
-            for ref in refs:
-                d = await db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, day)
-                unfinished += d is None or d.state is not DeliveryState.SENT
-            if not unfinished:
-                return
-            await asyncio.sleep(0.5)
-    finally:
-        await db.close()
-    raise AssertionError(f"{unfinished} deliveries still unfinished after {within:.0f}s")
 
 
 async def assert_exactly_once(url: str, fake: FakeSlack, refs: list[ChannelRef], day: str) -> None:
