@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -53,23 +54,11 @@ def _union(old: Sequence[Any], new: Sequence[Any]) -> tuple[Any, ...]:
 
 def _normalised(p: Paper) -> Paper:
     """The canonical form stored and compared: sorted unique days, unique sources and categories."""
-    return Paper(
-        id=p.id,
-        title=p.title,
-        abstract=p.abstract,
+    return replace(
+        p,
         authors=tuple(p.authors),
-        published_at=p.published_at,
         featured_days=tuple(sorted(set(p.featured_days))),
-        upvotes=p.upvotes,
-        comments=p.comments,
-        ai_summary=p.ai_summary,
         ai_keywords=tuple(p.ai_keywords),
-        github_repo=p.github_repo,
-        github_stars=p.github_stars,
-        project_page=p.project_page,
-        thumbnail=p.thumbnail,
-        organization=p.organization,
-        withdrawn=p.withdrawn,
         sources=_union((), p.sources),
         categories=_union((), p.categories),
     )
