@@ -97,8 +97,8 @@ class _Hooks(Protocol):
     async def on_interaction(self, interaction: discord.Interaction) -> None: ...
 
 
-class _Client(discord.Client):
-    """A discord.py Client whose events go to the adapter (composition: the adapter owns it)."""
+class _Hooked:
+    """Routes a discord.py client's events to the adapter (composition: the adapter owns the client)."""
 
     def __init__(self, hooks: _Hooks, **options: Any) -> None:
         super().__init__(**options)
@@ -114,19 +114,12 @@ class _Client(discord.Client):
         await self._paperboy.on_interaction(interaction)
 
 
-class _ShardedClient(discord.AutoShardedClient):
-    def __init__(self, hooks: _Hooks, **options: Any) -> None:
-        super().__init__(**options)
-        self._paperboy = hooks
+class _Client(_Hooked, discord.Client):
+    pass
 
-    async def setup_hook(self) -> None:
-        await self._paperboy.on_setup()
 
-    async def on_ready(self) -> None:
-        await self._paperboy.on_ready()
-
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        await self._paperboy.on_interaction(interaction)
+class _ShardedClient(_Hooked, discord.AutoShardedClient):
+    pass
 
 
 class _TokenBucket:
