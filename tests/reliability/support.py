@@ -10,11 +10,15 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from adapters.discord import render as discord_render
-from bot.types import ChannelRef, DeliveryKind, DeliveryState
+from bot.app import build, seed_sample_if_empty
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.types import ChannelRef, DeliveryKind, DeliveryState, Platform
 from storage import Database
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
@@ -146,3 +150,20 @@ async def wait_all_sent(url: str, refs: list[ChannelRef], day: str, within: floa
     finally:
         await db.close()
     raise AssertionError(f"{unfinished} deliveries still unfinished after {within:.0f}s")
+
+
+async def prepare_due_channels(settings: Settings, count: int) -> tuple[list[ChannelRef], str]:
+    """Migrated, seeded with the sample, `count` Slack channels whose digest slot passed three minutes ago
+    (created an hour earlier, so the scheduler's catch-up at start fans out to all); the digest key."""
+    now = datetime.now(UTC)
+    slot = now - timedelta(minutes=3)
+    app = await build(settings, SystemClock())
+    try:
+        await seed_sample_if_empty(app)
+        due = slot.time().replace(second=0, microsecond=0)
+        refs = [ChannelRef(Platform.SLACK, "T1", f"C{i:04d}") for i in range(count)]
+        for ref in refs:
+            await app.db.channels.ensure(ref, digest_time=due, timezone="UTC", now=now - timedelta(hours=1))
+    finally:
+        await app.close()
+    return refs, slot.date().isoformat()

@@ -11,20 +11,18 @@ marker in conversations.history. The fake's log, not the database, is the judge.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import build, seed_sample_if_empty
-from bot.clock import SystemClock
 from bot.config import Settings
-from bot.types import ChannelRef, DeliveryKind, DeliveryState, Platform
+from bot.types import DeliveryKind, DeliveryState
 from storage import Database
 from tests.fakes.slack import FakeSlack
 from tests.reliability.support import (
     Bot,
     free_port,
+    prepare_due_channels,
     run_env,
     slack_channel_posts,
     slack_markers,
@@ -35,22 +33,6 @@ from tests.reliability.support import (
 CHANNELS = 200
 SLACK_TOKEN = "xoxb-test"
 ALL_POSTED_WITHIN = 90.0
-
-
-async def prepare_database(data_dir: Path) -> tuple[list[ChannelRef], str]:
-    """Migrated, seeded with the sample, 200 channels due a few minutes ago (created earlier); the digest key."""
-    now = datetime.now(UTC)
-    slot = now - timedelta(minutes=3)
-    app = await build(Settings(data_dir=data_dir, offline=True), SystemClock())
-    try:
-        await seed_sample_if_empty(app)
-        due = slot.time().replace(second=0, microsecond=0)
-        refs = [ChannelRef(Platform.SLACK, "T1", f"C{i:04d}") for i in range(CHANNELS)]
-        for ref in refs:
-            await app.db.channels.ensure(ref, digest_time=due, timezone="UTC", now=now - timedelta(hours=1))
-    finally:
-        await app.close()
-    return refs, slot.date().isoformat()
 
 
 def settings_env(data_dir: Path, fake: FakeSlack) -> dict[str, str]:
@@ -70,7 +52,7 @@ def settings_env(data_dir: Path, fake: FakeSlack) -> dict[str, str]:
 async def test_sigkill_during_fanout_then_restart_delivers_every_digest_exactly_once(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     data_dir = tmp_path / "data"
-    refs, day = await prepare_database(data_dir)
+    refs, day = await prepare_due_channels(Settings(data_dir=data_dir, offline=True), CHANNELS)
     fake = await FakeSlack().start()
     fake.add_workspace("T1", SLACK_TOKEN)
     bots: list[Bot] = []

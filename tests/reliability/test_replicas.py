@@ -16,22 +16,20 @@ import os
 import random
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.app import build, seed_sample_if_empty
-from bot.clock import SystemClock
 from bot.config import Settings
-from bot.types import ChannelRef, DeliveryKind, DeliveryState, Platform
+from bot.types import ChannelRef, DeliveryKind, DeliveryState
 from storage import Database
 from tests.fakes.slack import FakeSlack
 from tests.reliability.support import (
     Bot,
     free_port,
+    prepare_due_channels,
     run_env,
     slack_channel_posts,
     slack_markers,
@@ -66,21 +64,6 @@ async def database_url() -> AsyncIterator[str]:
         await admin.close()
 
 
-async def prepare(url: str, tmp_path: Path) -> tuple[list[ChannelRef], str]:
-    now = datetime.now(UTC)
-    slot = now - timedelta(minutes=3)
-    app = await build(Settings(data_dir=tmp_path, database_url=url, offline=True), SystemClock())
-    try:
-        await seed_sample_if_empty(app)
-        due = slot.time().replace(second=0, microsecond=0)
-        refs = [ChannelRef(Platform.SLACK, "T1", f"C{i:04d}") for i in range(CHANNELS)]
-        for ref in refs:
-            await app.db.channels.ensure(ref, digest_time=due, timezone="UTC", now=now - timedelta(hours=1))
-    finally:
-        await app.close()
-    return refs, slot.date().isoformat()
-
-
 def replica_env(url: str, tmp_path: Path, fake: FakeSlack) -> dict[str, str]:
     return run_env(
         PAPERBOY_DATA_DIR=str(tmp_path / "data"),
@@ -112,7 +95,9 @@ async def assert_exactly_once(url: str, fake: FakeSlack, refs: list[ChannelRef],
 
 
 async def test_three_replicas_racing_for_every_channel_post_each_digest_once(database_url: str, tmp_path: Path) -> None:
-    refs, day = await prepare(database_url, tmp_path)
+    refs, day = await prepare_due_channels(
+        Settings(data_dir=tmp_path, database_url=database_url, offline=True), CHANNELS
+    )
     fake = await FakeSlack().start()
     fake.add_workspace("T1", SLACK_TOKEN)
     bots: list[Bot] = []
@@ -137,7 +122,9 @@ async def test_three_replicas_racing_for_every_channel_post_each_digest_once(dat
 
 
 async def test_a_replica_killed_mid_run_has_its_work_finished_by_the_others(database_url: str, tmp_path: Path) -> None:
-    refs, day = await prepare(database_url, tmp_path)
+    refs, day = await prepare_due_channels(
+        Settings(data_dir=tmp_path, database_url=database_url, offline=True), CHANNELS
+    )
     fake = await FakeSlack().start()
     fake.add_workspace("T1", SLACK_TOKEN)
     rng = random.Random(21)
