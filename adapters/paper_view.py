@@ -13,10 +13,15 @@ from bot.types import Paper
 
 def short_authors(authors: Sequence[str], keep: int = 3) -> str:
     """"A, B, C et al." (whitespace-normalised names), or "" when there are none."""
-    names = [" ".join(a.split()) for a in authors if a.strip()]
-    if len(names) <= keep:
-        return ", ".join(names)
-    return ", ".join(names[:keep]) + " et al."
+    # Some papers list hundreds of authors; normalise only the ones shown, plus one to know "et al.".
+    names: list[str] = []
+    for author in authors:
+        name = " ".join(author.split())
+        if name:
+            names.append(name)
+            if len(names) > keep:
+                return ", ".join(names[:keep]) + " et al."
+    return ", ".join(names)
 
 
 def summary(paper: Paper) -> str:

@@ -129,6 +129,11 @@ class TopicQuery:
     text: str
     root: Node
 
+    def __hash__(self) -> int:
+        # A digest fan-out looks up thousands of (query, paper) pairs; the generated hash would walk the
+        # whole tree each time. `root` is a function of `text`, so equal queries still hash equal.
+        return hash(self.text)
+
     @property
     def canonical(self) -> str:
         """The query rewritten in one normal form; parsing it gives the same `root`."""

@@ -31,6 +31,8 @@ _STEMMER = snowballstemmer.stemmer("porter")
 
 def fold(text: str) -> str:
     """Lowercase and strip accents: `Mixture-of-Experts` -> `mixture-of-experts`, `Rényi` -> `renyi`."""
+    if text.isascii():  # most paper text: NFKD changes nothing and casefold is lower
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.casefold()

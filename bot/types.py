@@ -142,6 +142,12 @@ class Paper:
     sources: tuple[Source, ...] = (Source.HF,)
     categories: tuple[str, ...] = ()
 
+    def __hash__(self) -> int:
+        # Renderers and the digest memoise on papers, thousands of times per fan-out; the generated
+        # hash would walk every field, including author lists of several hundred names. A subset of
+        # the fields keeps hash consistent with the generated __eq__ (equal papers, equal hashes).
+        return hash((self.id, self.title, self.upvotes, self.comments))
+
     @property
     def hf_url(self) -> str:
         return f"https://huggingface.co/papers/{self.id}"
