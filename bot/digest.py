@@ -13,6 +13,7 @@ Topic matching runs every topic of the channel against the window's papers at on
 from __future__ import annotations
 
 import functools
+import heapq
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,10 +27,8 @@ if TYPE_CHECKING:
     from storage import Database
 
 
-# A fan-out selects for thousands of channels that share topics and papers: parse each stored query
-# once and explain each (topic, paper) pair once. Both are pure functions of frozen values.
+# A fan-out selects for thousands of channels that share topics: parse each stored query once.
 _parse_stored = functools.lru_cache(maxsize=16_384)(parse)
-_explain = functools.lru_cache(maxsize=65_536)(match)
 
 
 @functools.lru_cache(maxsize=8)
@@ -72,6 +71,41 @@ def arrival_days(paper: Paper) -> tuple[date, ...]:
     return (paper.published_at.date(),) if paper.published_at else ()
 
 
+def _best_first(paper: Paper) -> tuple[int, str]:
+    return (-paper.upvotes, paper.id)
+
+
+class _WindowHits:
+    """What one topic matches within one window of days: the papers best first, and for each its
+    "matched" explanation, worked out once however many channels of the fan-out share the topic."""
+
+    __slots__ = ("_reasons", "ids", "papers", "query")
+
+    def __init__(self, query: TopicQuery, papers: tuple[Paper, ...]) -> None:
+        self.query = query
+        self.papers = papers
+        self.ids = frozenset(p.id for p in papers)
+        self._reasons: dict[str, tuple[str, ...]] = {}
+
+    def reasons(self, paper: Paper) -> tuple[str, ...]:
+        found = self._reasons.get(paper.id)
+        if found is None:
+            m = match(self.query, paper)
+            found = self._reasons[paper.id] = tuple(dict.fromkeys(m.reasons)) if m else ()
+        return found
+
+
+def _window_hits(index: PaperIndex, query: TopicQuery, start: date, end: date) -> _WindowHits:
+    """The papers of `index` that `query` matches and that arrived between `start` and `end` (the index
+    keeps the answer: channels of a fan-out share topics and windows)."""
+
+    def compute() -> _WindowHits:
+        papers = sorted((index.by_id[pid] for pid in index.evaluate(query)), key=_best_first)
+        return _WindowHits(query, tuple(p for p in papers if any(start <= d <= end for d in arrival_days(p))))
+
+    return index.derived(("window", query, start, end), compute)
+
+
 def select_entries(
     channel: Channel,
     *,
@@ -86,8 +120,9 @@ def select_entries(
 
     `index`, when given, is a `PaperIndex` over exactly `topic_pool`, shared by the channels of one
     fan-out that see the same papers: it is built once and remembers each distinct query's answer,
-    instead of one index per channel. Eligibility (posted, withdrawn, min-upvotes) is checked only on
-    what the topics matched, so a shared index costs a channel a few checks, not one per paper.
+    instead of one index per channel. Each topic's matches within its window come best first, so a
+    channel merges its topics' lists and checks eligibility (posted, withdrawn, min-upvotes) only until
+    its digest is full, not once per matching paper.
     """
     s = channel.settings
 
@@ -96,23 +131,15 @@ def select_entries(
 
     if index is None:
         index = PaperIndex(topic_pool)
-    topics_of: dict[str, list[TopicWindow]] = {}
-    by_id: dict[str, Paper] = {}
-    for window, ids in zip(windows, index.evaluate_many([w.query for w in windows]), strict=True):
-        for pid in ids:
-            paper = index.by_id[pid]
-            if eligible(paper) and any(window.start <= d <= papers_day for d in arrival_days(paper)):
-                by_id[pid] = paper
-                topics_of.setdefault(pid, []).append(window)
+    hits = [_window_hits(index, w.query, w.start, papers_day) for w in windows]
 
     def reasons(p: Paper) -> tuple[str, ...]:
-        found: list[str] = []
-        for window in topics_of.get(p.id, []):
-            m = _explain(window.query, p)
-            for reason in m.reasons if m else ():
-                if reason not in found:
-                    found.append(reason)
-        return tuple(found)
+        found: tuple[str, ...] = ()
+        for hit in hits:
+            if p.id in hit.ids:
+                more = hit.reasons(p)
+                found = more if not found else found + tuple(r for r in more if r not in found)
+        return found
 
     entries: list[DigestEntry] = []
     chosen: set[str] = set()
@@ -123,9 +150,15 @@ def select_entries(
             if eligible(p):
                 entries.append(DigestEntry(p, DigestReason.TRENDING, reasons(p)))
                 chosen.add(p.id)
-    matched = sorted((by_id[pid] for pid in topics_of if pid not in chosen), key=lambda p: (-p.upvotes, p.id))
-    for p in matched[: s.max_papers]:
+    taken = 0
+    for p in heapq.merge(*(hit.papers for hit in hits), key=_best_first):
+        if taken >= s.max_papers:
+            break
+        if p.id in chosen or not eligible(p):
+            continue
+        chosen.add(p.id)
         entries.append(DigestEntry(p, DigestReason.TOPIC, reasons(p)))
+        taken += 1
     return entries
 
 

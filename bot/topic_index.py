@@ -14,7 +14,8 @@ generated queries over real papers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar, cast
 
 from bot.query import (
     And,
@@ -41,6 +42,7 @@ from bot.query import (
 from bot.types import Paper
 
 _TEXT_FIELDS = ("title", "abstract", "keyword")
+T = TypeVar("T")
 
 
 def _bits(bitset: int) -> list[int]:
@@ -74,16 +76,26 @@ class PaperIndex:
                     for word in view:
                         authors[word] = authors.get(word, 0) | bit
         self._memo: dict[Node, int] = {}
-        self._results: dict[Node, frozenset[str]] = {}
+        self._results: dict[TopicQuery, frozenset[str]] = {}
+        self._derived: dict[Hashable, object] = {}
 
     def evaluate(self, query: TopicQuery) -> frozenset[str]:
         """Ids of the papers that match `query`."""
-        cached = self._results.get(query.root)
+        cached = self._results.get(query)
         if cached is None:
             ids = self._papers
             cached = frozenset(ids[i].id for i in _bits(self._eval(query.root)))
-            self._results[query.root] = cached
+            self._results[query] = cached
         return cached
+
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A caller's result derived from this index's papers, computed once per key and kept as long as
+        the index (the digest keeps each topic's ranked matches per window here)."""
+        try:
+            return cast(T, self._derived[key])
+        except KeyError:
+            value = self._derived[key] = compute()
+            return value
 
     def evaluate_many(self, queries: Sequence[TopicQuery]) -> list[frozenset[str]]:
         """`evaluate` for each query; identical queries (shared topics) are computed once."""
