@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import hashlib
 import inspect
 import json
@@ -623,7 +624,8 @@ def _followup_kwargs(post: r.DiscordPost) -> dict[str, Any]:
     if post.content:
         kwargs["content"] = post.content
     if post.embeds:
-        kwargs["embeds"] = [discord.Embed.from_dict(e) for e in post.embeds]
+        # from_dict keeps references to the dicts it is given; rendered embeds are shared, so copy.
+        kwargs["embeds"] = [discord.Embed.from_dict(copy.deepcopy(e)) for e in post.embeds]
     if post.components:
         view = discord.ui.View(timeout=None)
         for row, action_row in enumerate(post.components):

@@ -188,6 +188,14 @@ def paper_embed(
     excerpt_chars: int = EXCERPT_CHARS,
     keywords: bool = False,
 ) -> dict[str, Any]:
+    """One paper as an embed. Memoised and shared between posts: never change it, copy it (see `_fitted`)."""
+    return _memoised_embed(paper, number, tuple(matched), excerpt_chars, keywords)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _memoised_embed(
+    paper: Paper, number: int | None, matched: tuple[str, ...], excerpt_chars: int, keywords: bool
+) -> dict[str, Any]:
     prefix = f"{number}. " if number is not None else ""
     embed: dict[str, Any] = {
         "type": "rich",
@@ -252,6 +260,8 @@ def embed_chars(embed: dict[str, Any]) -> int:
 class _Block:
     embed: dict[str, Any]
     buttons: list[dict[str, Any]]
+    size: int | None = None
+    """`embed_chars(embed)` when already known (memoised paper embeds); None: count when packing."""
 
 
 def _rows(buttons: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -315,8 +325,7 @@ def _pack(
         pending_content, embeds, buttons, chars = "", [], [], 0
 
     for block in blocks:
-        _shrink(block.embed)
-        size = embed_chars(block.embed)
+        block.embed, size = _fitted(block.embed, block.size)
         cap = first_message_embeds if not posts else EMBEDS_PER_MESSAGE
         if embeds and (
             len(embeds) >= cap
@@ -332,12 +341,26 @@ def _pack(
     return posts
 
 
-def _shrink(embed: dict[str, Any]) -> None:
-    """Make one embed fit the per-message total on its own by cutting its longest texts."""
+def _fitted(embed: dict[str, Any], size: int | None = None) -> tuple[dict[str, Any], int]:
+    """`embed` and its size if it fits the per-message total on its own; else a shortened copy.
+
+    Embeds are shared (memoised), so shortening works on a copy of the embed and of its fields.
+    """
+    if size is None:
+        size = embed_chars(embed)
+    if size <= EMBED_TOTAL_LIMIT:
+        return embed, size
+    embed = {**embed, "fields": [dict(f) for f in embed.get("fields", [])]}
+    return embed, _shrink(embed)
+
+
+def _shrink(embed: dict[str, Any]) -> int:
+    """Cut the longest texts of `embed` (in place) until it fits the per-message total; its size."""
     for _ in range(64):  # each round at least halves the longest text; a handful of rounds suffice
-        if embed_chars(embed) <= EMBED_TOTAL_LIMIT:
-            return
-        over = embed_chars(embed) - EMBED_TOTAL_LIMIT
+        size = embed_chars(embed)
+        if size <= EMBED_TOTAL_LIMIT:
+            return size
+        over = size - EMBED_TOTAL_LIMIT
         fields = embed.get("fields", [])
         longest = max(fields, key=lambda f: len(f["value"]), default=None)
         desc = len(embed.get("description", ""))
@@ -345,6 +368,7 @@ def _shrink(embed: dict[str, Any]) -> None:
             longest["value"] = fit(longest["value"], max(len(longest["value"]) - over, len(longest["value"]) // 2, 1))
         else:
             embed["description"] = fit(embed["description"], max(desc - over, desc // 2, 1))
+    return embed_chars(embed)
 
 
 def _with_marker(posts: list[DiscordPost], marker: str | None) -> list[DiscordPost]:
@@ -425,9 +449,19 @@ def _render_text(message: TextReply) -> list[DiscordPost]:
 def _paper_blocks(entries: Iterable[tuple[Paper, Sequence[str]]], excerpt_chars: int) -> list[_Block]:
     blocks = []
     for number, (paper, matched) in enumerate(entries, start=1):
-        embed = paper_embed(paper, number=number, matched=matched, excerpt_chars=excerpt_chars)
-        blocks.append(_Block(embed, [similar_button(paper.id, number)]))
+        embed, size, button = _memoised_block(paper, number, tuple(matched), excerpt_chars)
+        blocks.append(_Block(embed, [button], size))
     return blocks
+
+
+@functools.lru_cache(maxsize=16_384)
+def _memoised_block(
+    paper: Paper, number: int, matched: tuple[str, ...], excerpt_chars: int
+) -> tuple[dict[str, Any], int, dict[str, Any]]:
+    # A fan-out shows the same papers at the same numbers in thousands of digests: the embed, its size
+    # and its button are built once and shared (never changed: see `_fitted`).
+    embed = paper_embed(paper, number=number, matched=matched, excerpt_chars=excerpt_chars)
+    return embed, embed_chars(embed), similar_button(paper.id, number)
 
 
 def _render_paper_list(message: PaperList) -> list[DiscordPost]:
@@ -438,8 +472,8 @@ def _render_paper_list(message: PaperList) -> list[DiscordPost]:
         lines.append("No papers to show.")
     blocks = _paper_blocks(((lp.paper, lp.matched) for lp in message.papers), EXCERPT_CHARS)
     if message.more > 0 and blocks:
-        last = blocks[-1].embed
-        last["footer"] = {"text": f"…and {message.more} more. Narrow the query to see them."}
+        footer = {"text": f"…and {message.more} more. Narrow the query to see them."}
+        blocks[-1].embed = {**blocks[-1].embed, "footer": footer}
     elif message.more > 0:
         lines.append(f"…and {message.more} more.")
     return _pack("\n".join(lines), blocks, ephemeral=message.private)
@@ -447,7 +481,7 @@ def _render_paper_list(message: PaperList) -> list[DiscordPost]:
 
 def _render_card(message: PaperCard) -> list[DiscordPost]:
     paper = message.paper
-    embed = paper_embed(paper, excerpt_chars=1000, keywords=True)
+    embed = dict(paper_embed(paper, excerpt_chars=1000, keywords=True))
     extra = []
     if paper.published_at:
         extra.append(f"published {paper.published_at:%Y-%m-%d}")

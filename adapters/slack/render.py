@@ -8,7 +8,6 @@ so that no title or abstract can mention, ping or link anyone.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -162,9 +161,12 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Block builders (all through slack_sdk's models, then to_dict())
+# Block builders (all through slack_sdk's models, then to_dict()). Headers, contexts and paper blocks
+# repeat across a fan-out and slack_sdk's validation is most of a render's cost, so they are memoised:
+# the blocks are shared between posts, and nothing here or downstream changes a block once built.
 
 
+@functools.lru_cache(maxsize=4096)
 def _header(text: str) -> dict[str, Any]:
     return HeaderBlock(text=PlainTextObject(text=truncate(plain(text), MAX_HEADER_TEXT), emoji=True)).to_dict()
 
@@ -174,6 +176,7 @@ def _section(mrkdwn: str, accessory: ButtonElement | None = None) -> dict[str, A
     return block.to_dict()
 
 
+@functools.lru_cache(maxsize=4096)
 def _context(mrkdwn: str) -> dict[str, Any]:
     return ContextBlock(elements=[MarkdownTextObject(text=truncate(mrkdwn, MAX_CONTEXT_TEXT))]).to_dict()
 
@@ -217,42 +220,62 @@ def paper_text(
     paper: Paper, *, matched: Iterable[str] = (), rank: int | None = None, summary_chars: int = SUMMARY_CHARS
 ) -> str:
     """The mrkdwn body of one paper: linked title, authors, counts, matched line, summary, links."""
-    title = escape(truncate(" ".join(paper.title.split()), 400))
-    hf = link(paper.hf_url, truncate(" ".join(paper.title.split()), 400))
+    title, details, tail = _paper_lines(paper, summary_chars)
     prefix = f"{rank}. " if rank is not None else ""
-    lines = [f"{prefix}*{hf}*" if hf else f"{prefix}*{title}*"]
+    text = f"{prefix}{title}\n{details}"
+    reasons = [r for r in matched if r.strip()]
+    if reasons:
+        text += "\n_matched: " + escape(truncate(", ".join(reasons), 300)) + "_"
+    return f"{text}\n{tail}" if tail else text
+
+
+@functools.lru_cache(maxsize=8192)
+def _paper_lines(paper: Paper, summary_chars: int) -> tuple[str, str, str]:
+    """(title line, authors and counts, summary and links): what does not depend on the channel, built
+    once per paper however many digests show it."""
+    hf = link(paper.hf_url, truncate(" ".join(paper.title.split()), 400))
+    title = f"*{hf}*" if hf else f"*{escape(truncate(' '.join(paper.title.split()), 400))}*"
+    details: list[str] = []
     authors = authors_line(paper.authors)
     if authors:
-        lines.append(escape(truncate(authors, 300)))
+        details.append(escape(truncate(authors, 300)))
     stats = f"▲ {paper.upvotes} · 💬 {paper.comments}"
     if paper.github_stars:
         stats += f" · ★ {paper.github_stars}"
-    lines.append(stats)
-    reasons = [r for r in matched if r.strip()]
-    if reasons:
-        lines.append("_matched: " + escape(truncate(", ".join(reasons), 300)) + "_")
+    details.append(stats)
+    tail: list[str] = []
     summary = paper_view.summary(paper)
     if summary:
-        lines.append("> " + escape(excerpt(summary, summary_chars)))
+        tail.append("> " + escape(excerpt(summary, summary_chars)))
     links = paper_links(paper)
     if links:
-        lines.append(" · ".join(links))
-    return "\n".join(lines)
+        tail.append(" · ".join(links))
+    return title, "\n".join(details), "\n".join(tail)
 
 
 def _paper_block(
     paper: Paper, *, matched: Iterable[str] = (), rank: int | None = None, marker: str = ""
 ) -> dict[str, Any]:
-    return json.loads(_paper_block_json(paper, tuple(matched), rank, marker))  # type: ignore[no-any-return]
+    return _memoised_paper_block(paper, tuple(matched), rank, marker)
 
 
-@functools.lru_cache(maxsize=4096)
-def _paper_block_json(paper: Paper, matched: tuple[str, ...], rank: int | None, marker: str) -> str:
+@functools.lru_cache(maxsize=16_384)
+def _memoised_paper_block(paper: Paper, matched: tuple[str, ...], rank: int | None, marker: str) -> dict[str, Any]:
     # The same papers are rendered again and again (`today` for every channel, a digest fanned out to
-    # thousands of channels); slack_sdk's model validation dominates a render, so keep the result.
-    # Cached as JSON so that no caller can mutate a shared dict.
+    # thousands of channels), at different ranks and with different matched lines. The section is a
+    # plain dict in exactly the shape slack_sdk's SectionBlock.to_dict() gives (a unit test holds the two
+    # equal on real papers); its button is built by slack_sdk once per paper.
     text = marker + paper_text(paper, matched=matched, rank=rank)
-    return json.dumps(_section(text, more_like_this_button(paper.id)), ensure_ascii=False)
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)},
+        "accessory": _more_like_this_dict(paper.id),
+    }
+
+
+@functools.lru_cache(maxsize=8192)
+def _more_like_this_dict(paper_id: str) -> dict[str, Any]:
+    return more_like_this_button(paper_id).to_dict()
 
 
 def _paper_fallback(paper: Paper) -> str:

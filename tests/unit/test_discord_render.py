@@ -212,6 +212,21 @@ def test_paper_list_heading_note_and_more() -> None:
     assert empty[0].ephemeral and "No papers" in empty[0].content
 
 
+def test_shared_embeds_are_never_changed_by_a_render() -> None:
+    """Paper embeds are memoised and shared: a list's footer or a marker must not leak into a digest."""
+    papers = tuple(sorted(month("2024-10"), key=lambda p: -p.upvotes)[:4])
+    digest = digest_of(papers)
+    before = json.dumps([p.payload() for p in render(digest)], ensure_ascii=False)
+    # The same papers at the same numbers with the same matched lines: the same memoised embeds.
+    listed = tuple(ListedPaper(e.paper, ("trending today",) if not e.matched else e.matched) for e in digest.entries)
+    footers = render(PaperList("Top", listed, more=12), marker="another-delivery")
+    assert "…and 12 more" in json.dumps([p.payload() for p in footers], ensure_ascii=False)
+    render(PaperCard(papers[0]))
+    after = json.dumps([p.payload() for p in render(digest)], ensure_ascii=False)
+    assert after == before
+    assert "12 more" not in after and "another-deli" not in after
+
+
 def test_topic_list_has_an_unsubscribe_button_per_topic() -> None:
     topics = tuple(TopicSummary(i, ("x" * 280) + f" {i}", i) for i in range(1, 26))
     posts = render(TopicList(CHANNEL, topics))

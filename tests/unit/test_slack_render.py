@@ -173,6 +173,32 @@ def test_every_paper_in_the_archive_renders_as_a_card_within_limits() -> None:
         assert section["accessory"]["value"] == paper.id
 
 
+def test_paper_blocks_are_exactly_what_slack_sdk_builds() -> None:
+    """Paper blocks are plain dicts for speed; slack_sdk's SectionBlock (with its validation) must agree."""
+    from adapters.slack.render import _paper_block, _section, more_like_this_button, paper_text
+
+    for i, paper in enumerate(all_papers()):
+        matched = ("mixture of experts", HOSTILE) if i % 3 else ()
+        rank = i % 25 if i % 2 else None
+        built = _paper_block(paper, matched=matched, rank=rank, marker="🔥 " if i % 5 == 0 else "")
+        text = ("🔥 " if i % 5 == 0 else "") + paper_text(paper, matched=matched, rank=rank)
+        assert built == _section(text, more_like_this_button(paper.id))
+
+
+def test_shared_blocks_are_never_changed_by_a_render() -> None:
+    """Blocks are memoised and shared between posts: rendering anything must leave them as built."""
+    digest = make_digest(25)
+    before = json.dumps([p.blocks for p in render(digest)], ensure_ascii=False)
+    for message in (
+        PaperList("Everything", tuple(ListedPaper(p, matched=("x",)) for p in all_papers()[:60]), more=5),
+        PaperCard(digest.entries[0].paper),
+        make_digest(7, delivery_id="other"),
+    ):
+        for post in render(message):
+            json.dumps(post.blocks)
+    assert json.dumps([p.blocks for p in render(digest)], ensure_ascii=False) == before
+
+
 def test_longest_title_and_most_authors() -> None:
     longest = max(all_papers(), key=lambda p: len(p.title))
     most = max(all_papers(), key=lambda p: len(p.authors))
