@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 import random
 import sys
 import time
@@ -59,7 +60,9 @@ def query_pool(rng: random.Random, size: int) -> list[str]:
             raw = entry["paper"]
             keywords.extend(k for k in raw.get("ai_keywords") or () if '"' not in k and len(k) < 40)
             authors.extend(a["name"] for a in raw["authors"][:1] if '"' not in a["name"])
-    common = sorted(set(keywords), key=keywords.count, reverse=True)[:400]
+    counts = Counter(keywords)
+    # Most frequent first, ties by text: the same pool whatever the process's hash seed.
+    common = sorted(counts, key=lambda k: (-counts[k], k))[:400]
     acronyms = list(ACRONYMS)
 
     def kw() -> str:
