@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 import random
 import sys
 import time
+from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
