@@ -1,24 +1,30 @@
-"""Channels: digest time and timezone, per-channel settings, pause state."""
+"""Channels: digest time and timezone, per-channel settings, pause state.
+
+Every digest of a fan-out reads its channel and records its time here, so these are plain Core
+statements on a connection: no ORM unit of work, about half the CPU of a session per statement.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import ColumnElement, Row, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.types import Channel, ChannelRef, ChannelSettings, Platform
 from storage._sql import insert_for, ref_of
 from storage.models import ChannelRow
 
 UNINSTALLED = "app uninstalled"
+CHANNELS = cast(Table, ChannelRow.__table__)
 
 
 def _hhmm(t: time) -> str:
     return f"{t.hour:02d}:{t.minute:02d}"
 
 
-def _to_channel(row: ChannelRow) -> Channel:
+def _to_channel(row: Row[Any]) -> Channel:
     hour, minute = row.digest_time.split(":")
     return Channel(
         ref=ref_of(row),
@@ -40,30 +46,30 @@ def _to_channel(row: ChannelRow) -> Channel:
 
 def _where(ref: ChannelRef) -> tuple[ColumnElement[bool], ...]:
     return (
-        ChannelRow.platform == ref.platform.value,
-        ChannelRow.workspace_id == ref.workspace_id,
-        ChannelRow.channel_id == ref.channel_id,
+        CHANNELS.c.platform == ref.platform.value,
+        CHANNELS.c.workspace_id == ref.workspace_id,
+        CHANNELS.c.channel_id == ref.channel_id,
     )
 
 
 class ChannelRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine, dialect: str) -> None:
+        self._engine = engine
         self._dialect = dialect
 
-    async def _get(self, session: AsyncSession, ref: ChannelRef) -> Channel | None:
-        row = (await session.execute(select(ChannelRow).where(*_where(ref)))).scalar_one_or_none()
+    async def _get(self, conn: AsyncConnection, ref: ChannelRef) -> Channel | None:
+        row = (await conn.execute(select(CHANNELS).where(*_where(ref)))).first()
         return None if row is None else _to_channel(row)
 
     async def get(self, ref: ChannelRef) -> Channel | None:
-        async with self._sessions() as session:
-            return await self._get(session, ref)
+        async with self._engine.connect() as conn:
+            return await self._get(conn, ref)
 
     async def ensure(self, ref: ChannelRef, *, digest_time: time, timezone: str, now: datetime) -> Channel:
         """The channel, created with these defaults if new. Safe when several replicas race to create it."""
         defaults = ChannelSettings()
         stmt = (
-            insert_for(self._dialect, ChannelRow)
+            insert_for(self._dialect, CHANNELS)
             .values(
                 platform=ref.platform.value,
                 workspace_id=ref.workspace_id,
@@ -80,9 +86,9 @@ class ChannelRepository:
             )
             .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
         )
-        async with self._sessions.begin() as session:
-            await session.execute(stmt)
-            channel = await self._get(session, ref)
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+            channel = await self._get(conn, ref)
         assert channel is not None  # just inserted, or already there
         return channel
 
@@ -111,17 +117,17 @@ class ChannelRepository:
                 weekends=settings.weekends,
                 empty=settings.empty,
             )
-        async with self._sessions.begin() as session:
+        async with self._engine.begin() as conn:
             if values:
-                await session.execute(update(ChannelRow).where(*_where(ref)).values(values))
-            channel = await self._get(session, ref)
+                await conn.execute(update(CHANNELS).where(*_where(ref)).values(values))
+            channel = await self._get(conn, ref)
         if channel is None:
             raise LookupError(f"unknown channel {ref.key}")
         return channel
 
     async def _set(self, ref: ChannelRef, **values: object) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(update(ChannelRow).where(*_where(ref)).values(values))
+        async with self._engine.begin() as conn:
+            await conn.execute(update(CHANNELS).where(*_where(ref)).values(values))
 
     async def pause(self, ref: ChannelRef, reason: str) -> None:
         await self._set(ref, paused_reason=reason)
@@ -133,17 +139,17 @@ class ChannelRepository:
         await self._set(ref, last_digest_at=at)
 
     async def all(self) -> list[Channel]:
-        query = select(ChannelRow).order_by(ChannelRow.id)
-        async with self._sessions() as session:
-            return [_to_channel(row) for row in (await session.execute(query)).scalars()]
+        query = select(CHANNELS).order_by(CHANNELS.c.id)
+        async with self._engine.connect() as conn:
+            return [_to_channel(row) for row in await conn.execute(query)]
 
     async def delete_workspace(self, platform: Platform, workspace_id: str) -> int:
         """On uninstall: pause every channel of the workspace. Nothing is deleted; a reinstall resumes."""
         stmt = (
-            update(ChannelRow)
-            .where(ChannelRow.platform == platform.value, ChannelRow.workspace_id == workspace_id)
+            update(CHANNELS)
+            .where(CHANNELS.c.platform == platform.value, CHANNELS.c.workspace_id == workspace_id)
             .values(paused_reason=UNINSTALLED)
         )
-        async with self._sessions.begin() as session:
-            result = await session.execute(stmt)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        async with self._engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)

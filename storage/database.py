@@ -118,9 +118,10 @@ class Database:
         self.dialect: str = engine.dialect.name
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.papers = PaperRepository(sessions, self.dialect)
-        self.channels = ChannelRepository(sessions, self.dialect)
-        self.subscriptions = SubscriptionRepository(sessions, self.dialect)
-        self.deliveries = DeliveryRepository(sessions, self.dialect)
+        # The repositories a digest fan-out runs through on every channel use Core on connections.
+        self.channels = ChannelRepository(engine, self.dialect)
+        self.subscriptions = SubscriptionRepository(engine, self.dialect)
+        self.deliveries = DeliveryRepository(engine, self.dialect)
         self.sources = SourceHealthRepository(sessions, self.dialect)
         self.kv = KeyValueRepository(sessions, self.dialect)
 

@@ -1,17 +1,24 @@
-"""Topic subscriptions, always scoped to one channel: another channel's id is "not found"."""
+"""Topic subscriptions, always scoped to one channel: another channel's id is "not found".
+
+Plain Core statements on connections (every digest of a fan-out reads its channel's topics here).
+"""
 
 from __future__ import annotations
 
 import builtins
 from collections import defaultdict
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import ColumnElement, Row, Table, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.types import ChannelRef, Subscription
 from storage._sql import channel_pk_query, ref_of, require_channel_pk
 from storage.models import ChannelRow, SubscriptionRow
+
+SUBSCRIPTIONS = cast(Table, SubscriptionRow.__table__)
+_CHANNELS = cast(Table, ChannelRow.__table__)
 
 
 def normalise_query(query: str) -> str:
@@ -19,21 +26,21 @@ def normalise_query(query: str) -> str:
     return " ".join(query.casefold().split())
 
 
-def _to_subscription(row: SubscriptionRow, ref: ChannelRef) -> Subscription:
+def _to_subscription(row: Row[Any], ref: ChannelRef) -> Subscription:
     return Subscription(id=row.id, channel=ref, query=row.query, created_by=row.created_by, created_at=row.created_at)
 
 
 class SubscriptionRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine, dialect: str) -> None:
+        self._engine = engine
         self._dialect = dialect
 
     async def add(self, ref: ChannelRef, query: str, *, created_by: str, now: datetime) -> Subscription:
         """Store a topic. The channel must exist (`ChannelRepository.ensure`), else LookupError."""
-        async with self._sessions.begin() as session:
-            pk = await require_channel_pk(session, ref)
+        async with self._engine.begin() as conn:
+            pk = await require_channel_pk(conn, ref)
             stmt = (
-                insert(SubscriptionRow)
+                insert(SUBSCRIPTIONS)
                 .values(
                     channel_pk=pk,
                     query=query,
@@ -42,59 +49,59 @@ class SubscriptionRepository:
                     created_at=now,
                     parser_version=1,
                 )
-                .returning(SubscriptionRow.id)
+                .returning(SUBSCRIPTIONS.c.id)
             )
-            sub_id = (await session.execute(stmt)).scalar_one()
+            sub_id = (await conn.execute(stmt)).scalar_one()
         return Subscription(id=sub_id, channel=ref, query=query, created_by=created_by, created_at=now)
 
     async def _select(self, ref: ChannelRef, *where: ColumnElement[bool]) -> builtins.list[Subscription]:
         query = (
-            select(SubscriptionRow)
-            .where(SubscriptionRow.channel_pk == channel_pk_query(ref).scalar_subquery(), *where)
-            .order_by(SubscriptionRow.id)
+            select(SUBSCRIPTIONS)
+            .where(SUBSCRIPTIONS.c.channel_pk == channel_pk_query(ref).scalar_subquery(), *where)
+            .order_by(SUBSCRIPTIONS.c.id)
         )
-        async with self._sessions() as session:
-            return [_to_subscription(row, ref) for row in (await session.execute(query)).scalars()]
+        async with self._engine.connect() as conn:
+            return [_to_subscription(row, ref) for row in await conn.execute(query)]
 
     async def list(self, ref: ChannelRef) -> builtins.list[Subscription]:
         return await self._select(ref)
 
     async def get(self, ref: ChannelRef, sub_id: int) -> Subscription | None:
-        found = await self._select(ref, SubscriptionRow.id == sub_id)
+        found = await self._select(ref, SUBSCRIPTIONS.c.id == sub_id)
         return found[0] if found else None
 
     async def find(self, ref: ChannelRef, query: str) -> Subscription | None:
-        found = await self._select(ref, SubscriptionRow.query_normalised == normalise_query(query))
+        found = await self._select(ref, SUBSCRIPTIONS.c.query_normalised == normalise_query(query))
         return found[0] if found else None
 
     async def remove(self, ref: ChannelRef, sub_id: int) -> bool:
-        stmt = delete(SubscriptionRow).where(
-            SubscriptionRow.id == sub_id,
-            SubscriptionRow.channel_pk == channel_pk_query(ref).scalar_subquery(),
+        stmt = delete(SUBSCRIPTIONS).where(
+            SUBSCRIPTIONS.c.id == sub_id,
+            SUBSCRIPTIONS.c.channel_pk == channel_pk_query(ref).scalar_subquery(),
         )
-        async with self._sessions.begin() as session:
-            result = await session.execute(stmt)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        async with self._engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return bool(result.rowcount)
 
     async def count(self, ref: ChannelRef) -> int:
         query = (
             select(func.count())
-            .select_from(SubscriptionRow)
-            .where(SubscriptionRow.channel_pk == channel_pk_query(ref).scalar_subquery())
+            .select_from(SUBSCRIPTIONS)
+            .where(SUBSCRIPTIONS.c.channel_pk == channel_pk_query(ref).scalar_subquery())
         )
-        async with self._sessions() as session:
-            return (await session.execute(query)).scalar_one()
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one()
 
     async def all_by_channel(self) -> dict[ChannelRef, builtins.list[Subscription]]:
         """Every subscription, grouped by channel (channels without topics are absent)."""
         query = (
-            select(SubscriptionRow, ChannelRow)
-            .join(ChannelRow, ChannelRow.id == SubscriptionRow.channel_pk)
-            .order_by(SubscriptionRow.id)
+            select(SUBSCRIPTIONS, _CHANNELS.c.platform, _CHANNELS.c.workspace_id, _CHANNELS.c.channel_id)
+            .join(_CHANNELS, _CHANNELS.c.id == SUBSCRIPTIONS.c.channel_pk)
+            .order_by(SUBSCRIPTIONS.c.id)
         )
         grouped: dict[ChannelRef, builtins.list[Subscription]] = defaultdict(builtins.list)
-        async with self._sessions() as session:
-            for sub, channel in await session.execute(query):
-                ref = ref_of(channel)
-                grouped[ref].append(_to_subscription(sub, ref))
+        async with self._engine.connect() as conn:
+            for row in await conn.execute(query):
+                ref = ref_of(row)
+                grouped[ref].append(_to_subscription(row, ref))
         return dict(grouped)

@@ -11,13 +11,14 @@ carries a `Permission` (Manage Channels in that channel) that the core checks fo
 that change channel state.
 
 Posting: `send` talks REST directly (`POST /channels/{id}/messages`), so a digest fan-out does not
-need the channel in the gateway cache. discord.py handles per-route buckets and 429s; a token
-bucket on top keeps the bot under Discord's global 50 requests per second.
+need the channel in the gateway cache. discord.py handles per-route buckets and 429s; a sliding
+window on top keeps the bot under Discord's global 50 requests per second.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import hashlib
@@ -60,8 +61,9 @@ COMMANDS_HASH_KEY = "discord:commands_hash"
 READY_TIMEOUT = 30.0
 AUTOCOMPLETE_TIMEOUT = 2.5
 """Discord drops an autocomplete answer after 3 seconds."""
-GLOBAL_RATE = 50.0
-"""Requests per second per bot (Discord's global limit)."""
+GLOBAL_LIMIT = 50
+GLOBAL_WINDOW = 1.05
+"""Discord's global limit is 50 requests per second per bot; counted over 1.05 s to leave room for jitter."""
 FIND_PAGES = 10
 # Seconds for one REST call, including discord.py's own waits on rate limits.
 REQUEST_TIMEOUT = 60.0
@@ -123,27 +125,29 @@ class _ShardedClient(_Hooked, discord.AutoShardedClient):
     pass
 
 
-class _TokenBucket:
-    """At most `rate` acquisitions per second on average, bursts up to `rate`."""
+class _SlidingWindow:
+    """At most `limit` acquisitions in any `window` seconds, as Discord counts its global limit.
 
-    def __init__(self, rate: float) -> None:
-        self._rate = rate
-        self._tokens = rate
-        self._stamp: float | None = None
+    A token bucket that refills at 50/s while holding a burst of 50 lets 100 requests into one second,
+    which Discord answers with global 429s; this never does. The window is a little over a second so
+    that network jitter cannot squeeze 51 requests into Discord's second.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self._limit = limit
+        self._window = window
+        self._sent: collections.deque[float] = collections.deque()
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
         async with self._lock:
             loop = asyncio.get_running_loop()
-            now = loop.time()
-            if self._stamp is not None:
-                self._tokens = min(self._rate, self._tokens + (now - self._stamp) * self._rate)
-            self._stamp = now
-            if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self._rate)
-                self._stamp = loop.time()
-                self._tokens = 1
-            self._tokens -= 1
+            if len(self._sent) >= self._limit:
+                wait = self._sent[0] + self._window - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._sent.popleft()
+            self._sent.append(loop.time())
 
 
 def delivery_nonce(delivery_id: str) -> str:
@@ -223,7 +227,7 @@ class DiscordAdapter:
         self._ready = asyncio.Event()
         self._specs: dict[str, CommandSpec] = {}
         self._on_command: OnCommand | None = None
-        self._bucket = _TokenBucket(GLOBAL_RATE)
+        self._bucket = _SlidingWindow(GLOBAL_LIMIT, GLOBAL_WINDOW)
         self._saved_globals: tuple[str, yarl.URL] | None = None
         self.synced: int = 0
         """How many times start/sync pushed commands to Discord (tests and logs read it)."""

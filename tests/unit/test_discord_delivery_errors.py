@@ -10,7 +10,7 @@ import aiohttp
 import discord
 import pytest
 
-from adapters.discord.adapter import _TokenBucket, delivery_error, delivery_nonce
+from adapters.discord.adapter import _SlidingWindow, delivery_error, delivery_nonce
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 
 
@@ -69,10 +69,15 @@ def test_nonce_is_short_and_stable() -> None:
     assert delivery_nonce("short-id") == "short-id"
 
 
-async def test_token_bucket_holds_50_per_second() -> None:
-    bucket = _TokenBucket(50)
+async def test_global_limit_never_lets_more_than_50_into_a_second() -> None:
+    limiter = _SlidingWindow(50, 1.05)
     loop = asyncio.get_running_loop()
     start = loop.time()
-    for _ in range(60):
-        await bucket.acquire()
-    assert loop.time() - start >= 0.15  # 50 at once, then 10 more at 20 ms each
+    stamps = []
+    for _ in range(120):
+        await limiter.acquire()
+        stamps.append(loop.time())
+    # 50 at once, the next 50 a window later, the last 20 a window after that.
+    assert stamps[49] - start < 0.5
+    assert stamps[50] - stamps[0] >= 1.05 and stamps[100] - stamps[50] >= 1.05
+    assert all(stamps[i + 50] - stamps[i] >= 1.0 for i in range(len(stamps) - 50))
