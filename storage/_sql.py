@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -21,18 +21,24 @@ def insert_for(dialect: str, table: Any) -> Any:
     raise ValueError(f"unsupported database dialect {dialect!r}")
 
 
-def channel_pk_query(ref: ChannelRef) -> Select[Any]:
-    # Table columns, not ORM attributes: the statement stays plain Core on a connection or a session.
-    channels = ChannelRow.__table__.c
-    return select(channels.id).where(
-        channels.platform == ref.platform.value,
-        channels.workspace_id == ref.workspace_id,
-        channels.channel_id == ref.channel_id,
-    )
+_CHANNEL_COLUMNS = ChannelRow.__table__.c
+
+CHANNEL_PK: Select[Any] = select(_CHANNEL_COLUMNS.id).where(
+    _CHANNEL_COLUMNS.platform == bindparam("ch_platform"),
+    _CHANNEL_COLUMNS.workspace_id == bindparam("ch_workspace"),
+    _CHANNEL_COLUMNS.channel_id == bindparam("ch_channel"),
+)
+"""A channel's primary key, bound with `channel_params(ref)`. Statements that run for every channel of
+a fan-out are built once like this (table columns, bound parameters): SQLAlchemy then builds, keys and
+compiles each of them once, instead of on every call."""
+
+
+def channel_params(ref: ChannelRef) -> dict[str, str]:
+    return {"ch_platform": ref.platform.value, "ch_workspace": ref.workspace_id, "ch_channel": ref.channel_id}
 
 
 async def channel_pk(executor: AsyncSession | AsyncConnection, ref: ChannelRef) -> int | None:
-    pk: int | None = (await executor.execute(channel_pk_query(ref))).scalar_one_or_none()
+    pk: int | None = (await executor.execute(CHANNEL_PK, channel_params(ref))).scalar_one_or_none()
     return pk
 
 

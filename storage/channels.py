@@ -9,15 +9,24 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, select, update
+from sqlalchemy import ColumnElement, Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.types import Channel, ChannelRef, ChannelSettings, Platform
-from storage._sql import insert_for, ref_of
+from storage._sql import channel_params, insert_for, ref_of
 from storage.models import ChannelRow
 
 UNINSTALLED = "app uninstalled"
 CHANNELS = cast(Table, ChannelRow.__table__)
+_THIS = (
+    CHANNELS.c.platform == bindparam("ch_platform"),
+    CHANNELS.c.workspace_id == bindparam("ch_workspace"),
+    CHANNELS.c.channel_id == bindparam("ch_channel"),
+)
+# Built once, bound with storage._sql.channel_params: every digest of a fan-out reads its channel and
+# records its time.
+_GET = select(CHANNELS).where(*_THIS)
+_SET_LAST_DIGEST = update(CHANNELS).where(*_THIS).values(last_digest_at=bindparam("c_at"))
 
 
 def _hhmm(t: time) -> str:
@@ -58,7 +67,7 @@ class ChannelRepository:
         self._dialect = dialect
 
     async def _get(self, conn: AsyncConnection, ref: ChannelRef) -> Channel | None:
-        row = (await conn.execute(select(CHANNELS).where(*_where(ref)))).first()
+        row = (await conn.execute(_GET, channel_params(ref))).first()
         return None if row is None else _to_channel(row)
 
     async def get(self, ref: ChannelRef) -> Channel | None:
@@ -136,7 +145,8 @@ class ChannelRepository:
         await self._set(ref, paused_reason=None)
 
     async def set_last_digest(self, ref: ChannelRef, at: datetime) -> None:
-        await self._set(ref, last_digest_at=at)
+        async with self._engine.begin() as conn:
+            await conn.execute(_SET_LAST_DIGEST, {**channel_params(ref), "c_at": at})
 
     async def all(self) -> list[Channel]:
         query = select(CHANNELS).order_by(CHANNELS.c.id)

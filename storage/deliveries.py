@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, and_, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.types import ChannelRef, Delivery, DeliveryKind, DeliveryState
-from storage._sql import channel_pk_query, insert_for, ref_of, require_channel_pk
+from storage._sql import CHANNEL_PK, channel_params, insert_for, ref_of, require_channel_pk
 from storage.models import ChannelRow, DeliveryRow, PostedPaperRow
 
 # Every digest claims, records and reads here: plain Core statements on connections (no ORM unit of
@@ -23,9 +23,27 @@ from storage.models import ChannelRow, DeliveryRow, PostedPaperRow
 DELIVERIES = cast(Table, DeliveryRow.__table__)
 POSTED = cast(Table, PostedPaperRow.__table__)
 _CHANNELS = cast(Table, ChannelRow.__table__)
-_WITH_CHANNEL = select(
-    DELIVERIES, _CHANNELS.c.platform, _CHANNELS.c.workspace_id, _CHANNELS.c.channel_id
-).join(_CHANNELS, _CHANNELS.c.id == DELIVERIES.c.channel_pk)
+_WITH_CHANNEL = select(DELIVERIES, _CHANNELS.c.platform, _CHANNELS.c.workspace_id, _CHANNELS.c.channel_id).join(
+    _CHANNELS, _CHANNELS.c.id == DELIVERIES.c.channel_pk
+)
+# Built once, bound per call (see storage._sql.CHANNEL_PK): what every digest of a fan-out runs.
+_BY_KEY = _WITH_CHANNEL.where(
+    DELIVERIES.c.channel_pk == CHANNEL_PK.scalar_subquery(),
+    DELIVERIES.c.kind == bindparam("d_kind"),
+    DELIVERIES.c.key == bindparam("d_key"),
+)
+_MARK_SENT = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id == bindparam("d_id"))
+    .values(
+        state=DeliveryState.SENT.value,
+        message_id=bindparam("d_message_id"),
+        finished_at=bindparam("d_now"),
+        error=None,
+    )
+    .returning(DELIVERIES.c.channel_pk, DELIVERIES.c.paper_ids)
+)
+_POSTED_IDS = select(POSTED.c.paper_id).where(POSTED.c.channel_pk == CHANNEL_PK.scalar_subquery())
 
 
 def _to_delivery(row: Row[Any], ref: ChannelRef) -> Delivery:
@@ -48,6 +66,13 @@ class DeliveryRepository:
     def __init__(self, engine: AsyncEngine, dialect: str) -> None:
         self._engine = engine
         self._dialect = dialect
+        # Dialect-specific, so built here; column values are bound per call.
+        self._claim = (
+            insert_for(dialect, DELIVERIES)
+            .on_conflict_do_nothing(index_elements=["channel_pk", "kind", "key"])
+            .returning(DELIVERIES.c.id)
+        )
+        self._record = insert_for(dialect, POSTED).on_conflict_do_nothing(index_elements=["channel_pk", "paper_id"])
 
     async def _one(self, conn: AsyncConnection, *where: ColumnElement[bool]) -> Delivery | None:
         row = (await conn.execute(_WITH_CHANNEL.where(*where))).first()
@@ -67,22 +92,20 @@ class DeliveryRepository:
         delivery_id = uuid.uuid4().hex
         async with self._engine.begin() as conn:
             pk = await require_channel_pk(conn, ref)
-            stmt = (
-                insert_for(self._dialect, DELIVERIES)
-                .values(
-                    id=delivery_id,
-                    channel_pk=pk,
-                    kind=kind.value,
-                    key=key,
-                    state=DeliveryState.CLAIMED.value,
-                    claimed_at=now,
-                    claimed_by=claimed_by,
-                    paper_ids=list(paper_ids),
-                )
-                .on_conflict_do_nothing(index_elements=["channel_pk", "kind", "key"])
-                .returning(DELIVERIES.c.id)
-            )
-            won = (await conn.execute(stmt)).scalar_one_or_none()
+            values = {
+                "id": delivery_id,
+                "channel_pk": pk,
+                "kind": kind.value,
+                "key": key,
+                "state": DeliveryState.CLAIMED.value,
+                "claimed_at": now,
+                "claimed_by": claimed_by,
+                "message_id": None,
+                "finished_at": None,
+                "error": None,
+                "paper_ids": list(paper_ids),
+            }
+            won = (await conn.execute(self._claim, values)).scalar_one_or_none()
         if won is None:
             return None
         return Delivery(
@@ -126,23 +149,15 @@ class DeliveryRepository:
 
     async def get_by_key(self, ref: ChannelRef, kind: DeliveryKind, key: str) -> Delivery | None:
         async with self._engine.connect() as conn:
-            return await self._one(
-                conn,
-                DELIVERIES.c.channel_pk == channel_pk_query(ref).scalar_subquery(),
-                DELIVERIES.c.kind == kind.value,
-                DELIVERIES.c.key == key,
-            )
+            params = {**channel_params(ref), "d_kind": kind.value, "d_key": key}
+            row = (await conn.execute(_BY_KEY, params)).first()
+        return None if row is None else _to_delivery(row, ref)
 
     async def mark_sent(self, delivery_id: str, *, message_id: str, now: datetime) -> None:
         """SENT with the platform's message id; its papers join the channel's posted set in the same transaction."""
-        stmt = (
-            update(DELIVERIES)
-            .where(DELIVERIES.c.id == delivery_id)
-            .values(state=DeliveryState.SENT.value, message_id=message_id, finished_at=now, error=None)
-            .returning(DELIVERIES.c.channel_pk, DELIVERIES.c.paper_ids)
-        )
+        params = {"d_id": delivery_id, "d_message_id": message_id, "d_now": now}
         async with self._engine.begin() as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(_MARK_SENT, params)).first()
             if row is None:
                 raise LookupError(f"unknown delivery {delivery_id}")
             await self._record_posted(conn, row.channel_pk, row.paper_ids, delivery_id=delivery_id, now=now)
@@ -164,36 +179,29 @@ class DeliveryRepository:
 
     async def unfinished(self, *, older_than: datetime) -> list[Delivery]:
         """Candidates for recovery: CLAIMED before `older_than` (claimer presumed dead), or FAILED."""
-        query = (
-            _WITH_CHANNEL
-            .where(
-                or_(
-                    DELIVERIES.c.state == DeliveryState.FAILED.value,
-                    and_(DELIVERIES.c.state == DeliveryState.CLAIMED.value, DELIVERIES.c.claimed_at < older_than),
-                )
+        query = _WITH_CHANNEL.where(
+            or_(
+                DELIVERIES.c.state == DeliveryState.FAILED.value,
+                and_(DELIVERIES.c.state == DeliveryState.CLAIMED.value, DELIVERIES.c.claimed_at < older_than),
             )
-            .order_by(DELIVERIES.c.claimed_at, DELIVERIES.c.id)
-        )
+        ).order_by(DELIVERIES.c.claimed_at, DELIVERIES.c.id)
         async with self._engine.connect() as conn:
             return [_to_delivery(row, ref_of(row)) for row in await conn.execute(query)]
 
     async def last_for_channel(self, ref: ChannelRef) -> Delivery | None:
         query = (
             select(DELIVERIES)
-            .where(DELIVERIES.c.channel_pk == channel_pk_query(ref).scalar_subquery())
+            .where(DELIVERIES.c.channel_pk == CHANNEL_PK.scalar_subquery())
             .order_by(DELIVERIES.c.claimed_at.desc(), DELIVERIES.c.id.desc())
             .limit(1)
         )
         async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(query, channel_params(ref))).first()
         return None if row is None else _to_delivery(row, ref)
 
     async def posted_paper_ids(self, ref: ChannelRef) -> set[str]:
-        query = select(POSTED.c.paper_id).where(
-            POSTED.c.channel_pk == channel_pk_query(ref).scalar_subquery()
-        )
         async with self._engine.connect() as conn:
-            return set((await conn.execute(query)).scalars())
+            return set((await conn.execute(_POSTED_IDS, channel_params(ref))).scalars())
 
     async def record_posted(
         self, ref: ChannelRef, paper_ids: Sequence[str], *, delivery_id: str, now: datetime
@@ -209,10 +217,7 @@ class DeliveryRepository:
         unique = list(dict.fromkeys(paper_ids))
         if not unique:
             return
-        stmt = insert_for(self._dialect, POSTED).on_conflict_do_nothing(
-            index_elements=["channel_pk", "paper_id"]
-        )
         await conn.execute(
-            stmt,
+            self._record,
             [{"channel_pk": pk, "paper_id": pid, "delivery_id": delivery_id, "posted_at": now} for pid in unique],
         )

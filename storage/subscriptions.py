@@ -14,11 +14,15 @@ from sqlalchemy import ColumnElement, Row, Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.types import ChannelRef, Subscription
-from storage._sql import channel_pk_query, ref_of, require_channel_pk
+from storage._sql import CHANNEL_PK, channel_params, ref_of, require_channel_pk
 from storage.models import ChannelRow, SubscriptionRow
 
 SUBSCRIPTIONS = cast(Table, SubscriptionRow.__table__)
 _CHANNELS = cast(Table, ChannelRow.__table__)
+# A channel's topics, bound with channel_params (built once: every digest of a fan-out reads them).
+_OF_CHANNEL = (
+    select(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.channel_pk == CHANNEL_PK.scalar_subquery()).order_by(SUBSCRIPTIONS.c.id)
+)
 
 
 def normalise_query(query: str) -> str:
@@ -55,13 +59,9 @@ class SubscriptionRepository:
         return Subscription(id=sub_id, channel=ref, query=query, created_by=created_by, created_at=now)
 
     async def _select(self, ref: ChannelRef, *where: ColumnElement[bool]) -> builtins.list[Subscription]:
-        query = (
-            select(SUBSCRIPTIONS)
-            .where(SUBSCRIPTIONS.c.channel_pk == channel_pk_query(ref).scalar_subquery(), *where)
-            .order_by(SUBSCRIPTIONS.c.id)
-        )
+        query = _OF_CHANNEL.where(*where) if where else _OF_CHANNEL
         async with self._engine.connect() as conn:
-            return [_to_subscription(row, ref) for row in await conn.execute(query)]
+            return [_to_subscription(row, ref) for row in await conn.execute(query, channel_params(ref))]
 
     async def list(self, ref: ChannelRef) -> builtins.list[Subscription]:
         return await self._select(ref)
@@ -77,20 +77,21 @@ class SubscriptionRepository:
     async def remove(self, ref: ChannelRef, sub_id: int) -> bool:
         stmt = delete(SUBSCRIPTIONS).where(
             SUBSCRIPTIONS.c.id == sub_id,
-            SUBSCRIPTIONS.c.channel_pk == channel_pk_query(ref).scalar_subquery(),
+            SUBSCRIPTIONS.c.channel_pk == CHANNEL_PK.scalar_subquery(),
         )
         async with self._engine.begin() as conn:
-            result = await conn.execute(stmt)
+            result = await conn.execute(stmt, channel_params(ref))
         return bool(result.rowcount)
 
     async def count(self, ref: ChannelRef) -> int:
         query = (
             select(func.count())
             .select_from(SUBSCRIPTIONS)
-            .where(SUBSCRIPTIONS.c.channel_pk == channel_pk_query(ref).scalar_subquery())
+            .where(SUBSCRIPTIONS.c.channel_pk == CHANNEL_PK.scalar_subquery())
         )
         async with self._engine.connect() as conn:
-            return (await conn.execute(query)).scalar_one()
+            count: int = (await conn.execute(query, channel_params(ref))).scalar_one()
+            return count
 
     async def all_by_channel(self) -> dict[ChannelRef, builtins.list[Subscription]]:
         """Every subscription, grouped by channel (channels without topics are absent)."""
