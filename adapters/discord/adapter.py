@@ -227,7 +227,7 @@ class DiscordAdapter:
         self._ready = asyncio.Event()
         self._specs: dict[str, CommandSpec] = {}
         self._on_command: OnCommand | None = None
-        self._bucket = _SlidingWindow(GLOBAL_LIMIT, GLOBAL_WINDOW)
+        self._global_limit = _SlidingWindow(GLOBAL_LIMIT, GLOBAL_WINDOW)
         self._saved_globals: tuple[str, yarl.URL] | None = None
         self.synced: int = 0
         """How many times start/sync pushed commands to Discord (tests and logs read it)."""
@@ -570,7 +570,7 @@ class DiscordAdapter:
         if nonce:
             payload["nonce"] = nonce
             payload["enforce_nonce"] = True
-        await self._bucket.acquire()
+        await self._global_limit.acquire()
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
         # discord.py's session has aiohttp's 300 s default; a hung call must not hold a delivery that long.
         # The limit leaves room for discord.py's own waits on rate limits.
@@ -583,7 +583,7 @@ class DiscordAdapter:
         if day is not None:
             name = f"Paperboy digest {day:%Y-%m-%d}"
         try:
-            await self._bucket.acquire()
+            await self._global_limit.acquire()
             thread = await self.client.http.start_thread_with_message(
                 channel_id, message_id, name=name, auto_archive_duration=1440
             )
@@ -600,7 +600,7 @@ class DiscordAdapter:
         channel_id = int(channel.channel_id)
         async with _as_delivery_errors(channel):
             for _ in range(FIND_PAGES):
-                await self._bucket.acquire()
+                await self._global_limit.acquire()
                 page = await asyncio.wait_for(
                     self.client.http.logs_from(channel_id, 100, after=after), timeout=REQUEST_TIMEOUT
                 )

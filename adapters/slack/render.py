@@ -278,6 +278,7 @@ def _more_like_this_dict(paper_id: str) -> dict[str, Any]:
     return more_like_this_button(paper_id).to_dict()
 
 
+@functools.lru_cache(maxsize=8192)
 def _paper_fallback(paper: Paper) -> str:
     return f"{escape(' '.join(paper.title.split()))} (▲ {paper.upvotes}) {paper.hf_url}"
 
