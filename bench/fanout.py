@@ -126,9 +126,11 @@ def bench_build(channels: int, topics_per_channel: int, seed: int, sample: int, 
             posts["discord"] += len(discord_render.render(digest))
     render_s = time.perf_counter() - start
     sizes = Counter(len(e) for e in shared)
+    distinct = len({tuple(e) for e in shared})
     print(
         f"render (Slack + Discord):       {render_s:7.2f} s ({posts['slack']:,} Slack posts, "
-        f"{posts['discord']:,} Discord posts; entries per digest {min(sizes)}..{max(sizes)})"
+        f"{posts['discord']:,} Discord posts; entries per digest {min(sizes)}..{max(sizes)}; "
+        f"{distinct:,} distinct digests, each rendered once per platform)"
     )
     print(f"select + render, shared index:  {shared_s + render_s:7.2f} s   (target < 2 s on 2 cores)")
 

@@ -23,6 +23,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as _replace_digest
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -31,12 +32,14 @@ from discord.utils import escape_markdown, escape_mentions
 
 from adapters import paper_view
 from bot.types import (
+    ChannelRef,
     Digest,
     DigestReason,
     Message,
     Paper,
     PaperCard,
     PaperList,
+    Platform,
     Status,
     TextReply,
     TopicList,
@@ -58,6 +61,9 @@ BUTTON_LABEL_LIMIT = 80
 
 EXCERPT_CHARS = 350
 """Description length for a paper embed: long enough for an AI summary, short enough to scan."""
+
+DIGEST_KEY_CHANNEL = ChannelRef(Platform.DISCORD, "-", "-")
+"""Stands in for the channel when digests are memoised: what a digest shows does not depend on it."""
 
 SIMILAR_PREFIX = "pb:similar:"
 UNSUBSCRIBE_PREFIX = "pb:unsub:"
@@ -85,6 +91,8 @@ class DiscordPost:
     components: list[dict[str, Any]] = field(default_factory=list)
     ephemeral: bool = False
     thread: bool = False
+    embed_total: int = field(default=0, compare=False, repr=False)
+    """`embed_chars` summed over `embeds` when the packer knows it (0: not known, count when needed)."""
 
     def payload(self) -> dict[str, Any]:
         """The JSON body for `POST /channels/{id}/messages` (without nonce and allowed_mentions)."""
@@ -320,6 +328,7 @@ def _pack(
                 components=_rows(buttons),
                 ephemeral=ephemeral,
                 thread=follow_up_in_thread and bool(posts),
+                embed_total=chars,
             )
         )
         pending_content, embeds, buttons, chars = "", [], [], 0
@@ -381,11 +390,8 @@ def _with_marker(posts: list[DiscordPost], marker: str | None) -> list[DiscordPo
         last = dict(first.embeds[-1])
         footer = last.get("footer", {}).get("text", "")
         text = f"{footer} · {tag}" if footer else f"Paperboy · {tag}"
-        if (
-            embed_chars(last) - len(footer) + len(text)
-            <= EMBED_TOTAL_LIMIT - sum(embed_chars(e) for e in first.embeds[:-1])
-            and len(text) <= FOOTER_LIMIT
-        ):
+        total = first.embed_total or sum(embed_chars(e) for e in first.embeds)
+        if total - len(footer) + len(text) <= EMBED_TOTAL_LIMIT and len(text) <= FOOTER_LIMIT:
             last["footer"] = {"text": text}
             return [_replace(first, embeds=[*first.embeds[:-1], last]), *posts[1:]]
     line = f"-# {tag}"
@@ -402,6 +408,8 @@ def _replace(post: DiscordPost, **changes: Any) -> DiscordPost:
         "components": post.components,
         "ephemeral": post.ephemeral,
         "thread": post.thread,
+        # The known embed total stays true only while the embeds stay the same.
+        "embed_total": 0 if "embeds" in changes else post.embed_total,
     }
     values.update(changes)
     return DiscordPost(**values)
@@ -430,7 +438,10 @@ def render(message: Message, *, marker: str | None = None) -> list[DiscordPost]:
         case PaperCard():
             posts = _render_card(message)
         case Digest():
-            posts = _render_digest(message)
+            # Channels with the same trending papers and popular topics get the same digest: a fan-out
+            # renders each distinct one once, keyed without the channel (not shown) and the delivery id
+            # (only the marker).
+            posts = list(_render_digest(_replace_digest(message, channel=DIGEST_KEY_CHANNEL, delivery_id=None)))
             marker = marker or message.delivery_id
         case TopicList():
             posts = _render_topics(message)
@@ -499,7 +510,8 @@ def _entry_matched(reason: DigestReason, matched: Sequence[str]) -> Sequence[str
     return ("trending today",) if reason is DigestReason.TRENDING else ()
 
 
-def _render_digest(message: Digest) -> list[DiscordPost]:
+@functools.lru_cache(maxsize=4096)
+def _render_digest(message: Digest) -> tuple[DiscordPost, ...]:
     n = len(message.entries)
     head = f"📰 **Paperboy digest · {message.day:%a %d %b %Y}** · {n} paper{'s' if n != 1 else ''}"
     counts = []
@@ -521,7 +533,7 @@ def _render_digest(message: Digest) -> list[DiscordPost]:
         more = f"Top {shown} here; the other {n - shown} follow below."
         if len(posts[0].content) + len(more) + 1 <= CONTENT_LIMIT:
             posts[0] = _replace(posts[0], content=f"{posts[0].content}\n{more}")
-    return posts
+    return tuple(posts)
 
 
 def _render_topics(message: TopicList) -> list[DiscordPost]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 
 from adapters import paper_view
 from bot.types import (
+    ChannelRef,
     Digest,
     DigestEntry,
     DigestReason,
@@ -34,6 +35,7 @@ from bot.types import (
     Paper,
     PaperCard,
     PaperList,
+    Platform,
     Status,
     TextReply,
     TopicList,
@@ -51,6 +53,9 @@ MAX_ACTION_VALUE = 2000
 DIGEST_TOP_PAPERS = 5
 PAPERS_PER_THREAD_REPLY = 10
 SUMMARY_CHARS = 300
+
+DIGEST_KEY_CHANNEL = ChannelRef(Platform.SLACK, "-", "-")
+"""Stands in for the channel when digests are memoised: what a digest shows does not depend on it."""
 
 MORE_LIKE_THIS = "paperboy_more_like_this"
 UNSUBSCRIBE = "paperboy_unsubscribe"
@@ -383,6 +388,17 @@ def digest_heading(message: Digest) -> str:
 
 
 def _render_digest(message: Digest) -> list[SlackPost]:
+    posts = _digest_posts(replace(message, channel=DIGEST_KEY_CHANNEL, delivery_id=None))
+    if message.delivery_id:
+        metadata = {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": message.delivery_id}}
+        return [replace(posts[0], metadata=metadata), *posts[1:]]
+    return list(posts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest_posts(message: Digest) -> tuple[SlackPost, ...]:
+    # Channels with the same trending papers and popular topics get the same digest: a fan-out renders
+    # each distinct one once, keyed without the channel (not shown) and the delivery id (metadata only).
     heading = digest_heading(message)
     head: list[dict[str, Any]] = [_header(heading)]
     entries = list(message.entries)
@@ -399,11 +415,8 @@ def _render_digest(message: Digest) -> list[SlackPost]:
     tail: list[dict[str, Any]] = []
     if not entries:
         tail.append(_section("No new papers today."))
-    metadata = None
-    if message.delivery_id:
-        metadata = {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": message.delivery_id}}
     fallback = escape(heading) + "\n" + "\n".join(_paper_fallback(e.paper) for e in entries[:DIGEST_TOP_PAPERS])
-    return _split_posts(head, paper_blocks, tail, fallback=fallback, top=DIGEST_TOP_PAPERS, metadata=metadata)
+    return tuple(_split_posts(head, paper_blocks, tail, fallback=fallback, top=DIGEST_TOP_PAPERS))
 
 
 def _digest_entry_block(entry: DigestEntry, rank: int) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from functools import cache
 from pathlib import Path
@@ -26,6 +27,7 @@ from bot.types import (
     Paper,
     PaperCard,
     PaperList,
+    Platform,
     SourceHealth,
     Status,
     TextReply,
@@ -225,6 +227,18 @@ def test_shared_embeds_are_never_changed_by_a_render() -> None:
     after = json.dumps([p.payload() for p in render(digest)], ensure_ascii=False)
     assert after == before
     assert "12 more" not in after and "another-deli" not in after
+
+
+def test_the_same_digest_in_two_channels_carries_each_marker() -> None:
+    """Digests are memoised without channel and delivery id; each post must still carry its own marker."""
+    papers = tuple(sorted(month("2024-10"), key=lambda p: -p.upvotes)[:12])
+    first = digest_of(papers, delivery_id="aaaaaaaaaaaa-first")
+    second = replace(first, channel=ChannelRef(Platform.DISCORD, "1", "2"), delivery_id="bbbbbbbbbbbb-second")
+    a = json.dumps([p.payload() for p in render(first)])
+    b = json.dumps([p.payload() for p in render(second)])
+    assert "ref aaaaaaaaaaaa" in a and "bbbbbbbbbbbb" not in a
+    assert "ref bbbbbbbbbbbb" in b and "aaaaaaaaaaaa" not in b
+    assert json.dumps([p.payload() for p in render(first)]) == a
 
 
 def test_topic_list_has_an_unsubscribe_button_per_topic() -> None:

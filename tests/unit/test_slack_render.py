@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,18 @@ def test_shared_blocks_are_never_changed_by_a_render() -> None:
         for post in render(message):
             json.dumps(post.blocks)
     assert json.dumps([p.blocks for p in render(digest)], ensure_ascii=False) == before
+
+
+def test_the_same_digest_in_two_channels_carries_each_delivery_id() -> None:
+    """Digests are memoised without channel and delivery id; the metadata must still be each one's own."""
+    first = make_digest(12, delivery_id="d-first")
+    second = replace(first, channel=ChannelRef(Platform.SLACK, "T2", "C9"), delivery_id="d-second")
+    a, b = render(first), render(second)
+    assert a[0].metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "d-first"}}
+    assert b[0].metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "d-second"}}
+    assert [p.blocks for p in a] == [p.blocks for p in b]
+    assert render(first)[0].metadata == a[0].metadata
+    assert render(replace(first, delivery_id=None))[0].metadata is None
 
 
 def test_longest_title_and_most_authors() -> None:
