@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -428,6 +429,10 @@ async def _run(settings: Settings) -> int:
         scheduler = attach_scheduler(app)
         await scheduler.start()
         await app.runner.recover()
+        # What start built (modules, clients, settings, caches) lives as long as the process: keep it out
+        # of the cyclic collector's full passes, which a digest fan-out's allocations trigger often.
+        gc.collect()
+        gc.freeze()
         logger.info("paperboy %s running; stop with Ctrl-C or SIGTERM", __version__)
         waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
         if repl is not None:
