@@ -151,7 +151,8 @@ def select_entries(
                 entries.append(DigestEntry(p, DigestReason.TRENDING, reasons(p)))
                 chosen.add(p.id)
     taken = 0
-    for p in heapq.merge(*(hit.papers for hit in hits), key=_best_first):
+    candidates = hits[0].papers if len(hits) == 1 else heapq.merge(*(hit.papers for hit in hits), key=_best_first)
+    for p in candidates:
         if taken >= s.max_papers:
             break
         if p.id in chosen or not eligible(p):
