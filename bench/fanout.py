@@ -413,7 +413,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=300, help="channels timed with one index each (extrapolated)")
     ap.add_argument("--naive-budget", type=float, default=5.0, help="seconds before the naive side extrapolates")
     ap.add_argument("--deliver-channels", type=int, default=2_000)
-    ap.add_argument("--concurrency", type=int, default=32, help="run_many concurrency (the setting's default)")
+    ap.add_argument("--concurrency", type=int, default=128, help="run_many concurrency (the setting's default)")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds idle before reading the RSS")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()

@@ -125,7 +125,11 @@ class DeliverySettings(BaseModel):
     # A claim older than this with no recorded result is taken to belong to a dead process; the
     # platform is then checked for the delivery's marker before anything is posted again.
     claim_ttl_seconds: float = Field(default=600.0, gt=0)
-    concurrency: int = Field(default=32, ge=1, le=1000)
+    # Digests in flight at once. Slack paces each channel to one post per second, so a digest holds its
+    # slot about a second between its message and its thread reply: at 32 a Slack fan-out could not go
+    # past ~32 digests a second; at 128 one core is the limit (bench/fanout: ~150 posts/s). Platform
+    # limits are kept by the adapters (Discord's global window, Slack's pacing and Retry-After).
+    concurrency: int = Field(default=128, ge=1, le=1000)
     # How often unfinished claims (a crashed replica's, or given-up ones) are looked at again.
     recover_interval_seconds: float = Field(default=60.0, ge=1)
 

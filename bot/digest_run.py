@@ -62,7 +62,7 @@ _FROM_DELIVERY = {
 
 
 class DigestRunner:
-    def __init__(self, db: Database, clock: Clock, deliverer: Deliverer, *, concurrency: int = 32) -> None:
+    def __init__(self, db: Database, clock: Clock, deliverer: Deliverer, *, concurrency: int = 128) -> None:
         self._db = db
         self._clock = clock
         self._deliverer = deliverer
