@@ -86,6 +86,7 @@ class Post:
     thread_ts: str | None = None
     metadata: dict[str, Any] | None = None
     user: str | None = None  # chat.postEphemeral's target
+    at: float = field(default_factory=time.monotonic)  # when the fake accepted it (ts has 1 s resolution)
 
 
 @dataclass
