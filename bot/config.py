@@ -75,6 +75,9 @@ class DiscordSettings(BaseModel):
     gateway_url: str | None = None
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
+    # Discord allows a bot 50 REST requests per second in all, however many processes share its token:
+    # replicas that fan out together should split it (50 / replicas), or Discord answers global 429s.
+    requests_per_second: int = Field(default=50, ge=1, le=50)
 
     @property
     def enabled(self) -> bool:

@@ -61,9 +61,8 @@ COMMANDS_HASH_KEY = "discord:commands_hash"
 READY_TIMEOUT = 30.0
 AUTOCOMPLETE_TIMEOUT = 2.5
 """Discord drops an autocomplete answer after 3 seconds."""
-GLOBAL_LIMIT = 50
 GLOBAL_WINDOW = 1.05
-"""Discord's global limit is 50 requests per second per bot; counted over 1.05 s to leave room for jitter."""
+"""Discord's global limit (`requests_per_second`, 50 per bot) is counted over 1.05 s, leaving room for jitter."""
 FIND_PAGES = 10
 # Seconds for one REST call, including discord.py's own waits on rate limits.
 REQUEST_TIMEOUT = 60.0
@@ -227,7 +226,7 @@ class DiscordAdapter:
         self._ready = asyncio.Event()
         self._specs: dict[str, CommandSpec] = {}
         self._on_command: OnCommand | None = None
-        self._global_limit = _SlidingWindow(GLOBAL_LIMIT, GLOBAL_WINDOW)
+        self._global_limit = _SlidingWindow(settings.requests_per_second, GLOBAL_WINDOW)
         self._saved_globals: tuple[str, yarl.URL] | None = None
         self.synced: int = 0
         """How many times start/sync pushed commands to Discord (tests and logs read it)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -254,6 +255,29 @@ async def test_fan_out_survives_a_429_and_posts_everything_once(adapter: Discord
         assert post.body["allowed_mentions"] == {"parse": []}
         assert post.body["enforce_nonce"] is True
         assert 0 < len(post.body["nonce"]) <= 25
+
+
+async def test_replicas_sharing_a_bot_split_its_global_limit(fake: FakeDiscord) -> None:
+    """Two replicas with one token, each set to half of a 10/s global limit: no global 429 at all."""
+    fake.global_rate = 10
+    replicas = []
+    for _ in range(2):
+        replica = DiscordAdapter(settings_for(fake, requests_per_second=5), clock=FixedClock(NOW), kv=MemoryKV())
+        await replica.start(SPECS, FakeCore(), ready_timeout=10)
+        replicas.append(replica)
+    try:
+        await asyncio.sleep(1.1)  # start-up requests (command sync) out of the fake's one-second window
+
+        async def fan_out(replica: DiscordAdapter, first: int) -> None:
+            for c in range(first, first + 12):
+                await replica.send(ChannelRef.parse(f"discord:222222222222222222:{c}"), _list(1))
+
+        await asyncio.wait_for(asyncio.gather(fan_out(replicas[0], 500), fan_out(replicas[1], 600)), timeout=30)
+    finally:
+        for replica in replicas:
+            await replica.stop()
+    assert len(fake.posted) == 24
+    assert fake.rate_limited_requests == 0
 
 
 async def test_permanent_errors_name_the_reason(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
