@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -54,6 +55,7 @@ async def _serve(kind: str, api_url: str) -> None:
     from pydantic import SecretStr
 
     app = web.Application()
+    adapter: Any = None  # Paperboy's SlackAdapter, stopped at the end (it owns an aiohttp session)
     if kind == "full":
         import tempfile
         from pathlib import Path
@@ -129,6 +131,8 @@ async def _serve(kind: str, api_url: str) -> None:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     print(port, flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # until the parent closes stdin
+    if adapter is not None:
+        await adapter.stop()
     await runner.cleanup()
 
 
