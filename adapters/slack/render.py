@@ -169,6 +169,8 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 # Block builders (all through slack_sdk's models, then to_dict()). Headers, contexts and paper blocks
 # repeat across a fan-out and slack_sdk's validation is most of a render's cost, so they are memoised:
 # the blocks are shared between posts, and nothing here or downstream changes a block once built.
+# Cache sizes hold one fan-out's working set (bench/fanout: ~3,600 paper blocks and ~1,800 distinct
+# digests for 5,000 channels) and bound what a long-running bot keeps (a few MB per cache).
 
 
 @functools.lru_cache(maxsize=4096)
@@ -234,7 +236,7 @@ def paper_text(
     return f"{text}\n{tail}" if tail else text
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def _paper_lines(paper: Paper, summary_chars: int) -> tuple[str, str, str]:
     """(title line, authors and counts, summary and links): what does not depend on the channel, built
     once per paper however many digests show it."""
@@ -264,7 +266,7 @@ def _paper_block(
     return _memoised_paper_block(paper, tuple(matched), rank, marker)
 
 
-@functools.lru_cache(maxsize=16_384)
+@functools.lru_cache(maxsize=4096)
 def _memoised_paper_block(paper: Paper, matched: tuple[str, ...], rank: int | None, marker: str) -> dict[str, Any]:
     # The same papers are rendered again and again (`today` for every channel, a digest fanned out to
     # thousands of channels), at different ranks and with different matched lines. The section is a
@@ -278,12 +280,12 @@ def _memoised_paper_block(paper: Paper, matched: tuple[str, ...], rank: int | No
     }
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def _more_like_this_dict(paper_id: str) -> dict[str, Any]:
     return more_like_this_button(paper_id).to_dict()
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def _paper_fallback(paper: Paper) -> str:
     return f"{escape(' '.join(paper.title.split()))} (▲ {paper.upvotes}) {paper.hf_url}"
 
@@ -395,7 +397,7 @@ def _render_digest(message: Digest) -> list[SlackPost]:
     return list(posts)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=2048)
 def _digest_posts(message: Digest) -> tuple[SlackPost, ...]:
     # Channels with the same trending papers and popular topics get the same digest: a fan-out renders
     # each distinct one once, keyed without the channel (not shown) and the delivery id (metadata only).
