@@ -64,3 +64,17 @@ def test_cross_checks() -> None:
     assert "xoxb-secret-value" not in str(caught.value)
     assert "xoxb-secret-value" not in repr(load_settings({"SLACK_BOT_TOKEN": "xoxb-secret-value",
                                                           "SLACK_APP_TOKEN": "xapp-1"}, env_file=None))
+
+
+def test_compose_replicas_split_the_discord_bots_global_limit() -> None:
+    """Discord allows a bot 50 requests per second however many replicas share its token."""
+    import yaml
+
+    from tests.shared_data import REPO
+
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
+    paperboy = compose["services"]["paperboy"]
+    per_replica = int(paperboy["environment"]["PAPERBOY_DISCORD__REQUESTS_PER_SECOND"])
+    settings = load_settings({"PAPERBOY_DISCORD__REQUESTS_PER_SECOND": str(per_replica)}, env_file=None)
+    assert settings.discord.requests_per_second == per_replica
+    assert paperboy["deploy"]["replicas"] * per_replica <= 50
