@@ -7,8 +7,11 @@ is decided once, here, so Slack, Discord, the console and the preview never disa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from bot.types import Paper
+from bot.types import ChannelRef, Digest, Paper, Platform
+
+_ANY_CHANNEL = ChannelRef(Platform.CONSOLE, "-", "-")
 
 
 def short_authors(authors: Sequence[str], keep: int = 3) -> str:
@@ -39,3 +42,12 @@ def paper_links(paper: Paper) -> list[tuple[str, str]]:
         ("Project page", paper.project_page),
     ]
     return [(label, url) for label, url in found if url and url.lower().startswith(("https://", "http://"))]
+
+
+def as_shown(digest: Digest) -> Digest:
+    """The digest without what its posts do not show (the channel) or carry apart (the delivery id).
+
+    Channels with the same trending papers and popular topics get equal digests; renderers memoise on
+    this, so a fan-out renders each distinct digest once and adds the delivery id afterwards.
+    """
+    return replace(digest, channel=_ANY_CHANNEL, delivery_id=None)

@@ -23,7 +23,6 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from dataclasses import replace as _replace_digest
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -32,14 +31,12 @@ from discord.utils import escape_markdown, escape_mentions
 
 from adapters import paper_view
 from bot.types import (
-    ChannelRef,
     Digest,
     DigestReason,
     Message,
     Paper,
     PaperCard,
     PaperList,
-    Platform,
     Status,
     TextReply,
     TopicList,
@@ -61,9 +58,6 @@ BUTTON_LABEL_LIMIT = 80
 
 EXCERPT_CHARS = 350
 """Description length for a paper embed: long enough for an AI summary, short enough to scan."""
-
-DIGEST_KEY_CHANNEL = ChannelRef(Platform.DISCORD, "-", "-")
-"""Stands in for the channel when digests are memoised: what a digest shows does not depend on it."""
 
 SIMILAR_PREFIX = "pb:similar:"
 UNSUBSCRIBE_PREFIX = "pb:unsub:"
@@ -91,8 +85,6 @@ class DiscordPost:
     components: list[dict[str, Any]] = field(default_factory=list)
     ephemeral: bool = False
     thread: bool = False
-    embed_total: int = field(default=0, compare=False, repr=False)
-    """`embed_chars` summed over `embeds` when the packer knows it (0: not known, count when needed)."""
 
     def payload(self) -> dict[str, Any]:
         """The JSON body for `POST /channels/{id}/messages` (without nonce and allowed_mentions)."""
@@ -198,14 +190,7 @@ def paper_embed(
     excerpt_chars: int = EXCERPT_CHARS,
     keywords: bool = False,
 ) -> dict[str, Any]:
-    """One paper as an embed. Memoised and shared between posts: never change it, copy it (see `_fitted`)."""
-    return _memoised_embed(paper, number, tuple(matched), excerpt_chars, keywords)
-
-
-@functools.lru_cache(maxsize=4096)
-def _memoised_embed(
-    paper: Paper, number: int | None, matched: tuple[str, ...], excerpt_chars: int, keywords: bool
-) -> dict[str, Any]:
+    """One paper as a new embed (digests share theirs through `_memoised_block`)."""
     prefix = f"{number}. " if number is not None else ""
     embed: dict[str, Any] = {
         "type": "rich",
@@ -330,7 +315,6 @@ def _pack(
                 components=_rows(buttons),
                 ephemeral=ephemeral,
                 thread=follow_up_in_thread and bool(posts),
-                embed_total=chars,
             )
         )
         pending_content, embeds, buttons, chars = "", [], [], 0
@@ -392,7 +376,7 @@ def _with_marker(posts: list[DiscordPost], marker: str | None) -> list[DiscordPo
         last = dict(first.embeds[-1])
         footer = last.get("footer", {}).get("text", "")
         text = f"{footer} · {tag}" if footer else f"Paperboy · {tag}"
-        total = first.embed_total or sum(embed_chars(e) for e in first.embeds)
+        total = sum(embed_chars(e) for e in first.embeds)
         if total - len(footer) + len(text) <= EMBED_TOTAL_LIMIT and len(text) <= FOOTER_LIMIT:
             last["footer"] = {"text": text}
             return [_replace(first, embeds=[*first.embeds[:-1], last]), *posts[1:]]
@@ -410,8 +394,6 @@ def _replace(post: DiscordPost, **changes: Any) -> DiscordPost:
         "components": post.components,
         "ephemeral": post.ephemeral,
         "thread": post.thread,
-        # The known embed total stays true only while the embeds stay the same.
-        "embed_total": 0 if "embeds" in changes else post.embed_total,
     }
     values.update(changes)
     return DiscordPost(**values)
@@ -440,10 +422,9 @@ def render(message: Message, *, marker: str | None = None) -> list[DiscordPost]:
         case PaperCard():
             posts = _render_card(message)
         case Digest():
-            # Channels with the same trending papers and popular topics get the same digest: a fan-out
-            # renders each distinct one once, keyed without the channel (not shown) and the delivery id
-            # (only the marker).
-            posts = list(_render_digest(_replace_digest(message, channel=DIGEST_KEY_CHANNEL, delivery_id=None)))
+            # Memoised on `paper_view.as_shown`: each distinct digest of a fan-out is rendered once; the
+            # delivery id becomes the marker afterwards.
+            posts = list(_render_digest(paper_view.as_shown(message)))
             marker = marker or message.delivery_id
         case TopicList():
             posts = _render_topics(message)
@@ -494,7 +475,7 @@ def _render_paper_list(message: PaperList) -> list[DiscordPost]:
 
 def _render_card(message: PaperCard) -> list[DiscordPost]:
     paper = message.paper
-    embed = dict(paper_embed(paper, excerpt_chars=1000, keywords=True))
+    embed = paper_embed(paper, excerpt_chars=1000, keywords=True)
     extra = []
     if paper.published_at:
         extra.append(f"published {paper.published_at:%Y-%m-%d}")

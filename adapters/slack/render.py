@@ -26,7 +26,6 @@ from slack_sdk.models.blocks import (
 
 from adapters import paper_view
 from bot.types import (
-    ChannelRef,
     Digest,
     DigestEntry,
     DigestReason,
@@ -35,7 +34,6 @@ from bot.types import (
     Paper,
     PaperCard,
     PaperList,
-    Platform,
     Status,
     TextReply,
     TopicList,
@@ -53,9 +51,6 @@ MAX_ACTION_VALUE = 2000
 DIGEST_TOP_PAPERS = 5
 PAPERS_PER_THREAD_REPLY = 10
 SUMMARY_CHARS = 300
-
-DIGEST_KEY_CHANNEL = ChannelRef(Platform.SLACK, "-", "-")
-"""Stands in for the channel when digests are memoised: what a digest shows does not depend on it."""
 
 MORE_LIKE_THIS = "paperboy_more_like_this"
 UNSUBSCRIBE = "paperboy_unsubscribe"
@@ -390,7 +385,7 @@ def digest_heading(message: Digest) -> str:
 
 
 def _render_digest(message: Digest) -> list[SlackPost]:
-    posts = _digest_posts(replace(message, channel=DIGEST_KEY_CHANNEL, delivery_id=None))
+    posts = _digest_posts(paper_view.as_shown(message))
     if message.delivery_id:
         metadata = {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": message.delivery_id}}
         return [replace(posts[0], metadata=metadata), *posts[1:]]
@@ -399,8 +394,8 @@ def _render_digest(message: Digest) -> list[SlackPost]:
 
 @functools.lru_cache(maxsize=2048)
 def _digest_posts(message: Digest) -> tuple[SlackPost, ...]:
-    # Channels with the same trending papers and popular topics get the same digest: a fan-out renders
-    # each distinct one once, keyed without the channel (not shown) and the delivery id (metadata only).
+    # Memoised on `paper_view.as_shown`: each distinct digest of a fan-out is rendered once; the
+    # delivery id goes into the first post's metadata afterwards.
     heading = digest_heading(message)
     head: list[dict[str, Any]] = [_header(heading)]
     entries = list(message.entries)
