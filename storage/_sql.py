@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -23,14 +23,17 @@ def insert_for(dialect: str, table: Any) -> Any:
 
 _CHANNEL_COLUMNS = ChannelRow.__table__.c
 
-CHANNEL_PK: Select[Any] = select(_CHANNEL_COLUMNS.id).where(
+THIS_CHANNEL: tuple[ColumnElement[bool], ...] = (
     _CHANNEL_COLUMNS.platform == bindparam("ch_platform"),
     _CHANNEL_COLUMNS.workspace_id == bindparam("ch_workspace"),
     _CHANNEL_COLUMNS.channel_id == bindparam("ch_channel"),
 )
-"""A channel's primary key, bound with `channel_params(ref)`. Statements that run for every channel of
-a fan-out are built once like this (table columns, bound parameters): SQLAlchemy then builds, keys and
-compiles each of them once, instead of on every call."""
+"""The channels row of one channel, bound with `channel_params(ref)`. Statements that run for every
+channel of a fan-out are built once like this (table columns, bound parameters): SQLAlchemy then builds,
+keys and compiles each of them once, instead of on every call."""
+
+CHANNEL_PK: Select[Any] = select(_CHANNEL_COLUMNS.id).where(*THIS_CHANNEL)
+"""A channel's primary key, bound with `channel_params(ref)`."""
 
 
 def channel_params(ref: ChannelRef) -> dict[str, str]:

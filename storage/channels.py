@@ -9,24 +9,19 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.types import Channel, ChannelRef, ChannelSettings, Platform
-from storage._sql import channel_params, insert_for, ref_of
+from storage._sql import THIS_CHANNEL, channel_params, insert_for, ref_of
 from storage.models import ChannelRow
 
 UNINSTALLED = "app uninstalled"
 CHANNELS = cast(Table, ChannelRow.__table__)
-_THIS = (
-    CHANNELS.c.platform == bindparam("ch_platform"),
-    CHANNELS.c.workspace_id == bindparam("ch_workspace"),
-    CHANNELS.c.channel_id == bindparam("ch_channel"),
-)
 # Built once, bound with storage._sql.channel_params: every digest of a fan-out reads its channel and
 # records its time.
-_GET = select(CHANNELS).where(*_THIS)
-_SET_LAST_DIGEST = update(CHANNELS).where(*_THIS).values(last_digest_at=bindparam("c_at"))
+_GET = select(CHANNELS).where(*THIS_CHANNEL)
+_SET_LAST_DIGEST = update(CHANNELS).where(*THIS_CHANNEL).values(last_digest_at=bindparam("c_at"))
 
 
 def _hhmm(t: time) -> str:
@@ -50,14 +45,6 @@ def _to_channel(row: Row[Any]) -> Channel:
         paused_reason=row.paused_reason,
         last_digest_at=row.last_digest_at,
         created_at=row.created_at,
-    )
-
-
-def _where(ref: ChannelRef) -> tuple[ColumnElement[bool], ...]:
-    return (
-        CHANNELS.c.platform == ref.platform.value,
-        CHANNELS.c.workspace_id == ref.workspace_id,
-        CHANNELS.c.channel_id == ref.channel_id,
     )
 
 
@@ -128,7 +115,7 @@ class ChannelRepository:
             )
         async with self._engine.begin() as conn:
             if values:
-                await conn.execute(update(CHANNELS).where(*_where(ref)).values(values))
+                await conn.execute(update(CHANNELS).where(*THIS_CHANNEL).values(values), channel_params(ref))
             channel = await self._get(conn, ref)
         if channel is None:
             raise LookupError(f"unknown channel {ref.key}")
@@ -136,7 +123,7 @@ class ChannelRepository:
 
     async def _set(self, ref: ChannelRef, **values: object) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(update(CHANNELS).where(*_where(ref)).values(values))
+            await conn.execute(update(CHANNELS).where(*THIS_CHANNEL).values(values), channel_params(ref))
 
     async def pause(self, ref: ChannelRef, reason: str) -> None:
         await self._set(ref, paused_reason=reason)
