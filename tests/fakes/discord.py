@@ -152,6 +152,44 @@ def _error(status: int, code: int, message: str, **extra: Any) -> web.Response:
     return _json({"code": code, "message": message, **extra}, status=status)
 
 
+def bot_user() -> dict[str, Any]:
+    """The bot's user object, as Discord returns it (GET /users/@me, message authors)."""
+    return {
+        "id": BOT_ID,
+        "username": "Paperboy",
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+        "bot": True,
+        "public_flags": 0,
+        "flags": 0,
+    }
+
+
+def message_object(channel_id: str, body: dict[str, Any], message_id: str) -> dict[str, Any]:
+    """A message the bot posted with `body` (content, embeds, components, flags, nonce), as Discord
+    returns it."""
+    return {
+        "id": message_id,
+        "channel_id": channel_id,
+        "type": 0,
+        "content": body.get("content") or "",
+        "embeds": body.get("embeds") or [],
+        "components": body.get("components") or [],
+        "attachments": [],
+        "author": bot_user(),
+        "timestamp": _TIMESTAMP,
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "pinned": False,
+        "flags": int(body.get("flags") or 0),
+        "nonce": body.get("nonce"),
+    }
+
+
 class FakeDiscord:
     def __init__(self) -> None:
         self.knobs = Knobs()
@@ -237,22 +275,10 @@ class FakeDiscord:
 
     # -------------------------------------------------------------------------------- REST
 
-    def bot_user(self) -> dict[str, Any]:
-        return {
-            "id": BOT_ID,
-            "username": "Paperboy",
-            "discriminator": "0",
-            "global_name": None,
-            "avatar": None,
-            "bot": True,
-            "public_flags": 0,
-            "flags": 0,
-        }
-
     async def _me(self, request: web.Request) -> web.Response:
         if self.knobs.refuse_login:
             return _error(401, 0, "401: Unauthorized")
-        return _json(self.bot_user())
+        return _json(bot_user())
 
     async def _application(self, request: web.Request) -> web.Response:
         return _json(
@@ -322,25 +348,7 @@ class FakeDiscord:
         )
 
     def _message(self, channel_id: str, body: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
-        return {
-            "id": message_id or self.next_id(),
-            "channel_id": channel_id,
-            "type": 0,
-            "content": body.get("content") or "",
-            "embeds": body.get("embeds") or [],
-            "components": body.get("components") or [],
-            "attachments": [],
-            "author": self.bot_user(),
-            "timestamp": _TIMESTAMP,
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "pinned": False,
-            "flags": int(body.get("flags") or 0),
-            "nonce": body.get("nonce"),
-        }
+        return message_object(channel_id, body, message_id or self.next_id())
 
     async def _followup(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -557,7 +565,7 @@ class FakeDiscord:
     async def _ready(self, ws: web.WebSocketResponse, identify: dict[str, Any]) -> None:
         ready = {
             "v": 10,
-            "user": self.bot_user(),
+            "user": bot_user(),
             "guilds": [{"id": g, "unavailable": True} for g in self.guilds],
             "session_id": "fake-session",
             "resume_gateway_url": self.gateway_url,
@@ -743,24 +751,7 @@ def button(
         permissions=permissions,
         user_id="444",
     )
-    payload["message"] = {
-        "id": "1234",
-        "channel_id": channel_id,
-        "type": 0,
-        "content": "",
-        "embeds": [],
-        "components": [],
-        "attachments": [],
-        "author": FakeDiscord().bot_user(),
-        "timestamp": _TIMESTAMP,
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "pinned": False,
-        "flags": 0,
-    }
+    payload["message"] = message_object(channel_id, {}, "1234")
     return payload
 
 
