@@ -9,6 +9,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY bot ./bot
 COPY adapters ./adapters
 COPY storage ./storage
+COPY paperboy ./paperboy
 RUN /opt/paperboy/bin/python -m pip install --no-cache-dir --upgrade pip \
  && /opt/paperboy/bin/python -m pip install --no-cache-dir -c constraints.txt .
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TextIO
 
-from adapters.base import OnCommand, SentMessage
 from adapters.text import render_text
 from bot.clock import Clock
-from bot.types import ChannelRef, CommandInvocation, CommandSpec, Message, Permission, Platform, UserRef
+from bot.ports import CommandPort, SentMessage
+from bot.types import ChannelRef, CommandInvocation, Message, Permission, Platform, UserRef
 
 CONSOLE_CHANNEL = ChannelRef(Platform.CONSOLE, "local", "console")
 CONSOLE_USER = UserRef("operator", "you")
@@ -24,7 +23,7 @@ class ConsoleAdapter:
         self._clock = clock
         self._out = out or sys.stdout
         self.channel = channel
-        self._on_command: OnCommand | None = None
+        self._core: CommandPort | None = None
         self._posted: dict[str, str] = {}
 
     @property
@@ -35,11 +34,11 @@ class ConsoleAdapter:
     def platform(self) -> Platform:
         return Platform.CONSOLE
 
-    async def start(self, commands: Sequence[CommandSpec], on_command: OnCommand) -> None:
-        self._on_command = on_command
+    async def start(self, core: CommandPort) -> None:
+        self._core = core
 
     async def stop(self) -> None:
-        self._on_command = None
+        self._core = None
 
     def invocation(self, line: str) -> CommandInvocation:
         text = line.strip()
@@ -55,9 +54,9 @@ class ConsoleAdapter:
 
     async def command(self, line: str) -> list[Message]:
         """Run one `/papers ...` line as if typed in the channel, and print the replies."""
-        if self._on_command is None:
+        if self._core is None:
             raise RuntimeError("console adapter is not started")
-        replies = list(await self._on_command(self.invocation(line)))
+        replies = list(await self._core.handle(self.invocation(line)))
         for reply in replies:
             self.print(reply)
         return replies

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from adapters.base import OnCommand, SentMessage
-from bot.types import ChannelRef, CommandSpec, Message, Platform
+from bot.ports import CommandPort, SentMessage
+from bot.types import ChannelRef, Message, Platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +24,7 @@ class MemoryAdapter:
     platform_name: Platform = Platform.CONSOLE
     posted: list[Posted] = field(default_factory=list)
     failures: dict[str, list[Exception]] = field(default_factory=dict)
-    commands: list[CommandSpec] = field(default_factory=list)
-    on_command: OnCommand | None = None
+    core: CommandPort | None = None
     link_up: bool = True
 
     @property
@@ -37,12 +35,11 @@ class MemoryAdapter:
     def platform(self) -> Platform:
         return self.platform_name
 
-    async def start(self, commands: Sequence[CommandSpec], on_command: OnCommand) -> None:
-        self.commands = list(commands)
-        self.on_command = on_command
+    async def start(self, core: CommandPort) -> None:
+        self.core = core
 
     async def stop(self) -> None:
-        self.on_command = None
+        self.core = None
 
     def fail_next(self, channel: ChannelRef, *errors: Exception) -> None:
         self.failures.setdefault(channel.key, []).extend(errors)

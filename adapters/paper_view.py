@@ -15,7 +15,7 @@ _ANY_CHANNEL = ChannelRef(Platform.CONSOLE, "-", "-")
 
 
 def short_authors(authors: Sequence[str], keep: int = 3) -> str:
-    """"A, B, C et al." (whitespace-normalised names), or "" when there are none."""
+    """ "A, B, C et al." (whitespace-normalised names), or "" when there are none."""
     # Some papers list hundreds of authors; normalise only the ones shown, plus one to know "et al.".
     names: list[str] = []
     for author in authors:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import datetime
+from typing import assert_never
 
 from adapters import paper_view
 from bot.types import (
@@ -84,6 +85,8 @@ def render_text(message: Message) -> str:
             return "\n".join(lines)
         case Status():
             return render_status(message)
+        case _:
+            assert_never(message)
 
 
 def render_digest(d: Digest) -> str:

@@ -227,11 +227,12 @@ async def bench_deliver(n: int, concurrency: int) -> None:
     import adapters.discord.adapter as discord_adapter
     from adapters.discord.adapter import DiscordAdapter
     from adapters.slack.adapter import SlackAdapter
-    from bot.app import build, seed_sample_if_empty
     from bot.clock import FixedClock
     from bot.config import DeliverySettings, DiscordSettings, Settings, SlackSettings
     from bot.delivery import RetryPolicy
+    from bot.ingest import seed_sample_if_empty
     from bot.types import DeliveryKind, DeliveryState
+    from paperboy.app import Paperboy
     from tests.fakes.discord import GUILD_ID
 
     discord_adapter.GUILD_READY_TIMEOUT = 0.05
@@ -262,20 +263,18 @@ async def bench_deliver(n: int, concurrency: int) -> None:
             delivery=DeliverySettings(concurrency=concurrency),
         )
         clock = FixedClock(noon)
-        app = await build(settings, clock, retry=RetryPolicy(attempts=6, base_delay=0.5, max_delay=10))
-        await seed_sample_if_empty(app)
         slack = SlackAdapter(settings.slack, web_app=web.Application(), clock=clock)  # 1 post/s/channel
         discord = DiscordAdapter(settings.discord, clock=clock)
-        specs = app.engine.commands.specs()
-        await slack.start(specs, app.engine.handle)
-        await discord.start(specs, app.engine.handle)
-        app.adapters[Platform.SLACK] = slack
-        app.adapters[Platform.DISCORD] = discord
+        app = Paperboy(
+            settings, clock=clock, retry=RetryPolicy(attempts=6, base_delay=0.5, max_delay=10), chat=[slack, discord]
+        )
+        await app.start()
+        await seed_sample_if_empty(app.db, clock)
         try:
             slack_refs = [ChannelRef(Platform.SLACK, "T1", f"C{i:05d}") for i in range(n)]
             discord_refs = [ChannelRef(Platform.DISCORD, GUILD_ID, str(900_000 + i)) for i in range(n)]
             for ref in slack_refs + discord_refs:
-                await app.engine.channel(ref)
+                await app.channels.ensure(ref)
             day = noon.date().isoformat()
 
             async def fan_out(refs: list[ChannelRef]) -> tuple[float, float, int]:
@@ -343,7 +342,7 @@ async def bench_deliver(n: int, concurrency: int) -> None:
             )
             print(f"         lost {lost}, duplicated {dup}")
         finally:
-            await app.close()
+            await app.stop()
             ours.send("stop")
             fakes.join(timeout=10)
             if fakes.is_alive():
@@ -372,7 +371,7 @@ def run_rss(data_dir: Path, label: str, settle: float) -> None:
     env.update(PAPERBOY_DATA_DIR=str(data_dir), PAPERBOY_OFFLINE="true", PAPERBOY_HTTP__PORT=str(port))
     log = (data_dir / "run.log").open("wb")
     proc = __import__("subprocess").Popen(
-        [sys.executable, "-m", "bot", "run"], env=env, cwd=data_dir, stdin=-3, stdout=log, stderr=log
+        [sys.executable, "-m", "paperboy", "run"], env=env, cwd=data_dir, stdin=-3, stdout=log, stderr=log
     )
     try:
         started = time.perf_counter()

@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/search.py [--papers 100000] [--runs 30] [--rebuild]
 Builds (once, cached under bench/.cache/) a SQLite database of synthetic papers made by recombining the
 real titles and abstracts of the shared Hugging Face archive, through the real storage layer (migrations and
 `upsert`, so the FTS table is the one the bot uses). Then, for 20 realistic topic queries, it times the
-search command's own path (`bot.features.papers.run_search`: full-text window, exact matcher, ranking
+search command's own path (`bot.search.Search.run`: full-text window, exact matcher, ranking
 blend, total) side by side with a bare stdlib-sqlite3
 `SELECT rowid, bm25(t) FROM t WHERE t MATCH ? ORDER BY bm25(t) LIMIT 10` over the same FTS5 table and the same
 terms, and a naive full scan (match() over every paper). Prints figures only; no pass/fail on time.
@@ -28,10 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import FixedClock
-from bot.config import Settings
-from bot.engine import Engine
-from bot.features.papers import run_search
 from bot.query import candidate_phrases, match, parse
+from bot.search import Search
 from bot.types import Paper, Source
 from storage import Database
 from storage.search import fts5_match
@@ -152,14 +150,13 @@ def pct(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def engine_for(db: Database) -> Engine:
-    settings = Settings(offline=True)
-    return Engine(db=db, settings=settings, clock=FixedClock(datetime(2026, 1, 2, tzinfo=UTC)))
+def search_for(db: Database) -> Search:
+    return Search(db.papers, FixedClock(datetime(2026, 1, 2, tzinfo=UTC)))
 
 
 async def measure(path: Path, runs: int, naive_sample: int) -> None:
     db = await Database.connect(f"sqlite+aiosqlite:///{path}")
-    engine = engine_for(db)
+    search = search_for(db)
     raw = sqlite3.connect(path)
     raw_sql = (
         "SELECT rowid, bm25(papers_fts) FROM papers_fts WHERE papers_fts MATCH ? ORDER BY bm25(papers_fts) LIMIT 10"
@@ -175,14 +172,14 @@ async def measure(path: Path, runs: int, naive_sample: int) -> None:
             phrases = candidate_phrases(query)
             match = fts5_match(phrases or [])
             for _ in range(3):  # warm caches on both sides
-                await run_search(engine, query, limit=10)
+                await search.run(query, limit=10)
                 raw.execute(raw_sql, (match,)).fetchall()
             search_ms: list[float] = []
             raw_ms: list[float] = []
             found = 0
             for _ in range(runs):
                 t = time.perf_counter()
-                _, found = await run_search(engine, query, limit=10)
+                _, found = await search.run(query, limit=10)
                 search_ms.append((time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
                 raw.execute(raw_sql, (match,)).fetchall()
@@ -210,8 +207,10 @@ async def measure(path: Path, runs: int, naive_sample: int) -> None:
         f"{'all queries':34} {'':>8} | {s50:>8.1f}ms {pct(all_search, 0.99):>5.1f}ms | "
         f"{w50:>6.1f}ms {pct(all_raw, 0.99):>5.1f}ms | {s50 / w50:>5.2f}x"
     )
-    print(f"naive full scan (match() over every paper, measured on {naive_sample:,}, scaled to {total:,}): "
-          f"{naive:,.0f} ms per query")
+    print(
+        f"naive full scan (match() over every paper, measured on {naive_sample:,}, scaled to {total:,}): "
+        f"{naive:,.0f} ms per query"
+    )
     print("targets (DESIGN §12): search p50 at most 1.5x raw FTS5 bm25, p99 under 100 ms")
     print("search = the `/papers search` path: full-text window + exact matcher + ranking blend + total;")
     print("raw = stdlib sqlite3 over the same FTS5 table and terms, LIMIT 10, rowids only.")

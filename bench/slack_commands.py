@@ -56,28 +56,31 @@ async def _serve(kind: str, api_url: str) -> None:
 
     app = web.Application()
     adapter: Any = None  # Paperboy's SlackAdapter, stopped at the end (it owns an aiohttp session)
+    paperboy: Any = None  # the whole application ("full"), which stops its adapter itself
     if kind == "full":
         import tempfile
         from pathlib import Path
 
         from adapters.slack.adapter import SlackAdapter
-        from bot.app import build, seed_sample_if_empty
         from bot.clock import SystemClock
         from bot.config import Settings, SlackSettings
+        from bot.ingest import seed_sample_if_empty
+        from paperboy.app import Paperboy
 
         data = Path(tempfile.mkdtemp(prefix="paperboy-bench-"))
         token, secret = SecretStr("xoxb-t1-token"), SecretStr(SECRET)
         slack = SlackSettings(bot_token=token, signing_secret=secret, api_url=api_url)
         settings = Settings(data_dir=data, offline=True, slack=slack)
-        paperboy = await build(settings, SystemClock())
-        await seed_sample_if_empty(paperboy)
         adapter = SlackAdapter(slack, web_app=app, clock=SystemClock())
-        await adapter.start(paperboy.engine.commands.specs(), paperboy.engine.handle)
+        paperboy = Paperboy(settings, chat=[adapter])
+        await paperboy.start()
+        await seed_sample_if_empty(paperboy.db, paperboy.clock)
     elif kind == "paperboy":
         from adapters.slack.adapter import SlackAdapter
         from bot.clock import SystemClock
         from bot.config import SlackSettings
         from bot.types import CommandInvocation, Message, PaperList
+        from tests.fakes.common import ScriptedCore
 
         papers = _papers()
 
@@ -87,7 +90,7 @@ async def _serve(kind: str, api_url: str) -> None:
         token, secret = SecretStr("xoxb-t1-token"), SecretStr(SECRET)
         settings = SlackSettings(bot_token=token, signing_secret=secret, api_url=api_url)
         adapter = SlackAdapter(settings, web_app=app, clock=SystemClock())
-        await adapter.start((), on_command)
+        await adapter.start(ScriptedCore(on_command))
     else:
         from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
         from slack_bolt.app.async_app import AsyncApp
@@ -131,7 +134,9 @@ async def _serve(kind: str, api_url: str) -> None:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     print(port, flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # until the parent closes stdin
-    if adapter is not None:
+    if paperboy is not None:
+        await paperboy.stop()
+    elif adapter is not None:
         await adapter.stop()
     await runner.cleanup()
 

@@ -19,16 +19,12 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from adapters.base import ChatAdapter
 from bot.clock import Clock
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 from bot.metrics import DELIVERIES, DELIVERY_SECONDS
+from bot.ports import ChannelStore, ChatAdapter, DeliveryStore
 from bot.types import ChannelRef, Delivery, DeliveryKind, DeliveryState, Digest, Message, Platform
-
-if TYPE_CHECKING:
-    from storage import Database
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +65,8 @@ Sleep = Callable[[float], Awaitable[None]]
 class Deliverer:
     def __init__(
         self,
-        db: Database,
+        deliveries: DeliveryStore,
+        channels: ChannelStore,
         adapters: Mapping[Platform, ChatAdapter],
         clock: Clock,
         *,
@@ -78,7 +75,8 @@ class Deliverer:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self._db = db
+        self._deliveries = deliveries
+        self._channels = channels
         self._adapters = adapters
         self._clock = clock
         self._replica = replica_id
@@ -92,7 +90,7 @@ class Deliverer:
         adapter = self._adapters.get(ref.platform)
         if adapter is None:
             return DeliveryResult(Outcome.NO_ADAPTER, detail=f"no {ref.platform.value} connection is configured")
-        deliveries = self._db.deliveries
+        deliveries = self._deliveries
         now = self._clock.now()
         claim = await deliveries.claim(ref, kind, key, claimed_by=self._replica, now=now, paper_ids=paper_ids)
         if claim is None:
@@ -159,18 +157,18 @@ class Deliverer:
                 continue
             except PermanentDeliveryError as exc:
                 now = self._clock.now()
-                await self._db.deliveries.mark_failed(claim.id, error=exc.reason, now=now)
-                await self._db.channels.pause(ref, exc.reason)
+                await self._deliveries.mark_failed(claim.id, error=exc.reason, now=now)
+                await self._channels.pause(ref, exc.reason)
                 DELIVERIES.labels(platform=platform, outcome="paused").inc()
                 logger.warning("delivery %s failed permanently, digest paused %s: %s", claim.id, _ids(ref), exc.reason)
                 return DeliveryResult(Outcome.PAUSED, claim, exc.reason)
             now = self._clock.now()
-            await self._db.deliveries.mark_sent(claim.id, message_id=sent.message_id, now=now)
+            await self._deliveries.mark_sent(claim.id, message_id=sent.message_id, now=now)
             DELIVERIES.labels(platform=platform, outcome="sent").inc()
             DELIVERY_SECONDS.labels(platform=platform).observe(max(0.0, (now - claim.claimed_at).total_seconds()))
             logger.info("delivery %s sent as %s %s", claim.id, sent.message_id, _ids(ref))
             return DeliveryResult(Outcome.SENT, claim)
-        await self._db.deliveries.mark_failed(claim.id, error=last_error or "gave up", now=self._clock.now())
+        await self._deliveries.mark_failed(claim.id, error=last_error or "gave up", now=self._clock.now())
         DELIVERIES.labels(platform=platform, outcome="failed").inc()
         logger.error("delivery %s gave up after %d attempts %s", claim.id, self._policy.attempts, _ids(ref))
         return DeliveryResult(Outcome.FAILED, claim, last_error)
@@ -182,21 +180,20 @@ class Deliverer:
             found = await self._find_marker(adapter, claim)
         except RetryableDeliveryError as exc:
             # Unknown whether it was posted: never risk a duplicate; the next run looks again.
-            await self._db.deliveries.mark_failed(claim.id, error=exc.reason, now=self._clock.now())
+            await self._deliveries.mark_failed(claim.id, error=exc.reason, now=self._clock.now())
             DELIVERIES.labels(platform=ref.platform.value, outcome="failed").inc()
             return DeliveryResult(Outcome.FAILED, claim, exc.reason)
         if found is None:
             return None
-        await self._db.deliveries.mark_sent(claim.id, message_id=found, now=self._clock.now())
+        await self._deliveries.mark_sent(claim.id, message_id=found, now=self._clock.now())
         DELIVERIES.labels(platform=ref.platform.value, outcome="recovered").inc()
         logger.info("delivery %s found posted after a lost answer %s; recorded", claim.id, _ids(ref))
         return DeliveryResult(Outcome.RECOVERED, claim)
 
     async def unfinished(self) -> list[Delivery]:
         """Claims whose process died or gave up: the recovery pass resolves them."""
-        return await self._db.deliveries.unfinished(older_than=self._clock.now() - self._policy.claim_ttl)
+        return await self._deliveries.unfinished(older_than=self._clock.now() - self._policy.claim_ttl)
 
 
 def _ids(ref: ChannelRef) -> str:
     return f"platform={ref.platform.value} workspace={ref.workspace_id} channel={ref.channel_id}"
-

@@ -16,16 +16,13 @@ import functools
 import heapq
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.actions import paper_actions
+from bot.ports import DeliveryStore, PaperStore, SubscriptionStore
 from bot.query import QuerySyntaxError, TopicQuery, match, parse
 from bot.topic_index import PaperIndex
 from bot.types import Channel, Digest, DigestEntry, DigestReason, Paper, Subscription
-
-if TYPE_CHECKING:
-    from storage import Database
-
 
 # A fan-out selects for thousands of channels that share topics: parse each stored query once.
 _parse_stored = functools.lru_cache(maxsize=16_384)(parse)
@@ -148,7 +145,7 @@ def select_entries(
             if len(chosen) >= s.max_papers:
                 break
             if eligible(p):
-                entries.append(DigestEntry(p, DigestReason.TRENDING, reasons(p)))
+                entries.append(DigestEntry(p, DigestReason.TRENDING, reasons(p), paper_actions(p)))
                 chosen.add(p.id)
     taken = 0
     candidates = hits[0].papers if len(hits) == 1 else heapq.merge(*(hit.papers for hit in hits), key=_best_first)
@@ -158,31 +155,40 @@ def select_entries(
         if p.id in chosen or not eligible(p):
             continue
         chosen.add(p.id)
-        entries.append(DigestEntry(p, DigestReason.TOPIC, reasons(p)))
+        entries.append(DigestEntry(p, DigestReason.TOPIC, reasons(p), paper_actions(p)))
         taken += 1
     return entries
 
 
-async def build_digest(db: Database, channel: Channel, *, now: datetime, day: date | None = None) -> Digest:
-    """The digest `channel` gets for local day `day` (default: the channel's today at `now`)."""
-    today = day or local_day(channel, now)
-    papers_day = await db.papers.latest_featured_day(on_or_before=today - timedelta(days=1))
-    if papers_day is None:
-        return Digest(channel.ref, today, (), None, note="No Daily Papers are stored yet.")
-    windows = topic_windows(channel, await db.subscriptions.list(channel.ref))
-    trending_pool = await db.papers.featured_on(papers_day) if channel.settings.trending else []
-    topic_pool: list[Paper] = []
-    if windows:
-        start = min(w.start for w in windows)
-        if start <= papers_day:
-            topic_pool = await db.papers.arrived_between(start, papers_day)
-    entries = select_entries(
-        channel,
-        trending_pool=trending_pool,
-        topic_pool=topic_pool,
-        index=_shared_index(tuple(topic_pool)) if topic_pool else None,
-        windows=windows,
-        posted=await db.deliveries.posted_paper_ids(channel.ref),
-        papers_day=papers_day,
-    )
-    return Digest(channel.ref, today, tuple(entries), papers_day)
+class DigestBuilder:
+    """Reads what a channel's digest needs from the store and selects it (`select_entries`)."""
+
+    def __init__(self, papers: PaperStore, subscriptions: SubscriptionStore, deliveries: DeliveryStore) -> None:
+        self._papers = papers
+        self._subscriptions = subscriptions
+        self._deliveries = deliveries
+
+    async def build(self, channel: Channel, *, now: datetime, day: date | None = None) -> Digest:
+        """The digest `channel` gets for local day `day` (default: the channel's today at `now`)."""
+        today = day or local_day(channel, now)
+        papers = self._papers
+        papers_day = await papers.latest_featured_day(on_or_before=today - timedelta(days=1))
+        if papers_day is None:
+            return Digest(channel.ref, today, (), None, note="No Daily Papers are stored yet.")
+        windows = topic_windows(channel, await self._subscriptions.list(channel.ref))
+        trending_pool = await papers.featured_on(papers_day) if channel.settings.trending else []
+        topic_pool: list[Paper] = []
+        if windows:
+            start = min(w.start for w in windows)
+            if start <= papers_day:
+                topic_pool = await papers.arrived_between(start, papers_day)
+        entries = select_entries(
+            channel,
+            trending_pool=trending_pool,
+            topic_pool=topic_pool,
+            index=_shared_index(tuple(topic_pool)) if topic_pool else None,
+            windows=windows,
+            posted=await self._deliveries.posted_paper_ids(channel.ref),
+            papers_day=papers_day,
+        )
+        return Digest(channel.ref, today, tuple(entries), papers_day)

@@ -12,16 +12,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.delivery import Deliverer, Outcome
-from bot.digest import build_digest, local_day
+from bot.digest import DigestBuilder, local_day
 from bot.metrics import DIGESTS
+from bot.ports import ChannelStore, DeliveryStore
 from bot.types import Channel, ChannelRef, DeliveryKind, DeliveryState, Digest
-
-if TYPE_CHECKING:
-    from storage import Database
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +59,19 @@ _FROM_DELIVERY = {
 
 
 class DigestRunner:
-    def __init__(self, db: Database, clock: Clock, deliverer: Deliverer, *, concurrency: int = 128) -> None:
-        self._db = db
+    def __init__(
+        self,
+        channels: ChannelStore,
+        deliveries: DeliveryStore,
+        digests: DigestBuilder,
+        clock: Clock,
+        deliverer: Deliverer,
+        *,
+        concurrency: int = 128,
+    ) -> None:
+        self._channels = channels
+        self._deliveries = deliveries
+        self._digests = digests
         self._clock = clock
         self._deliverer = deliverer
         self._concurrency = concurrency
@@ -73,7 +81,7 @@ class DigestRunner:
 
         `manual` (`digest now`) ignores the on/off and weekend settings but still never re-posts.
         """
-        channel = await self._db.channels.get(ref)
+        channel = await self._channels.get(ref)
         if channel is None:
             return DigestRun(ref, RunOutcome.UNKNOWN_CHANNEL)
         now = self._clock.now()
@@ -93,19 +101,19 @@ class DigestRunner:
     async def _deliver(self, channel: Channel, today: date) -> DigestRun:
         ref = channel.ref
         key = today.isoformat()
-        existing = await self._db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, key)
+        existing = await self._deliveries.get_by_key(ref, DeliveryKind.DIGEST, key)
         if existing is not None and existing.state in (DeliveryState.SENT, DeliveryState.SKIPPED):
             return DigestRun(ref, RunOutcome.ALREADY, today)
         now = self._clock.now()
-        digest = await build_digest(self._db, channel, now=now, day=today)
+        digest = await self._digests.build(channel, now=now, day=today)
         if not digest.entries and not channel.settings.empty and existing is None:
-            claim = await self._db.deliveries.claim(
+            claim = await self._deliveries.claim(
                 ref, DeliveryKind.DIGEST, key, claimed_by="digest", now=now, paper_ids=()
             )
             if claim is None:
                 return DigestRun(ref, RunOutcome.ALREADY, today)
-            await self._db.deliveries.mark_skipped(claim.id, reason="nothing new", now=now)
-            await self._db.channels.set_last_digest(ref, now)
+            await self._deliveries.mark_skipped(claim.id, reason="nothing new", now=now)
+            await self._channels.set_last_digest(ref, now)
             return DigestRun(ref, RunOutcome.EMPTY, today)
         if not digest.entries:
             digest = Digest(ref, today, (), digest.papers_day, note="Nothing new for this channel today.")
@@ -114,7 +122,7 @@ class DigestRunner:
         )
         outcome = _FROM_DELIVERY[result.outcome]
         if outcome in (RunOutcome.SENT, RunOutcome.RECOVERED):
-            await self._db.channels.set_last_digest(ref, self._clock.now())
+            await self._channels.set_last_digest(ref, self._clock.now())
         if outcome is RunOutcome.PAUSED:
             logger.warning("digest paused the channel %s: %s", ref.key, result.detail)
         return DigestRun(ref, outcome, today, len(digest.entries), result.detail)

@@ -1,95 +1,90 @@
-"""The engine: turns a `CommandInvocation` into replies, the same way for every surface."""
+"""The engine: turns a `CommandInvocation` into replies, the same way for every surface.
+
+It is the `CommandPort` every chat adapter serves: the specs (to build native commands), `handle` (run
+one invocation) and `suggest` (values while a user types). It owns the error policy: a `CommandError`
+becomes a short private reply, anything else is logged with its ids and answered with a generic one.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import replace
 
-import bot.features  # noqa: F401  (registers every subcommand)
-from bot.clock import Clock
-from bot.commands import CommandContext, CommandError, CommandRegistry, refusal, registry
-from bot.config import Settings
+from bot.commands import COMMAND_PREFIX, Bound, CommandError, CommandRegistry, refusal
 from bot.metrics import COMMANDS
-from bot.types import Channel, ChannelRef, CommandInvocation, Message, Paper, TextReply
-
-if TYPE_CHECKING:
-    from bot.digest_run import DigestRunner
-    from storage import Database
+from bot.ports import Suggestion
+from bot.types import Audience, CommandInvocation, CommandSpec, Message, TextReply
 
 logger = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Something went wrong on Paperboy's side; it has been logged. Please try again in a minute."
+MAX_SUGGESTIONS = 25
 
 
-class RemotePapers(Protocol):
-    """The Hub, when Paperboy is online: looks up papers that are not stored yet."""
-
-    async def paper(self, arxiv_id: str) -> Paper | None: ...
-
-    async def search(self, query: str, limit: int = 20) -> list[Paper]: ...
-
-
-class ScheduleListener(Protocol):
-    """Told when a channel's schedule changes, so the change takes effect without a restart."""
-
-    def channel_changed(self, channel: Channel) -> None: ...
-
-
-@dataclass
 class Engine:
-    db: Database
-    settings: Settings
-    clock: Clock
-    remote: RemotePapers | None = None
-    digests: DigestRunner | None = None
-    schedule: ScheduleListener | None = None
-    commands: CommandRegistry = field(default_factory=lambda: registry)
+    def __init__(self, commands: CommandRegistry) -> None:
+        self.commands = commands
+
+    def specs(self) -> Sequence[CommandSpec]:
+        return self.commands.specs()
+
+    def _resolve(self, invocation: CommandInvocation) -> tuple[str, str]:
+        """(command name, the text after it) for typed or structured invocations."""
+        if invocation.command is not None:
+            return invocation.command.lower() or "help", ""
+        text = invocation.text.strip()
+        if text.startswith(COMMAND_PREFIX):
+            text = text[len(COMMAND_PREFIX) :].strip()
+        name, _, rest = text.partition(" ")
+        return name.lower() or "help", rest.strip()
 
     async def handle(self, invocation: CommandInvocation) -> list[Message]:
-        text = invocation.text.strip()
-        if text.startswith("/papers"):
-            text = text[len("/papers") :].strip()
-        name, _, args = text.partition(" ")
-        name = name.lower() or "help"
-        command = self.commands.get(name)
-        ids = (invocation.channel.platform.value, invocation.channel.workspace_id, invocation.channel.channel_id)
-        if command is None:
+        name, rest = self._resolve(invocation)
+        bound = self.commands.get(name)
+        if bound is None:
             COMMANDS.labels(command="unknown", outcome="error").inc()
-            hint = self.commands.suggest(name)
+            hint = self.commands.closest(name)
             extra = f" Did you mean `{hint}`?" if hint else ""
-            text = f"Unknown command `{name[:40]}`.{extra} Try `/papers help`."
-            return [TextReply(text, private=True, is_error=True)]
-        spec = command.spec
-        if spec.changes_channel and (reason := refusal(invocation, name)) is not None:
+            return [
+                TextReply(f"Unknown command `{name[:40]}`.{extra} Try `/papers help`.", private=True, is_error=True)
+            ]
+        spec = bound.command.spec
+        if spec.audience is Audience.MANAGERS and (reason := refusal(invocation, name)) is not None:
             COMMANDS.labels(command=name, outcome="refused").inc()
             return [TextReply(reason, private=True, is_error=True)]
-        ctx = CommandContext(invocation=invocation, engine=self, command=name, args=args.strip())
         try:
-            reply = await command.handler(ctx)
+            reply = await self._call(bound, invocation, rest)
         except CommandError as exc:
             COMMANDS.labels(command=name, outcome="error").inc()
             return [TextReply(exc.message, private=True, is_error=True)]
         except Exception:
             COMMANDS.labels(command=name, outcome="failure").inc()
-            logger.exception("command %s failed platform=%s workspace=%s channel=%s", name, *ids)
+            ref = invocation.channel
+            logger.exception(
+                "command %s failed platform=%s workspace=%s channel=%s",
+                name,
+                ref.platform.value,
+                ref.workspace_id,
+                ref.channel_id,
+            )
             return [TextReply(GENERIC_FAILURE, private=True, is_error=True)]
         COMMANDS.labels(command=name, outcome="ok").inc()
         messages = list(reply) if isinstance(reply, Sequence) else [reply]
         if invocation.force_private or spec.private:
-            messages = [_private(m) for m in messages]
+            messages = [m if m.private else replace(m, private=True) for m in messages]
         return messages
 
-    async def channel(self, ref: ChannelRef) -> Channel:
-        """This channel's row, created with the configured defaults on first use."""
-        return await self.db.channels.ensure(
-            ref,
-            digest_time=self.settings.digest.parsed_time,
-            timezone=self.settings.digest.timezone,
-            now=self.clock.now(),
-        )
+    async def _call(self, bound: Bound, invocation: CommandInvocation, rest: str) -> Message | Sequence[Message]:
+        values = bound.command.bind(invocation, rest)
+        return await bound.command.handler(self.commands.context(bound, invocation), **values)
 
-
-def _private(message: Message) -> Message:
-    return message if message.private else replace(message, private=True)
+    async def suggest(self, invocation: CommandInvocation, param: str, current: str) -> Sequence[Suggestion]:
+        """Values for one parameter while the user types; nothing when the command offers none."""
+        name, _ = self._resolve(invocation)
+        bound = self.commands.get(name)
+        found = bound.command.param(param) if bound is not None else None
+        if bound is None or found is None or found.arg.suggest is None:
+            return []
+        suggestions = await found.arg.suggest(self.commands.context(bound, invocation), current)
+        return list(suggestions)[:MAX_SUGGESTIONS]

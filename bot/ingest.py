@@ -6,18 +6,35 @@ a `HealthLog`); this module only depends on the protocols.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from tqdm import tqdm
 
+from bot.clock import Clock
 from bot.errors import SourceError
+from bot.metrics import SOURCE_FETCHES
+from bot.ports import DailyPapers, Store
+from bot.sources.files import count_records, iter_daily_papers_files
+from bot.sources.sample import sample_paths
 from bot.types import Paper, UpsertResult
 
-__all__ = ["HealthLog", "PaperSink", "describe_result", "ingest_from", "ingest_papers", "merge_papers"]
+__all__ = [
+    "HealthLog",
+    "PaperSink",
+    "describe_result",
+    "ingest_from",
+    "ingest_papers",
+    "ingest_recent",
+    "merge_papers",
+    "seed_sample_if_empty",
+]
+
+INGEST_LOCK = "paperboy-ingest"
 
 logger = logging.getLogger(__name__)
 
@@ -165,3 +182,36 @@ async def _record_failure(health: HealthLog, source_name: str, now: datetime, er
         await health.record_failure(source_name, at=now, error=error)
     except Exception:
         logger.exception("source %s: could not record failure", source_name)
+
+
+async def seed_sample_if_empty(store: Store, clock: Clock, *, progress: bool = False) -> UpsertResult | None:
+    """The offline default: a first run with an empty database serves the bundled real sample."""
+    if await store.papers.count() > 0:
+        return None
+    paths = sample_paths()
+    result = await ingest_papers(
+        store.papers, iter_daily_papers_files(paths), now=clock.now(), progress=progress, total=count_records(paths)
+    )
+    await store.sources.record_success("sample", at=clock.now(), result=describe_result(result))
+    return result
+
+
+async def ingest_recent(hf: DailyPapers, store: Store, clock: Clock, *, refetch_days: int) -> None:
+    """The hourly job: today and the last few days again (upvotes keep growing for days).
+
+    One replica at a time (an advisory lock); a failing day stops the pass, and the next run retries
+    every day.
+    """
+    async with store.advisory_lock(INGEST_LOCK) as acquired:
+        if not acquired:
+            logger.info("ingest skipped: another replica holds the ingest lock")
+            return
+        today = clock.now().date()
+        for back in range(refetch_days + 1):
+            day = today - timedelta(days=back)
+            result = await ingest_from(
+                "hf", functools.partial(hf.fetch_day, day), store.papers, store.sources, now=clock.now()
+            )
+            SOURCE_FETCHES.labels(source="hf", outcome="ok" if result is not None else "error").inc()
+            if result is None:
+                break  # the source is down; the next run retries all days

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_SUBMITTED, JobExecutionEvent, JobSubmissionEvent
@@ -23,10 +23,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock
 from bot.digest_run import DigestRun, DigestRunner, RunOutcome
 from bot.metrics import SCHEDULER_LAG
+from bot.ports import ChannelStore, DeliveryStore
 from bot.types import Channel, ChannelRef, DeliveryKind
-
-if TYPE_CHECKING:
-    from storage import Database
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +71,8 @@ def job_id(ref: ChannelRef) -> str:
 class DigestScheduler:
     def __init__(
         self,
-        db: Database,
+        channels: ChannelStore,
+        deliveries: DeliveryStore,
         runner: DigestRunner,
         clock: Clock,
         *,
@@ -82,7 +81,8 @@ class DigestScheduler:
         ingest_every: timedelta = timedelta(hours=1),
         recover_every: timedelta | None = None,
     ) -> None:
-        self._db = db
+        self._channels = channels
+        self._deliveries = deliveries
         self._runner = runner
         self._clock = clock
         self._grace = grace
@@ -101,7 +101,7 @@ class DigestScheduler:
 
     async def start(self) -> list[DigestRun]:
         """Rebuild every job from the database, start firing, and catch up what was missed."""
-        channels = await self._db.channels.all()
+        channels = await self._channels.all()
         for channel in channels:
             self.channel_changed(channel)
         if self._ingest is not None:
@@ -163,25 +163,25 @@ class DigestScheduler:
         now = self._clock.now()
         runs: list[DigestRun] = []
         due: dict[ChannelRef, date] = {}
-        for channel in channels if channels is not None else await self._db.channels.all():
+        for channel in channels if channels is not None else await self._channels.all():
             if not is_scheduled(channel):
                 continue
             slot = last_digest_slot(channel, now)
             if slot is None or (channel.created_at is not None and channel.created_at > slot):
                 continue
             day = slot.astimezone(ZoneInfo(channel.timezone)).date()
-            if await self._db.deliveries.get_by_key(channel.ref, DeliveryKind.DIGEST, day.isoformat()) is not None:
+            if await self._deliveries.get_by_key(channel.ref, DeliveryKind.DIGEST, day.isoformat()) is not None:
                 continue
             if now - slot <= self._grace:
                 logger.info("catching up the digest of %s missed at %s channel=%s", day, slot, channel.ref.key)
                 due[channel.ref] = day
                 continue
-            claim = await self._db.deliveries.claim(
+            claim = await self._deliveries.claim(
                 channel.ref, DeliveryKind.DIGEST, day.isoformat(), claimed_by="scheduler", now=now
             )
             if claim is not None:
                 reason = f"missed: Paperboy was not running at {slot:%Y-%m-%d %H:%M} UTC and the grace period passed"
-                await self._db.deliveries.mark_skipped(claim.id, reason=reason, now=now)
+                await self._deliveries.mark_skipped(claim.id, reason=reason, now=now)
                 logger.warning("digest of %s skipped channel=%s: %s", day, channel.ref.key, reason)
                 runs.append(DigestRun(channel.ref, RunOutcome.MISSED, day, detail=reason))
         # Catching up after an outage can mean every channel at once: fan out concurrently.

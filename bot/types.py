@@ -71,8 +71,10 @@ class Permission:
 class CommandInvocation:
     """One `/papers ...` request, already translated from the platform's payload.
 
-    `text` is everything after `/papers`, exactly as the user typed it (or as a button rebuilt it):
-    every surface parses the same text the same way.
+    Typed surfaces (Slack's slash command, mentions, the console) give `text`: everything after
+    `/papers`, exactly as typed. Structured surfaces name the `command` and give its values one per
+    parameter, never joined into text: `args` in parameter order (a pressed `Action`), or `options` by
+    parameter name (Discord's typed options). Every form is bound and validated by the same spec.
     """
 
     channel: ChannelRef
@@ -82,6 +84,29 @@ class CommandInvocation:
     received_at: datetime
     is_direct_message: bool = False
     force_private: bool = False
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    options: tuple[tuple[str, str | int], ...] = ()
+
+
+class ActionStyle(enum.StrEnum):
+    DEFAULT = "default"
+    PRIMARY = "primary"
+    DANGER = "danger"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A button: pressing it runs `command` with `args` (in the command's parameter order).
+
+    Every action is also a command a user can type (`similar 2402.17764`); renderers draw actions
+    generically and translators turn a pressed one back into the invocation it names (`bot.actions`).
+    """
+
+    command: str
+    args: tuple[str, ...] = ()
+    label: str = ""
+    style: ActionStyle = ActionStyle.DEFAULT
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,6 +293,7 @@ class ListedPaper:
     paper: Paper
     matched: tuple[str, ...] = ()
     score: float | None = None
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +318,7 @@ class PaperList:
 class PaperCard:
     paper: Paper
     private: bool = False
+    actions: tuple[Action, ...] = ()
 
 
 class DigestReason(enum.StrEnum):
@@ -304,6 +331,7 @@ class DigestEntry:
     paper: Paper
     reason: DigestReason
     matched: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +361,7 @@ class TopicSummary:
     query: str
     matches_7d: int
     created_by: str = ""
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,34 +393,64 @@ Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status
 
 
 # ---------------------------------------------------------------------------------------------
-# Command metadata that adapters use to build native commands (Discord options, Slack help, manifests)
+# Command metadata, built from the handlers' signatures (`bot.commands`): adapters read it to build
+# native commands (Discord options, Slack help), and help and the README reference are made from it.
 
 
-class ArgKind(enum.StrEnum):
+class ParamKind(enum.StrEnum):
     TEXT = "text"
     INTEGER = "integer"
     CHOICE = "choice"
 
 
 @dataclass(frozen=True, slots=True)
-class ArgSpec:
+class ParamSpec:
+    """One parameter of a subcommand.
+
+    `rest` takes the rest of the typed line as one value (a query); `suggests` means the core can
+    offer values for it while the user types (Discord autocomplete).
+    """
+
     name: str
     description: str
-    kind: ArgKind = ArgKind.TEXT
+    kind: ParamKind = ParamKind.TEXT
     required: bool = False
     choices: tuple[str, ...] = ()
     min_value: int | None = None
     max_value: int | None = None
+    metavar: str = ""
+    rest: bool = False
+    suggests: bool = False
+
+    @property
+    def usage(self) -> str:
+        shown = "|".join(self.choices) if self.kind is ParamKind.CHOICE else (self.metavar or self.name)
+        if self.required:
+            return shown if self.kind is ParamKind.CHOICE else f"<{shown}>"
+        return f"[{shown}]"
+
+
+class Audience(enum.StrEnum):
+    """Who may run a subcommand: everyone, channel managers, or everyone to read and managers to change."""
+
+    EVERYONE = "everyone"
+    MANAGERS = "channel managers"
+    MANAGERS_TO_CHANGE = "everyone to read; managers to change"
 
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
-    """What an adapter needs to know about a subcommand; text is rebuilt as `name arg1 arg2 ...`."""
-
     name: str
     summary: str
-    usage: str
     description: str
-    args: tuple[ArgSpec, ...] = ()
-    changes_channel: bool = False
+    params: tuple[ParamSpec, ...] = ()
+    audience: Audience = Audience.EVERYONE
     private: bool = False
+
+    @property
+    def usage(self) -> str:
+        return " ".join([self.name, *(p.usage for p in self.params)])
+
+    @property
+    def changes_channel(self) -> bool:
+        return self.audience is Audience.MANAGERS

@@ -17,8 +17,8 @@ command -v "$chromium" >/dev/null || { echo "needs chromium: apt-get install -y 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export PAPERBOY_DATA_DIR="$work/data" PAPERBOY_OFFLINE=true
-"$python" -m bot ingest --file "$archive"
-"$python" -m bot preview --at 2025-11-21T09:00Z \
+"$python" -m paperboy ingest --file "$archive"
+"$python" -m paperboy preview --at 2025-11-21T09:00Z \
     --topic 'moe OR "mixture of experts"' --topic 'agent -survey' --out "$work/preview.html"
 
 for view in slack discord; do

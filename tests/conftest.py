@@ -25,35 +25,49 @@ def _is_loopback(host: object) -> bool:
         return False
 
 
-def _check(address: Any) -> None:
-    if isinstance(address, tuple) and address and not _is_loopback(address[0]):
-        raise OSError(f"test tried to reach the network ({address[0]!r}); tests are offline, use a loopback fake")
+class _Guard:
+    """Records every attempt to leave loopback. The attempt fails with OSError, as an offline machine's
+    would, and the test fails at teardown even when the code under test caught that error (sources
+    record a failed fetch and carry on, so an unguarded network call could otherwise pass)."""
 
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
 
-def _guarded_connect(self: socket.socket, address: Any) -> None:
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _check(address)
-    return _real_connect(self, address)
+    def check(self, address: Any) -> None:
+        if isinstance(address, tuple) and address and not _is_loopback(address[0]):
+            self.attempts.append(f"connect to {address[0]!r}")
+            raise OSError(f"test tried to reach the network ({address[0]!r}); tests are offline, use a loopback fake")
 
-
-def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _check(address)
-    return _real_connect_ex(self, address)
-
-
-def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    if host is not None and not _is_loopback(host if isinstance(host, str) else host.decode()):
-        raise OSError(f"test tried to resolve {host!r}; tests are offline, use a loopback fake")
-    return _real_getaddrinfo(host, *args, **kwargs)
+    def resolve(self, host: Any) -> None:
+        if host is not None and not _is_loopback(host if isinstance(host, str) else host.decode()):
+            self.attempts.append(f"resolve {host!r}")
+            raise OSError(f"test tried to resolve {host!r}; tests are offline, use a loopback fake")
 
 
 @pytest.fixture(autouse=True)
 def _network_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    guard = _Guard()
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            guard.check(address)
+        return _real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            guard.check(address)
+        return _real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        guard.resolve(host)
+        return _real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield
+    if guard.attempts:
+        pytest.fail(f"the test tried to reach the network: {', '.join(guard.attempts[:5])}", pytrace=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,6 +5,7 @@ A missing folder is an error, not a skip: tests that would silently stop testing
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -30,3 +31,12 @@ def archive_papers(name: str, limit: int | None = None) -> list[Paper]:
         if limit is not None and len(papers) == limit:
             break
     return list(papers.values())
+
+
+@functools.cache
+def all_archive_papers() -> tuple[Paper, ...]:
+    """Every paper of the archive, parsed by the bot's own file source (one per id, as stored)."""
+    papers: dict[str, Paper] = {}
+    for paper in iter_daily_papers_files([ARCHIVE]):
+        papers.setdefault(paper.id, paper)
+    return tuple(papers.values())

@@ -36,20 +36,19 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.base import OnCommand, SentMessage
 from bot.clock import Clock
 from bot.config import DiscordSettings
 from bot.errors import PaperboyError, PermanentDeliveryError, RetryableDeliveryError
+from bot.ports import CommandPort, KeyValueStore, SentMessage
 from bot.types import (
-    ArgKind,
-    ArgSpec,
     ChannelRef,
     CommandInvocation,
     CommandSpec,
     Message,
+    ParamKind,
+    ParamSpec,
     Platform,
     TextReply,
-    TopicList,
 )
 
 from . import render as r
@@ -81,14 +80,6 @@ _KNOWN_CODES: dict[int, str] = {
     50013: "Discord says Paperboy lacks permission to post here (Missing Permissions, 50013)",
     50035: "Discord rejected the message as malformed (Invalid Form Body, 50035)",
 }
-
-
-class KeyValueStore(Protocol):
-    """A small persistent store (storage.Database.kv satisfies it)."""
-
-    async def get(self, key: str) -> str | None: ...
-
-    async def set(self, key: str, value: str) -> None: ...
 
 
 class _Hooks(Protocol):
@@ -198,15 +189,15 @@ def _optional(annotation: Any) -> Any:
     return Optional[annotation]  # noqa: UP045 - discord.py resolves typing.Optional at runtime
 
 
-def _annotation(arg: ArgSpec) -> Any:
-    if arg.kind is ArgKind.INTEGER:
-        if arg.min_value is not None or arg.max_value is not None:
-            base: Any = app_commands.Range[int, arg.min_value, arg.max_value]
+def _annotation(param: ParamSpec) -> Any:
+    if param.kind is ParamKind.INTEGER:
+        if param.min_value is not None or param.max_value is not None:
+            base: Any = app_commands.Range[int, param.min_value, param.max_value]
         else:
             base = int
     else:
         base = str
-    return base if arg.required else _optional(base)
+    return base if param.required else _optional(base)
 
 
 class DiscordAdapter:
@@ -224,8 +215,7 @@ class DiscordAdapter:
         self._tree: app_commands.CommandTree[discord.Client] | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
-        self._specs: dict[str, CommandSpec] = {}
-        self._on_command: OnCommand | None = None
+        self._core: CommandPort | None = None
         self._global_limit = _SlidingWindow(settings.requests_per_second, GLOBAL_WINDOW)
         self._saved_globals: tuple[str, yarl.URL] | None = None
         self.synced: int = 0
@@ -248,16 +238,13 @@ class DiscordAdapter:
     # -----------------------------------------------------------------------------------------
     # Lifecycle
 
-    async def start(
-        self, commands: Sequence[CommandSpec], on_command: OnCommand, *, ready_timeout: float = READY_TIMEOUT
-    ) -> None:
+    async def start(self, core: CommandPort, *, ready_timeout: float = READY_TIMEOUT) -> None:
         token = self._settings.token.get_secret_value() if self._settings.token else ""
         if not token:
             raise PaperboyError("Discord is not configured: set PAPERBOY_DISCORD__TOKEN (or DISCORD_TOKEN)")
         if self._client is not None:
             raise RuntimeError("the Discord adapter is already started")
-        self._specs = {spec.name: spec for spec in commands}
-        self._on_command = on_command
+        self._core = core
         self._ready = asyncio.Event()
         self._point_at_endpoints()
 
@@ -327,7 +314,7 @@ class DiscordAdapter:
     async def on_setup(self) -> None:
         """Build `/papers` from the command registry and sync it when it changed (setup_hook)."""
         tree = self._require_tree()
-        tree.add_command(self._build_group(list(self._specs.values())))
+        tree.add_command(self._build_group(list(self._require_core().specs())))
         digest = self._commands_hash()
         stored = await self._kv.get(COMMANDS_HASH_KEY) if self._kv is not None else None
         if stored == digest:
@@ -346,11 +333,11 @@ class DiscordAdapter:
         if interaction.type is not discord.InteractionType.component:
             return
         data = cast(Mapping[str, Any], interaction.data or {})
-        parsed = t.component_text(str(data.get("custom_id", "")))
-        if parsed is None:
+        invocation = t.component_invocation(self._facts(interaction), str(data.get("custom_id", "")), self._clock.now())
+        if invocation is None:
             return
-        text, private = parsed
-        await self._run(interaction, text, private=private)
+        spec = next((s for s in self._require_core().specs() if s.name == invocation.command), None)
+        await self._run(interaction, invocation, private=spec is not None and spec.private)
 
     # -----------------------------------------------------------------------------------------
     # Commands
@@ -390,76 +377,71 @@ class DiscordAdapter:
         return group
 
     def _build_command(self, spec: CommandSpec) -> app_commands.Command[Any, ..., None]:
-        """A subcommand whose options come from the spec's args.
+        """A subcommand whose options come from the spec's parameters, through discord.py's public API.
 
-        discord.py derives options from the callback's signature, so the callback gets a synthetic
-        `__signature__` plus the attributes its decorators (`describe`, `choices`, `autocomplete`)
-        would have set. The option values are not used: the raw interaction data is translated
-        instead, the same way for every subcommand.
+        discord.py derives options from the callback's signature, so the callback gets a `__signature__`
+        built from the spec, and the `describe`, `choices` and `autocomplete` decorators add the rest. The
+        values discord.py parses are not used: the raw interaction data is translated instead
+        (`translate.command_options`), the same way for every subcommand and for recorded payloads.
         """
 
         async def callback(interaction: discord.Interaction, **_options: Any) -> None:
-            await self._run_slash(interaction, spec)
+            await self._run_command(interaction, spec)
 
         params = [
             inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
         ]
-        descriptions: dict[str, str] = {}
-        choices: dict[str, list[app_commands.Choice[str]]] = {}
-        autocomplete: dict[str, Any] = {}
-        for arg in spec.args:
+        for param in spec.params:
             params.append(
                 inspect.Parameter(
-                    arg.name,
+                    param.name,
                     inspect.Parameter.KEYWORD_ONLY,
-                    annotation=_annotation(arg),
-                    default=inspect.Parameter.empty if arg.required else None,
+                    annotation=_annotation(param),
+                    default=inspect.Parameter.empty if param.required else None,
                 )
             )
-            descriptions[arg.name] = r.fit(arg.description, 100) or arg.name
-            if arg.kind is ArgKind.CHOICE and arg.choices:
-                choices[arg.name] = [app_commands.Choice(name=c, value=c) for c in arg.choices[:25]]
-            elif spec.name == "unsubscribe" and arg.kind is ArgKind.TEXT and not autocomplete:
-                autocomplete[arg.name] = self._autocomplete_topics
-        attributes: dict[str, Any] = {
-            "__signature__": inspect.Signature(params),
-            "__discord_app_commands_param_description__": descriptions,
-            "__discord_app_commands_param_choices__": choices,
-            "__discord_app_commands_param_autocomplete__": autocomplete,
+        callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        decorated: Any = callback
+        if spec.params:
+            descriptions = {p.name: r.fit(p.description, 100) or p.name for p in spec.params}
+            decorated = app_commands.describe(**descriptions)(decorated)
+        choices = {
+            p.name: [app_commands.Choice(name=c, value=c) for c in p.choices[:25]]
+            for p in spec.params
+            if p.kind is ParamKind.CHOICE and p.choices
         }
-        for name, value in attributes.items():
-            setattr(callback, name, value)
+        if choices:
+            decorated = app_commands.choices(**choices)(decorated)
+        suggested = {p.name: self._suggester(spec, p.name) for p in spec.params if p.suggests}
+        if suggested:
+            decorated = app_commands.autocomplete(**suggested)(decorated)
         return app_commands.Command(
             name=spec.name,
             description=r.fit(spec.summary, 100) or spec.name,
-            callback=callback,
+            callback=decorated,
         )
 
-    async def _run_slash(self, interaction: discord.Interaction, spec: CommandSpec) -> None:
+    async def _run_command(self, interaction: discord.Interaction, spec: CommandSpec) -> None:
         data = cast(Mapping[str, Any], interaction.data or {})
-        text = t.command_text(data, list(self._specs.values()))
-        await self._run(interaction, text, private=spec.private)
+        name, options = t.command_options(data)
+        invocation = t.invocation(
+            self._facts(interaction), name or spec.name, received_at=self._clock.now(), options=options
+        )
+        await self._run(interaction, invocation, private=spec.private)
 
-    async def _autocomplete_topics(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        invocation = t.invocation(self._facts(interaction), "topics", self._clock.now(), force_private=True)
-        try:
-            replies = await asyncio.wait_for(self._call_core(invocation), timeout=AUTOCOMPLETE_TIMEOUT)
-        except Exception:
-            logger.exception("discord autocomplete failed in %s", invocation.channel.key)
-            return []
-        needle = current.strip().lower()
-        result: list[app_commands.Choice[str]] = []
-        for reply in replies:
-            if not isinstance(reply, TopicList):
-                continue
-            for topic in reply.topics:
-                label = f"#{topic.id} {topic.query}"
-                if needle and needle not in label.lower():
-                    continue
-                result.append(app_commands.Choice(name=r.fit(label, 100), value=str(topic.id)))
-        return result[:25]
+    def _suggester(self, spec: CommandSpec, param: str) -> Any:
+        async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            invocation = t.invocation(self._facts(interaction), spec.name, received_at=self._clock.now())
+            try:
+                found = await asyncio.wait_for(
+                    self._require_core().suggest(invocation, param, current), timeout=AUTOCOMPLETE_TIMEOUT
+                )
+            except Exception:
+                logger.exception("discord autocomplete failed in %s", invocation.channel.key)
+                return []
+            return [app_commands.Choice(name=r.fit(s.label, 100), value=s.value[:100]) for s in found][:25]
+
+        return suggest
 
     def _facts(self, interaction: discord.Interaction) -> t.InteractionFacts:
         in_guild = interaction.guild_id is not None
@@ -471,15 +453,18 @@ class DiscordAdapter:
             permissions=interaction.permissions.value if in_guild else None,
         )
 
-    async def _call_core(self, invocation: CommandInvocation) -> Sequence[Message]:
-        if self._on_command is None:
+    def _require_core(self) -> CommandPort:
+        if self._core is None:
             raise RuntimeError("the Discord adapter is not started")
-        return await self._on_command(invocation)
+        return self._core
 
-    async def _run(self, interaction: discord.Interaction, text: str, *, private: bool) -> None:
-        """Defer at once, run the core, send its replies as follow-ups."""
-        received = self._clock.now()
-        invocation = t.invocation(self._facts(interaction), text, received, force_private=private)
+    async def _run(
+        self, interaction: discord.Interaction, invocation: CommandInvocation, *, private: bool = False
+    ) -> None:
+        """Defer at once, run the core, send its replies as follow-ups.
+
+        `private` (the command's spec says so) makes the deferral itself ephemeral.
+        """
         ids = f"discord {invocation.channel.key} interaction {interaction.id}"
         try:
             await interaction.response.defer(ephemeral=private, thinking=True)
@@ -487,9 +472,9 @@ class DiscordAdapter:
             logger.exception("%s: could not defer (interaction expired?)", ids)
             return
         try:
-            replies = list(await self._call_core(invocation))
+            replies = list(await self._require_core().handle(invocation))
         except Exception:
-            logger.exception("%s: command %r failed", ids, text.split(" ", 1)[0])
+            logger.exception("%s: command %r failed", ids, invocation.command)
             replies = [TextReply(GENERIC_FAILURE, private=True, is_error=True)]
         if not replies:
             replies = [TextReply("Done.", private=private)]

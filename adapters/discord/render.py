@@ -24,13 +24,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 from urllib.parse import quote, urlsplit
 
 from discord.utils import escape_markdown, escape_mentions
 
 from adapters import paper_view
+from bot import actions as codec
 from bot.types import (
+    Action,
+    ActionStyle,
     Digest,
     DigestReason,
     Message,
@@ -58,9 +61,6 @@ BUTTON_LABEL_LIMIT = 80
 
 EXCERPT_CHARS = 350
 """Description length for a paper embed: long enough for an AI summary, short enough to scan."""
-
-SIMILAR_PREFIX = "pb:similar:"
-UNSUBSCRIBE_PREFIX = "pb:unsub:"
 
 _COLOR_PAPER = 0xFFD21E  # Hugging Face yellow
 _COLOR_INFO = 0x5865F2
@@ -232,9 +232,19 @@ def _button(label: str, custom_id: str, style: int = _BUTTON_SECONDARY) -> dict[
     }
 
 
-def similar_button(paper_id: str, number: int | None) -> dict[str, Any]:
-    label = f"More like {number}." if number is not None else "More like this"
-    return _button(label, SIMILAR_PREFIX + paper_id, _BUTTON_PRIMARY)
+# Discord has no "default" button: its usual one is the blurple primary.
+_STYLES = {
+    ActionStyle.DEFAULT: _BUTTON_PRIMARY,
+    ActionStyle.PRIMARY: _BUTTON_PRIMARY,
+    ActionStyle.DANGER: _BUTTON_DANGER,
+}
+
+
+def action_buttons(actions: Sequence[Action], number: int | None = None) -> list[dict[str, Any]]:
+    """Buttons for `actions`, their custom ids the encoded actions; in a numbered list each label says
+    which paper it is for ("1. More like this"), since the buttons sit below all the embeds."""
+    prefix = f"{number}. " if number is not None else ""
+    return [_button(prefix + a.label, codec.encode(a), _STYLES[a.style]) for a in actions if codec.fits(a)]
 
 
 def embed_chars(embed: dict[str, Any]) -> int:
@@ -430,6 +440,8 @@ def render(message: Message, *, marker: str | None = None) -> list[DiscordPost]:
             posts = _render_topics(message)
         case Status():
             posts = _render_status(message)
+        case _:
+            assert_never(message)
     return _with_marker(posts, marker)
 
 
@@ -440,22 +452,24 @@ def _render_text(message: TextReply) -> list[DiscordPost]:
     return [DiscordPost(content=part, ephemeral=message.private) for part in split_text(text)]
 
 
-def _paper_blocks(entries: Iterable[tuple[Paper, Sequence[str]]], excerpt_chars: int) -> list[_Block]:
+def _paper_blocks(
+    entries: Iterable[tuple[Paper, Sequence[str], tuple[Action, ...]]], excerpt_chars: int
+) -> list[_Block]:
     blocks = []
-    for number, (paper, matched) in enumerate(entries, start=1):
-        embed, size, button = _memoised_block(paper, number, tuple(matched), excerpt_chars)
-        blocks.append(_Block(embed, [button], size))
+    for number, (paper, matched, actions) in enumerate(entries, start=1):
+        embed, size, buttons = _memoised_block(paper, number, tuple(matched), excerpt_chars, actions)
+        blocks.append(_Block(embed, list(buttons), size))
     return blocks
 
 
 @functools.lru_cache(maxsize=4096)
 def _memoised_block(
-    paper: Paper, number: int, matched: tuple[str, ...], excerpt_chars: int
-) -> tuple[dict[str, Any], int, dict[str, Any]]:
+    paper: Paper, number: int, matched: tuple[str, ...], excerpt_chars: int, actions: tuple[Action, ...]
+) -> tuple[dict[str, Any], int, tuple[dict[str, Any], ...]]:
     # A fan-out shows the same papers at the same numbers in thousands of digests: the embed, its size
-    # and its button are built once and shared (never changed: see `_fitted`).
+    # and its buttons are built once and shared (never changed: see `_fitted`).
     embed = paper_embed(paper, number=number, matched=matched, excerpt_chars=excerpt_chars)
-    return embed, embed_chars(embed), similar_button(paper.id, number)
+    return embed, embed_chars(embed), tuple(action_buttons(actions, number))
 
 
 def _render_paper_list(message: PaperList) -> list[DiscordPost]:
@@ -464,7 +478,7 @@ def _render_paper_list(message: PaperList) -> list[DiscordPost]:
         lines.append(safe(message.note))
     if not message.papers:
         lines.append("No papers to show.")
-    blocks = _paper_blocks(((lp.paper, lp.matched) for lp in message.papers), EXCERPT_CHARS)
+    blocks = _paper_blocks(((lp.paper, lp.matched, lp.actions) for lp in message.papers), EXCERPT_CHARS)
     if message.more > 0 and blocks:
         footer = {"text": f"…and {message.more} more. Narrow the query to see them."}
         blocks[-1].embed = {**blocks[-1].embed, "footer": footer}
@@ -484,7 +498,7 @@ def _render_card(message: PaperCard) -> list[DiscordPost]:
     if paper.withdrawn:
         extra.append("withdrawn")
     embed["footer"] = {"text": fit(f"arXiv {paper.id}" + "".join(f" · {e}" for e in extra), FOOTER_LIMIT)}
-    return _pack("", [_Block(embed, [similar_button(paper.id, None)])], ephemeral=message.private)
+    return _pack("", [_Block(embed, action_buttons(message.actions))], ephemeral=message.private)
 
 
 def _entry_matched(reason: DigestReason, matched: Sequence[str]) -> Sequence[str]:
@@ -509,7 +523,9 @@ def _render_digest(message: Digest) -> tuple[DiscordPost, ...]:
         lines.append(f"Daily Papers of {message.papers_day:%a %d %b %Y}.")
     if message.note:
         lines.append(safe(message.note))
-    blocks = _paper_blocks(((e.paper, _entry_matched(e.reason, e.matched)) for e in message.entries), EXCERPT_CHARS)
+    blocks = _paper_blocks(
+        ((e.paper, _entry_matched(e.reason, e.matched), e.actions) for e in message.entries), EXCERPT_CHARS
+    )
     posts = _pack("\n".join(lines), blocks, ephemeral=message.private, follow_up_in_thread=True)
     if len(posts) > 1:
         shown = len(posts[0].embeds)
@@ -540,7 +556,7 @@ def _render_topics(message: TopicList) -> list[DiscordPost]:
         if not embed:
             embed = {"type": "rich", "color": _COLOR_INFO, "fields": []}
         embed["fields"].append(fld)
-        buttons.append(_button(f"Unsubscribe #{topic.id}", f"{UNSUBSCRIBE_PREFIX}{topic.id}", _BUTTON_DANGER))
+        buttons.extend(action_buttons(topic.actions))
     blocks.append(_Block(embed, buttons))
     return _pack(head, blocks, ephemeral=message.private)
 

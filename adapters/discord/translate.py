@@ -1,21 +1,20 @@
 """Discord interaction payloads -> CommandInvocation. Pure functions over the raw JSON.
 
-The `/papers` group's subcommand and its options are rebuilt into the text a user would have typed
-(`top` with period=week, n=5 -> "top week 5"), in the order of the CommandSpec's args, so the core
-parses one text format for every platform. Nothing is quoted: the core's parser takes the rest of
-the line for a trailing TEXT argument.
+A `/papers` subcommand arrives as a structured invocation: the subcommand's name and its typed
+options by name (`top` with period=week, n=5), never joined into text, so a value with spaces stays one
+value and an option cannot smuggle words into another. The core binds and validates them with the same
+spec as typed text. A pressed button's custom id is a `bot.actions` id, read back by `decode`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.types import ChannelRef, CommandInvocation, CommandSpec, Permission, Platform, UserRef
-
-from .render import SIMILAR_PREFIX, UNSUBSCRIBE_PREFIX
+from bot import actions as codec
+from bot.types import ChannelRef, CommandInvocation, Permission, Platform, UserRef
 
 MANAGE_CHANNELS = 1 << 4
 ADMINISTRATOR = 1 << 3
@@ -71,69 +70,67 @@ def channel_ref(facts: InteractionFacts) -> ChannelRef:
     return ChannelRef(Platform.DISCORD, facts.guild_id or DM_WORKSPACE, facts.channel_id)
 
 
-def _option_text(value: Any) -> str:
+def _option_value(value: Any) -> str | int:
     if isinstance(value, bool):
         return "on" if value else "off"
-    return " ".join(str(value).split())
+    if isinstance(value, int):
+        return value
+    return str(value)
 
 
-def command_text(data: Mapping[str, Any], specs: Sequence[CommandSpec]) -> str:
-    """`data` of an application-command interaction -> "<subcommand> <values in spec order>".
-
-    Options that are not subcommands (a flat command) are appended in the order they came.
-    """
+def command_options(data: Mapping[str, Any]) -> tuple[str, tuple[tuple[str, str | int], ...]]:
+    """`data` of an application-command interaction -> (subcommand name, its options by name)."""
     options: list[Mapping[str, Any]] = list(data.get("options") or [])
-    words: list[str] = []
+    names: list[str] = []
     while options and options[0].get("type") in (_SUB_COMMAND, _SUB_COMMAND_GROUP):
-        words.append(str(options[0]["name"]))
+        names.append(str(options[0]["name"]))
         options = list(options[0].get("options") or [])
-    values = {str(o["name"]): o.get("value") for o in options if o.get("value") is not None}
-    spec = next((s for s in specs if words and s.name == words[0]), None)
-    ordered = [values.pop(a.name) for a in spec.args if a.name in values] if spec is not None else []
-    ordered.extend(values.values())
-    words.extend(t for t in (_option_text(v) for v in ordered) if t)
-    return " ".join(words)
-
-
-def component_text(custom_id: str) -> tuple[str, bool] | None:
-    """A Paperboy button's custom id -> (command text, force_private), or None if it is not ours."""
-    if custom_id.startswith(SIMILAR_PREFIX):
-        paper_id = custom_id[len(SIMILAR_PREFIX) :].strip()
-        return (f"similar {paper_id}", True) if paper_id else None
-    if custom_id.startswith(UNSUBSCRIBE_PREFIX):
-        topic_id = custom_id[len(UNSUBSCRIBE_PREFIX) :].strip()
-        return (f"unsubscribe {topic_id}", False) if topic_id else None
-    return None
+    values = tuple((str(o["name"]), _option_value(o["value"])) for o in options if o.get("value") is not None)
+    # A flat command (no subcommand) is named by the command itself.
+    return " ".join(names) or str(data.get("name", "")), values
 
 
 def invocation(
-    facts: InteractionFacts, text: str, received_at: datetime, *, force_private: bool = False
+    facts: InteractionFacts,
+    command: str,
+    *,
+    received_at: datetime,
+    args: tuple[str, ...] = (),
+    options: tuple[tuple[str, str | int], ...] = (),
+    force_private: bool = False,
 ) -> CommandInvocation:
     is_dm = facts.guild_id is None
+    shown = " ".join([command, *args, *(f"{name}:{value}" for name, value in options)])
     return CommandInvocation(
         channel=channel_ref(facts),
         user=UserRef(facts.user_id, facts.user_name),
-        text=text,
+        text=shown,
         permission=permission_from(facts.permissions, is_dm=is_dm),
         received_at=received_at,
         is_direct_message=is_dm,
         force_private=force_private,
+        command=command,
+        args=args,
+        options=options,
     )
 
 
-def invocation_from_payload(
-    payload: Mapping[str, Any], specs: Sequence[CommandSpec], received_at: datetime
-) -> CommandInvocation | None:
+def component_invocation(facts: InteractionFacts, custom_id: str, received_at: datetime) -> CommandInvocation | None:
+    """A pressed button -> the command its action names, or None when the button is not Paperboy's."""
+    pressed = codec.decode(custom_id)
+    if pressed is None:
+        return None
+    return invocation(facts, pressed.command, received_at=received_at, args=pressed.args)
+
+
+def invocation_from_payload(payload: Mapping[str, Any], received_at: datetime) -> CommandInvocation | None:
     """A whole INTERACTION_CREATE payload -> CommandInvocation (None for interactions that are not ours)."""
     facts = facts_from_payload(payload)
     data = payload.get("data") or {}
     kind = payload.get("type")
     if kind in (_APPLICATION_COMMAND, _AUTOCOMPLETE):
-        return invocation(facts, command_text(data, specs), received_at)
+        name, options = command_options(data)
+        return invocation(facts, name, received_at=received_at, options=options)
     if kind == _MESSAGE_COMPONENT:
-        parsed = component_text(str(data.get("custom_id", "")))
-        if parsed is None:
-            return None
-        text, private = parsed
-        return invocation(facts, text, received_at, force_private=private)
+        return component_invocation(facts, str(data.get("custom_id", "")), received_at)
     return None

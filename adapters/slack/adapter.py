@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,14 +34,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.base import OnCommand, SentMessage
 from adapters.slack import translate
 from adapters.slack.manifest import BOT_SCOPES
-from adapters.slack.render import MORE_LIKE_THIS, UNSUBSCRIBE, SlackPost, render
+from adapters.slack.render import SlackPost, render
+from bot import actions as codec
 from bot.clock import Clock
 from bot.config import SlackPermissionRule, SlackSettings
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
-from bot.types import ChannelRef, CommandInvocation, CommandSpec, Message, Permission, Platform, TextReply
+from bot.ports import CommandPort, SentMessage
+from bot.types import ChannelRef, CommandInvocation, Message, Permission, Platform, TextReply
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +134,7 @@ class SlackAdapter:
         self._clock = clock
         self._on_workspace_removed = on_workspace_removed
         self._min_post_interval = min_post_interval
-        self._on_command: OnCommand | None = None
-        self._commands: tuple[CommandSpec, ...] = ()
+        self._core: CommandPort | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._permission_cache: dict[tuple[str, str], tuple[Permission, datetime]] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
@@ -220,16 +219,15 @@ class SlackAdapter:
     @property
     def connected(self) -> bool:
         """Started (HTTP mode serves from then on) and, in Socket Mode, the WebSocket is open."""
-        if self._on_command is None:
+        if self._core is None:
             return False
         if self._socket is None:
             return not self._settings.socket_mode
         client = self._socket.client
         return not getattr(client, "closed", False)
 
-    async def start(self, commands: Sequence[CommandSpec], on_command: OnCommand) -> None:
-        self._commands = tuple(commands)
-        self._on_command = on_command
+    async def start(self, core: CommandPort) -> None:
+        self._core = core
         if self._session is None:
             # slack_sdk applies its own timeout only to sessions it creates: give the shared one a limit.
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._request_timeout))
@@ -356,8 +354,7 @@ class SlackAdapter:
         app = self.app
         app.command(self._settings.command)(self._on_slash)
         app.event("app_mention")(self._on_mention)
-        app.action({"type": "block_actions", "action_id": _prefix_pattern(MORE_LIKE_THIS)})(self._on_action)
-        app.action({"type": "block_actions", "action_id": _prefix_pattern(UNSUBSCRIBE)})(self._on_action)
+        app.action({"type": "block_actions", "action_id": codec.ID_PATTERN})(self._on_action)
         app.event("app_uninstalled")(self._on_app_uninstalled)
         app.event("tokens_revoked")(self._on_tokens_revoked)
 
@@ -435,10 +432,10 @@ class SlackAdapter:
         )
 
     async def _run(self, invocation: CommandInvocation, target: ReplyTarget) -> None:
-        assert self._on_command is not None, "SlackAdapter.start() was not called"
+        assert self._core is not None, "SlackAdapter.start() was not called"
         ids = f"{invocation.channel} user={invocation.user.user_id}"
         try:
-            replies: Sequence[Message] = await self._on_command(invocation)
+            replies: Sequence[Message] = await self._core.handle(invocation)
         except Exception:
             logger.exception("slack: command failed in %s", ids)
             replies = [TextReply("Something went wrong on Paperboy's side; try again later.", True, True)]
@@ -599,7 +596,3 @@ class ReplyTarget:
         )
         if response.status_code >= 300:
             logger.warning("slack: response_url refused a reply (HTTP %s)", response.status_code)
-
-
-def _prefix_pattern(prefix: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(prefix)}(:.*)?$")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from bot.types import CommandSpec
 
 # commands: /papers; chat:write(.public): post digests (public channels without an invite);
 # app_mentions:read: "@Paperboy today"; channels/groups:history: find an earlier post by its metadata after a
@@ -19,10 +22,18 @@ BOT_SCOPES: tuple[str, ...] = (
 )
 BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_uninstalled", "tokens_revoked")
 
-USAGE_HINT = "today [N] | top week|month [N] | search <query> | paper <id> | subscribe <query> | help"
+USAGE_HINT_COMMANDS = 5
+"""The slash command's hint shows the first few subcommands' usage (built from the specs) and `help`."""
 
 
-def slack_manifest(*, socket: bool, request_url: str | None, command: str = "/papers") -> dict[str, Any]:
+def usage_hint(commands: Sequence[CommandSpec]) -> str:
+    shown = [c.usage for c in commands[:USAGE_HINT_COMMANDS] if c.name != "help"]
+    return " | ".join([*shown, "help"])
+
+
+def slack_manifest(
+    *, socket: bool, request_url: str | None, commands: Sequence[CommandSpec], command: str = "/papers"
+) -> dict[str, Any]:
     """An app manifest (the documented JSON structure) for Socket Mode, or HTTP mode at `request_url`.
 
     `request_url` is the public base URL (`https://paperboy.example.org`) or the full events URL ending in
@@ -39,7 +50,7 @@ def slack_manifest(*, socket: bool, request_url: str | None, command: str = "/pa
     slash: dict[str, Any] = {
         "command": command,
         "description": "Trending ML papers: today, search, subscribe to topics, daily digest",
-        "usage_hint": USAGE_HINT,
+        "usage_hint": usage_hint(commands),
         "should_escape": False,
     }
     event_subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}

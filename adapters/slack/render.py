@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, assert_never
 from urllib.parse import urlsplit
 
 from slack_sdk.models.blocks import (
@@ -20,12 +20,17 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
     PlainTextObject,
     SectionBlock,
 )
 
 from adapters import paper_view
+from bot import actions as codec
 from bot.types import (
+    Action,
+    ActionStyle,
     Digest,
     DigestEntry,
     DigestReason,
@@ -52,8 +57,7 @@ DIGEST_TOP_PAPERS = 5
 PAPERS_PER_THREAD_REPLY = 10
 SUMMARY_CHARS = 300
 
-MORE_LIKE_THIS = "paperboy_more_like_this"
-UNSUBSCRIBE = "paperboy_unsubscribe"
+MAX_OVERFLOW_OPTIONS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +177,8 @@ def _header(text: str) -> dict[str, Any]:
     return HeaderBlock(text=PlainTextObject(text=truncate(plain(text), MAX_HEADER_TEXT), emoji=True)).to_dict()
 
 
-def _section(mrkdwn: str, accessory: ButtonElement | None = None) -> dict[str, Any]:
-    block = SectionBlock(text=MarkdownTextObject(text=truncate(mrkdwn, MAX_SECTION_TEXT)), accessory=accessory)
+def _section(mrkdwn: str, element: ButtonElement | OverflowMenuElement | None = None) -> dict[str, Any]:
+    block = SectionBlock(text=MarkdownTextObject(text=truncate(mrkdwn, MAX_SECTION_TEXT)), accessory=element)
     return block.to_dict()
 
 
@@ -187,22 +191,34 @@ def _divider() -> dict[str, Any]:
     return DividerBlock().to_dict()
 
 
-def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
+_STYLES = {ActionStyle.DEFAULT: None, ActionStyle.PRIMARY: "primary", ActionStyle.DANGER: "danger"}
+
+
+def _button(action: Action) -> ButtonElement:
+    # The encoded action is the action_id (unique within a message: it names the paper or topic too) and
+    # the value; the translator reads the action back from either (bot.actions.decode).
+    encoded = codec.encode(action)
     return ButtonElement(
-        text=PlainTextObject(text=truncate(label, MAX_BUTTON_TEXT), emoji=True),
-        action_id=action_id,
-        value=value[:MAX_ACTION_VALUE],
-        style=style,
+        text=PlainTextObject(text=truncate(action.label, MAX_BUTTON_TEXT), emoji=True),
+        action_id=encoded,
+        value=encoded,
+        style=_STYLES[action.style],
     )
 
 
-def more_like_this_button(paper_id: str) -> ButtonElement:
-    # action_id must be unique within a message; the paper id makes it so, and the value carries it too.
-    return _button("More like this", f"{MORE_LIKE_THIS}:{paper_id}"[:255], paper_id)
+def _overflow(actions: Sequence[Action]) -> OverflowMenuElement:
+    options = [
+        Option(value=codec.encode(a), label=truncate(a.label, MAX_BUTTON_TEXT)) for a in actions[:MAX_OVERFLOW_OPTIONS]
+    ]
+    return OverflowMenuElement(action_id=codec.MENU_PREFIX + codec.encode(actions[0]), options=options)
 
 
-def unsubscribe_button(topic_id: int) -> ButtonElement:
-    return _button("Unsubscribe", f"{UNSUBSCRIBE}:{topic_id}", str(topic_id), style="danger")
+def accessory(actions: Sequence[Action]) -> ButtonElement | OverflowMenuElement | None:
+    """One action as a button, several as an overflow menu; actions whose id would not fit are left out."""
+    usable = [a for a in actions if codec.fits(a)]
+    if not usable:
+        return None
+    return _button(usable[0]) if len(usable) == 1 else _overflow(usable)
 
 
 def _fallback(text: str) -> str:
@@ -256,28 +272,36 @@ def _paper_lines(paper: Paper, summary_chars: int) -> tuple[str, str, str]:
 
 
 def _paper_block(
-    paper: Paper, *, matched: Iterable[str] = (), rank: int | None = None, marker: str = ""
+    paper: Paper,
+    *,
+    matched: Iterable[str] = (),
+    rank: int | None = None,
+    marker: str = "",
+    actions: tuple[Action, ...] = (),
 ) -> dict[str, Any]:
-    return _memoised_paper_block(paper, tuple(matched), rank, marker)
+    return _memoised_paper_block(paper, tuple(matched), rank, marker, actions)
 
 
 @functools.lru_cache(maxsize=4096)
-def _memoised_paper_block(paper: Paper, matched: tuple[str, ...], rank: int | None, marker: str) -> dict[str, Any]:
+def _memoised_paper_block(
+    paper: Paper, matched: tuple[str, ...], rank: int | None, marker: str, actions: tuple[Action, ...]
+) -> dict[str, Any]:
     # The same papers are rendered again and again (`today` for every channel, a digest fanned out to
     # thousands of channels), at different ranks and with different matched lines. The section is a
     # plain dict in exactly the shape slack_sdk's SectionBlock.to_dict() gives (a unit test holds the two
-    # equal on real papers); its button is built by slack_sdk once per paper.
+    # equal on real papers); its accessory is built by slack_sdk once per set of actions.
     text = marker + paper_text(paper, matched=matched, rank=rank)
-    return {
-        "type": "section",
-        "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)},
-        "accessory": _more_like_this_dict(paper.id),
-    }
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}}
+    element = _accessory_dict(actions)
+    if element is not None:
+        block["accessory"] = element
+    return block
 
 
 @functools.lru_cache(maxsize=2048)
-def _more_like_this_dict(paper_id: str) -> dict[str, Any]:
-    return more_like_this_button(paper_id).to_dict()
+def _accessory_dict(actions: tuple[Action, ...]) -> dict[str, Any] | None:
+    element = accessory(actions)
+    return None if element is None else element.to_dict()
 
 
 @functools.lru_cache(maxsize=2048)
@@ -308,7 +332,8 @@ def render(message: Message) -> list[SlackPost]:
             return _render_topics(message)
         case Status():
             return [_render_status(message)]
-    raise TypeError(f"no Slack rendering for {type(message).__name__}")  # pragma: no cover
+        case _:
+            assert_never(message)
 
 
 def _render_text(message: TextReply) -> SlackPost:
@@ -323,7 +348,8 @@ def _render_paper_list(message: PaperList) -> list[SlackPost]:
     if message.note:
         head.append(_context(escape(message.note)))
     paper_blocks = [
-        _paper_block(item.paper, matched=item.matched, rank=i) for i, item in enumerate(message.papers, start=1)
+        _paper_block(item.paper, matched=item.matched, rank=i, actions=item.actions)
+        for i, item in enumerate(message.papers, start=1)
     ]
     tail: list[dict[str, Any]] = []
     if message.more > 0:
@@ -367,7 +393,7 @@ def _split_posts(
 
 def _render_card(message: PaperCard) -> SlackPost:
     paper = message.paper
-    blocks = [_header(" ".join(paper.title.split())), _paper_block(paper)]
+    blocks = [_header(" ".join(paper.title.split())), _paper_block(paper, actions=message.actions)]
     if paper.ai_keywords:
         blocks.append(_context("keywords: " + escape(truncate(", ".join(paper.ai_keywords), 500))))
     return SlackPost(text=_fallback(_paper_fallback(paper)), blocks=blocks)
@@ -418,7 +444,7 @@ def _digest_posts(message: Digest) -> tuple[SlackPost, ...]:
 
 def _digest_entry_block(entry: DigestEntry, rank: int) -> dict[str, Any]:
     marker = "🔥 " if entry.reason is DigestReason.TRENDING else ""
-    return _paper_block(entry.paper, matched=entry.matched, rank=rank, marker=marker)
+    return _paper_block(entry.paper, matched=entry.matched, rank=rank, marker=marker, actions=entry.actions)
 
 
 def _render_topics(message: TopicList) -> list[SlackPost]:
@@ -431,7 +457,7 @@ def _render_topics(message: TopicList) -> list[SlackPost]:
         )
         if topic.created_by:
             text += f" · added by {escape(topic.created_by)}"
-        blocks.append(_section(text, unsubscribe_button(topic.id)))
+        blocks.append(_section(text, accessory(topic.actions)))
     tail: list[dict[str, Any]] = []
     if not message.topics:
         tail.append(_section("No topics yet. Add one with `/papers subscribe <query>`."))
@@ -486,8 +512,6 @@ __all__ = [
     "MAX_BUTTON_TEXT",
     "MAX_HEADER_TEXT",
     "MAX_SECTION_TEXT",
-    "MORE_LIKE_THIS",
-    "UNSUBSCRIBE",
     "SlackPost",
     "escape",
     "render",

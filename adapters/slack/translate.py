@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from adapters.slack.render import MORE_LIKE_THIS, UNSUBSCRIBE
+from bot import actions as codec
 from bot.types import ChannelRef, CommandInvocation, Permission, Platform, UserRef
 
 
@@ -85,13 +85,20 @@ def app_mention(body: Mapping[str, Any], *, permission: Permission, received_at:
 
 
 def block_action(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> CommandInvocation:
-    """A `block_actions` payload for one of Paperboy's buttons -> the command the button stands for."""
+    """A `block_actions` payload for one of Paperboy's buttons (or menu options) -> the command it names."""
     actions = body.get("actions")
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
         raise UnsupportedPayload("block_actions without actions")
-    action = actions[0]
-    action_id = _str(action.get("action_id"))
-    value = _str(action.get("value")).strip()
+    element = actions[0]
+    action_id = _str(element.get("action_id"))
+    if element.get("type") == "overflow":
+        selected = element.get("selected_option")
+        encoded = _str(selected.get("value")) if isinstance(selected, Mapping) else ""
+        pressed = codec.decode(encoded)
+    else:
+        pressed = codec.decode(action_id, _str(element.get("value")))
+    if pressed is None:
+        raise UnsupportedPayload(f"unknown action {action_id[:60]!r}")
     channel = body.get("channel")
     channel_id = _str(channel.get("id")) if isinstance(channel, Mapping) else ""
     channel_name = _str(channel.get("name")) if isinstance(channel, Mapping) else ""
@@ -105,20 +112,13 @@ def block_action(body: Mapping[str, Any], *, permission: Permission, received_at
     team_id = workspace_of(body)
     if not (team_id and channel_id and user_id):
         raise UnsupportedPayload("block_actions without team, channel or user")
-    if not value or any(c.isspace() for c in value):
-        raise UnsupportedPayload("button without a usable value")
-    if action_id.startswith(MORE_LIKE_THIS):
-        text, private = f"similar {value}", True
-    elif action_id.startswith(UNSUBSCRIBE):
-        text, private = f"unsubscribe {value}", False
-    else:
-        raise UnsupportedPayload(f"unknown action {action_id[:60]!r}")
     return CommandInvocation(
         channel=ChannelRef(Platform.SLACK, team_id, channel_id),
         user=UserRef(user_id, user_name),
-        text=text,
+        text=" ".join([pressed.command, *pressed.args]),
         permission=permission,
         received_at=received_at,
         is_direct_message=_is_dm(channel_id, channel_name),
-        force_private=private,
+        command=pressed.command,
+        args=pressed.args,
     )

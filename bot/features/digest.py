@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Annotated, Literal
 
-from bot.commands import CommandContext, CommandError, registry, require_manager
+from bot.channels import Channels
+from bot.clock import Clock
+from bot.commands import Arg, CommandError, Context, Router
 from bot.config import check_timezone, parse_hhmm
-from bot.digest import build_digest
-from bot.digest_run import RunOutcome
+from bot.digest import DigestBuilder
+from bot.digest_run import DigestRunner, RunOutcome
+from bot.ports import ScheduleListener
 from bot.scheduler import next_digest_at
-from bot.types import ArgKind, ArgSpec, Channel, Digest, TextReply
+from bot.types import Audience, Channel, Digest, TextReply
 
-_ACTIONS = ("at", "on", "off", "now", "preview")
+
+@dataclass(frozen=True, slots=True)
+class DigestServices:
+    channels: Channels
+    digests: DigestBuilder
+    clock: Clock
+    runner: DigestRunner | None = None
+    """None where nothing can be posted (a one-off CLI command)."""
+    schedule: ScheduleListener | None = None
+
+
+router: Router[DigestServices] = Router("digest")
 
 
 def describe_schedule(channel: Channel) -> str:
@@ -22,71 +38,65 @@ def describe_schedule(channel: Channel) -> str:
     return text + "."
 
 
-def _notify(ctx: CommandContext, channel: Channel) -> None:
-    if ctx.engine.schedule is not None:
-        ctx.engine.schedule.channel_changed(channel)
+DigestAction = Annotated[
+    Literal["at", "on", "off", "now", "preview"], Arg("at, on, off, now or preview", what="digest action")
+]
+TimeOfDay = Annotated[dt.time, Arg("For `at`: time of day, HH:MM (24h)", metavar="HH:MM", convert=parse_hhmm)]
+Timezone = Annotated[str, Arg("For `at`: IANA timezone, e.g. Europe/Paris", metavar="timezone", convert=check_timezone)]
 
 
-@registry.command(
-    "digest",
-    usage="digest at HH:MM [timezone] | digest on | digest off | digest now | digest preview",
-    args=(
-        ArgSpec("action", "at, on, off, now or preview", ArgKind.CHOICE, required=True, choices=_ACTIONS),
-        ArgSpec("time", "For `at`: time of day, HH:MM (24h)"),
-        ArgSpec("timezone", "For `at`: IANA timezone, e.g. Europe/Paris"),
-    ),
-)
-async def digest(ctx: CommandContext) -> TextReply | Digest:
+@router.command(audience=Audience.MANAGERS_TO_CHANGE)
+async def digest(
+    ctx: Context[DigestServices],
+    action: DigestAction | None = None,
+    time: TimeOfDay | None = None,
+    timezone: Timezone | None = None,
+) -> TextReply | Digest:
     """The channel's daily digest: when, on or off, post it now, or preview it privately.
 
     `digest at 08:30 Europe/Paris` sets the time (timezone optional: the channel's current one).
     `digest now` posts today's digest at once through the same path as the schedule; it never
     re-posts a paper. `digest preview` shows privately what the next digest would contain.
     """
-    words = ctx.words()
-    engine = ctx.engine
-    channel = await engine.channel(ctx.channel)
-    if not words:
-        nxt = next_digest_at(channel, engine.clock.now())
+    services = ctx.services
+    channel = await services.channels.ensure(ctx.channel)
+    if action is None:
+        nxt = next_digest_at(channel, services.clock.now())
         when = f" Next: {nxt:%Y-%m-%d %H:%M} UTC." if nxt else ""
         return TextReply(describe_schedule(channel) + when, private=True)
-    action = words[0].lower()
-    if action not in _ACTIONS:
-        raise CommandError(f"Unknown digest action `{action[:20]}`. Use one of: {', '.join(_ACTIONS)}.")
-    if action == "preview":
-        if len(words) != 1:
-            raise CommandError("Usage: `digest preview`.")
-        preview = await build_digest(engine.db, channel, now=engine.clock.now())
-        note = "Preview: this is what the next digest would contain." + (
-            "" if preview.entries else " Nothing new yet."
-        )
-        return replace(preview, private=True, note=note)
-    require_manager(ctx, f"digest {action}")
     if action == "at":
-        if len(words) not in (2, 3):
+        if time is None:
             raise CommandError("Usage: `digest at HH:MM [timezone]`, for example `digest at 08:30 Europe/Paris`.")
-        try:
-            at = parse_hhmm(words[1])
-            tz = check_timezone(words[2]) if len(words) == 3 else channel.timezone
-        except ValueError as exc:
-            raise CommandError(f"{exc}.") from None
-        channel = await engine.db.channels.update(ctx.channel, digest_time=at, timezone=tz)
-        _notify(ctx, channel)
-        return TextReply(describe_schedule(channel))
-    if len(words) != 1:
+    elif time is not None or timezone is not None:
         raise CommandError(f"Usage: `digest {action}`.")
+    if action == "preview":
+        preview = await services.digests.build(channel, now=services.clock.now())
+        note = "Preview: this is what the next digest would contain." + ("" if preview.entries else " Nothing new yet.")
+        return replace(preview, private=True, note=note)
+    ctx.require_manager(f"digest {action}")
+    store = services.channels.store
+    if action == "at":
+        assert time is not None
+        channel = await store.update(ctx.channel, digest_time=time, timezone=timezone or channel.timezone)
+        _notify(services, channel)
+        return TextReply(describe_schedule(channel))
     if action in ("on", "off"):
-        channel = await engine.db.channels.update(ctx.channel, digest_enabled=action == "on")
+        channel = await store.update(ctx.channel, digest_enabled=action == "on")
         if action == "on" and channel.paused_reason:
             # Turning the digest on is how a manager says the problem that paused it is fixed.
-            await engine.db.channels.resume(ctx.channel)
+            await store.resume(ctx.channel)
             channel = replace(channel, paused_reason=None)
-        _notify(ctx, channel)
+        _notify(services, channel)
         return TextReply(describe_schedule(channel))
-    if engine.digests is None:
+    if services.runner is None:
         raise CommandError("Posting is not available in this mode.")
-    run = await engine.digests.run(ctx.channel, manual=True)
+    run = await services.runner.run(ctx.channel, manual=True)
     return TextReply(_run_reply(run.outcome, run.papers, run.detail), private=True)
+
+
+def _notify(services: DigestServices, channel: Channel) -> None:
+    if services.schedule is not None:
+        services.schedule.channel_changed(channel)
 
 
 def _run_reply(outcome: RunOutcome, papers: int, detail: str) -> str:

@@ -1,27 +1,33 @@
-"""Help, built from the command registry so it cannot drift from the commands."""
+"""Help, built from the command catalog so it cannot drift from the commands."""
 
 from __future__ import annotations
 
-from bot.commands import CommandContext, CommandError, registry
-from bot.types import ArgSpec, TextReply
+from typing import Annotated
+
+from bot.commands import Arg, CommandError, Context, Router
+from bot.types import TextReply
+
+router: Router[None] = Router("help")
+
+Subcommand = Annotated[str, Arg("A subcommand to explain", metavar="subcommand")]
 
 
-@registry.command("help", usage="help [subcommand]", args=(ArgSpec("subcommand", "A subcommand to explain"),))
-async def help_(ctx: CommandContext) -> TextReply:
+@router.command(private=True)
+async def help_(ctx: Context[None], subcommand: Subcommand | None = None) -> TextReply:
     """How to use Paperboy, or one subcommand in detail."""
-    name = ctx.args.strip().lower()
-    if name:
-        command = ctx.engine.commands.get(name)
-        if command is None:
-            hint = ctx.engine.commands.suggest(name)
+    catalog = ctx.catalog
+    if subcommand:
+        name = subcommand.lower()
+        spec = catalog.spec(name)
+        if spec is None:
+            hint = catalog.closest(name)
             extra = f" Did you mean `{hint}`?" if hint else ""
             raise CommandError(f"There is no `{name[:40]}` subcommand.{extra}")
-        spec = command.spec
         text = f"/papers {spec.usage}\n{spec.summary}"
         if spec.description:
             text += f"\n\n{spec.description}"
         return TextReply(text, private=True)
     lines = ["Paperboy brings the day's trending ML papers to this channel. Commands:"]
-    lines += [f"• /papers {s.usage} — {s.summary}" for s in ctx.engine.commands.specs()]
+    lines += [f"• /papers {s.usage} — {s.summary}" for s in catalog.specs()]
     lines.append("`/papers help <subcommand>` explains one in detail.")
     return TextReply("\n".join(lines), private=True)

@@ -2,47 +2,67 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Annotated
 
-from bot.commands import CommandContext, CommandError, registry
-from bot.features.papers import parse_query
-from bot.query import match
+from bot.actions import paper_actions, topic_actions
+from bot.channels import Channels
+from bot.clock import Clock
+from bot.commands import Arg, CommandError, Context, Router
+from bot.features.params import QUERY_EXAMPLE, parse_query
+from bot.ports import PaperStore, SubscriptionStore, Suggestion
+from bot.query import TopicQuery, match
 from bot.topic_index import PaperIndex
-from bot.types import ArgSpec, ListedPaper, Paper, PaperList, TextReply, TopicList, TopicSummary
-
-if TYPE_CHECKING:
-    from bot.engine import Engine
+from bot.types import Audience, ListedPaper, Paper, PaperList, TextReply, TopicList, TopicSummary
 
 MAX_TOPICS = 25
 PREVIEW_DAYS = 7
 
 
-async def recent_papers(engine: Engine) -> list[Paper]:
+@dataclass(frozen=True, slots=True)
+class TopicServices:
+    channels: Channels
+    subscriptions: SubscriptionStore
+    papers: PaperStore
+    clock: Clock
+
+
+router: Router[TopicServices] = Router("topics")
+Ctx = Context[TopicServices]
+
+
+async def recent_papers(papers: PaperStore, clock: Clock) -> list[Paper]:
     """Papers that arrived in the last seven Daily Papers days (the window for previews and counts)."""
-    papers = engine.db.papers
-    end = await papers.latest_featured_day(on_or_before=engine.clock.now().date())
+    end = await papers.latest_featured_day(on_or_before=clock.now().date())
     if end is None:
         return []
     return [p for p in await papers.arrived_between(end - timedelta(days=PREVIEW_DAYS - 1), end) if not p.withdrawn]
 
 
-@registry.command(
-    "subscribe",
-    usage="subscribe <query>",
-    args=(ArgSpec("query", "A topic query, e.g. moe OR \"mixture of experts\"", required=True),),
-    changes_channel=True,
-)
-async def subscribe(ctx: CommandContext) -> PaperList:
+NewTopic = Annotated[
+    TopicQuery,
+    Arg(
+        'A topic query, e.g. moe OR "mixture of experts"',
+        metavar="query",
+        rest=True,
+        convert=parse_query,
+        missing=f"Give a query, {QUERY_EXAMPLE}.",
+    ),
+]
+
+
+@router.command(audience=Audience.MANAGERS)
+async def subscribe(ctx: Ctx, query: NewTopic) -> PaperList:
     """Subscribe this channel to a topic; matching papers arrive with its daily digest.
 
     Replies with a preview: how many papers the topic matched in the last 7 days, and the top 3.
     New matches start from now, so a new topic never floods the channel with its backlog.
     """
-    query = parse_query(ctx.args)
-    engine = ctx.engine
-    channel = await engine.channel(ctx.channel)
-    subs = engine.db.subscriptions
+    services = ctx.services
+    channel = await services.channels.ensure(ctx.channel)
+    subs = services.subscriptions
     existing = await subs.find(ctx.channel, query.text)
     if existing is not None:
         raise CommandError(f"This channel already follows `{existing.query}` (topic #{existing.id}).")
@@ -50,15 +70,15 @@ async def subscribe(ctx: CommandContext) -> PaperList:
         raise CommandError(
             f"This channel already has {MAX_TOPICS} topics, the limit. Remove one with `unsubscribe <id>` first."
         )
-    sub = await subs.add(ctx.channel, query.text, created_by=ctx.invocation.user.user_id, now=engine.clock.now())
-    window = await recent_papers(engine)
+    sub = await subs.add(ctx.channel, query.text, created_by=ctx.user.user_id, now=services.clock.now())
+    window = await recent_papers(services.papers, services.clock)
     hits = [(p, m) for p in window if (m := match(query, p)) is not None]
     hits.sort(key=lambda pm: (-pm[0].upvotes, pm[0].id))
     schedule = f"{channel.digest_time:%H:%M} {channel.timezone}"
     state = "" if channel.digest_enabled else " (the digest is off: `digest on` starts it)"
     return PaperList(
         heading=f"Subscribed to `{query.text}` (topic #{sub.id})",
-        papers=tuple(ListedPaper(p, m.reasons) for p, m in hits[:3]),
+        papers=tuple(ListedPaper(p, m.reasons, actions=paper_actions(p)) for p, m in hits[:3]),
         note=(
             f"In the last {PREVIEW_DAYS} days it would have matched {len(hits)} paper"
             f"{'' if len(hits) == 1 else 's'}{' (the top 3 below)' if len(hits) > 3 else ''}. "
@@ -67,42 +87,57 @@ async def subscribe(ctx: CommandContext) -> PaperList:
     )
 
 
-@registry.command(
-    "unsubscribe",
-    usage="unsubscribe <id|query>",
-    args=(ArgSpec("topic", "Topic id (see `topics`) or its exact query", required=True),),
-    changes_channel=True,
-)
-async def unsubscribe(ctx: CommandContext) -> TextReply:
+async def topic_suggestions(ctx: Context[TopicServices], current: str) -> Sequence[Suggestion]:
+    """This channel's topics whose id or query contains what the user typed."""
+    needle = current.strip().casefold()
+    found = []
+    for sub in await ctx.services.subscriptions.list(ctx.channel):
+        label = f"#{sub.id} {sub.query}"
+        if not needle or needle in label.casefold():
+            found.append(Suggestion(label, str(sub.id)))
+    return found
+
+
+Topic = Annotated[
+    str,
+    Arg(
+        "Topic id (see `topics`) or its exact query",
+        metavar="id|query",
+        rest=True,
+        missing="Usage: `unsubscribe <id|query>`; `topics` lists this channel's topics and ids.",
+        suggest=topic_suggestions,
+    ),
+]
+
+
+@router.command(audience=Audience.MANAGERS)
+async def unsubscribe(ctx: Ctx, topic: Topic) -> TextReply:
     """Remove one of this channel's topics, by its id or its exact query."""
-    target = ctx.args.strip()
-    if not target:
-        raise CommandError("Usage: `unsubscribe <id|query>`; `topics` lists this channel's topics and ids.")
-    subs = ctx.engine.db.subscriptions
+    subs = ctx.services.subscriptions
     sub = None
-    number = target.removeprefix("#")
-    if number.isdigit():
+    number = topic.removeprefix("#")
+    if number.isascii() and number.isdigit() and len(number) <= 18:
         sub = await subs.get(ctx.channel, int(number))
     if sub is None:
-        sub = await subs.find(ctx.channel, target)
+        sub = await subs.find(ctx.channel, topic)
     if sub is None:
-        raise CommandError(f"This channel has no topic `{target[:80]}`; `topics` lists its topics and ids.")
+        raise CommandError(f"This channel has no topic `{topic[:80]}`; `topics` lists its topics and ids.")
     await subs.remove(ctx.channel, sub.id)
     return TextReply(f"Unsubscribed from `{sub.query}` (topic #{sub.id}).")
 
 
-@registry.command("topics", usage="topics")
-async def topics(ctx: CommandContext) -> TopicList:
+@router.command()
+async def topics(ctx: Ctx) -> TopicList:
     """This channel's topics, with ids and how many papers each matched in the last 7 days."""
-    subs = await ctx.engine.db.subscriptions.list(ctx.channel)
-    index = PaperIndex(await recent_papers(ctx.engine))
-    queries = [parse_query(s.query) for s in subs]
-    counts = index.evaluate_many(queries)
+    services = ctx.services
+    subs = await services.subscriptions.list(ctx.channel)
+    index = PaperIndex(await recent_papers(services.papers, services.clock))
+    counts = index.evaluate_many([parse_query(s.query) for s in subs])
     return TopicList(
         channel=ctx.channel,
         topics=tuple(
-            TopicSummary(s.id, s.query, len(c), created_by=s.created_by) for s, c in zip(subs, counts, strict=True)
+            TopicSummary(s.id, s.query, len(c), created_by=s.created_by, actions=topic_actions(s.id))
+            for s, c in zip(subs, counts, strict=True)
         ),
         limit=MAX_TOPICS,
     )
-

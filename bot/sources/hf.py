@@ -2,10 +2,10 @@
 
 The endpoints are the ones `HfApi.list_daily_papers`, `HfApi.paper_info` and `HfApi.list_papers` call
 (`/api/daily_papers`, `/api/papers/{id}`, `/api/papers/search`), with the same shared session
-(`huggingface_hub.utils.get_session`, an httpx2 client), the same headers (`build_hf_headers`) and the
-same error mapping (`hf_raise_for_status`), so proxies, `HF_ENDPOINT` mirrors and offline mode behave as
-for any huggingface_hub call. We do not go through `HfApi`'s methods because `PaperInfo` loses fields
-(see `bot.sources.records`): the raw JSON is parsed by `parse_daily_paper` instead.
+(`huggingface_hub.utils.get_session`, an httpx2 client) and the same error mapping (`hf_raise_for_status`),
+so proxies, `HF_ENDPOINT` mirrors and offline mode behave as for any huggingface_hub call; the headers are
+Paperboy's own (see `HfDailyPapers._headers`). We do not go through `HfApi`'s methods because `PaperInfo`
+loses fields (see `bot.sources.records`): the raw JSON is parsed by `parse_daily_paper` instead.
 
 huggingface_hub's shared client has no timeout (`timeout=None`), so every request passes one. The
 blocking client runs in `asyncio.to_thread`. Every failure becomes a `SourceError` whose message is
@@ -22,9 +22,9 @@ from datetime import date
 from typing import Any
 
 import httpx2
+import huggingface_hub
 from huggingface_hub import HfApi, get_session, hf_raise_for_status
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
-from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # public, not in __all__
 from pydantic import SecretStr
 
 from bot import __version__
@@ -164,11 +164,22 @@ class HfDailyPapers:
         except ValueError:
             raise SourceError(f"HF {what}: malformed JSON from {self._endpoint}{path}") from None
 
+    def _headers(self) -> dict[str, str]:
+        """Paperboy's user agent, and the token from the settings (never one saved on the machine).
+
+        Not `build_hf_headers`: since huggingface_hub 2.x it looks for an AI-agent harness while building
+        the user agent, which fetches a registry from huggingface.co (`HF_ENDPOINT` at import time, not
+        this source's endpoint) and caches it in the home folder: a request a bot pointed at a mirror
+        must not make.
+        """
+        headers = {"user-agent": f"paperboy/{__version__}; hf_hub/{huggingface_hub.__version__}"}
+        if self._token is not None:
+            headers["authorization"] = f"Bearer {self._token.get_secret_value()}"
+        return headers
+
     def _send(self, path: str, params: dict[str, str | int], what: str) -> httpx2.Response:
-        token: str | bool = self._token.get_secret_value() if self._token is not None else False
         try:
-            # token=False: never pick up a token saved on the machine; settings are the one source.
-            headers = build_hf_headers(token=token, library_name="paperboy", library_version=__version__)
+            headers = self._headers()
             return get_session().get(f"{self._endpoint}{path}", params=params, headers=headers, timeout=self._timeout)
         except httpx2.TimeoutException:
             raise SourceError(f"HF {what}: timed out after {self._timeout:g} s") from None
@@ -177,7 +188,7 @@ class HfDailyPapers:
         except httpx2.HTTPError as exc:
             raise SourceError(f"HF {what}: connection failed ({type(exc).__name__})") from None
         except ValueError as exc:
-            # build_hf_headers rejects malformed tokens; its message is not shown because it may echo it.
+            # httpx2 rejects a malformed token in a header; its message is not shown because it may echo it.
             raise SourceError(f"HF {what}: request not sent ({type(exc).__name__})") from None
 
 

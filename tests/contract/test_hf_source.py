@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from datetime import date
 
+import huggingface_hub
 import pytest
 from huggingface_hub import HfApi
 from pydantic import SecretStr
@@ -35,7 +36,10 @@ def _archive_ids(predicate: object) -> list[str]:
     return [canonical_arxiv_id(r["paper"]["id"]) for r in archive_records() if predicate(r)]
 
 
-def test_huggingface_hub_itself_accepts_the_fake(hub: FakeHub) -> None:
+def test_huggingface_hub_itself_accepts_the_fake(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    # huggingface_hub's own user agent looks for an AI-agent harness, fetching a registry from
+    # huggingface.co itself (whatever the endpoint): telemetry off keeps the library on the fake.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
     papers = list(HfApi(endpoint=hub.url).list_daily_papers(date=BUSY_DAY.isoformat(), limit=100, token=False))
     assert len(papers) == 82
     assert hub.requests[-1].path == "/api/daily_papers"

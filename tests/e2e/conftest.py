@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from adapters.memory import MemoryAdapter
-from bot.app import Paperboy, build, seed_sample_if_empty
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.delivery import RetryPolicy
+from bot.ingest import seed_sample_if_empty
 from bot.sources.sample import SAMPLE_LAST_DAY
 from bot.types import ChannelRef, CommandInvocation, Message, Permission, Platform, UserRef
+from paperboy.app import Paperboy
 from storage import Database
 
 HERE = ChannelRef(Platform.CONSOLE, "W1", "C1")
@@ -69,9 +70,8 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def make() -> None:
         db = await Database.connect(f"sqlite+aiosqlite:///{path}")
         await db.upgrade()
-        app = await build(Settings(data_dir=path.parent, offline=True), FixedClock(MORNING), db=db)
-        await seed_sample_if_empty(app)
-        await app.close()
+        await seed_sample_if_empty(db, FixedClock(MORNING))
+        await db.close()
 
     asyncio.run(make())
     return path
@@ -86,11 +86,9 @@ async def harness(tmp_path: Path, seeded_db: Path) -> AsyncIterator[Harness]:
     await db.upgrade()
     chat = MemoryAdapter(Platform.CONSOLE)
     # Retries wait on an injected sleep, so tests never sleep for real.
-    app = await build(
-        settings, clock, db=db, adapters={Platform.CONSOLE: chat}, retry=RetryPolicy(attempts=3), sleep=no_sleep
-    )
-    await seed_sample_if_empty(app)
+    app = Paperboy(settings, clock=clock, database=db, chat=[chat], retry=RetryPolicy(attempts=3), sleep=no_sleep)
+    await app.start()
     try:
         yield Harness(app, clock, chat)
     finally:
-        await app.close()
+        await app.stop()

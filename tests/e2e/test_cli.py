@@ -17,7 +17,7 @@ def paperboy(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
     env |= {"PAPERBOY_DATA_DIR": str(tmp_path), "PAPERBOY_OFFLINE": "true"}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+        [sys.executable, "-m", "paperboy", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
     )
 
 
@@ -81,7 +81,7 @@ def test_bad_settings_are_listed_at_once(tmp_path: Path) -> None:
 
 
 def test_version() -> None:
-    done = subprocess.run([sys.executable, "-m", "bot", "--version"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "paperboy", "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("paperboy ")
 
 
@@ -89,7 +89,7 @@ def test_chat_then_digest_preview_and_run_at_a_given_time(data_dir: Path) -> Non
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
     env |= {"PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_OFFLINE": "true"}
     chat = subprocess.run(
-        [sys.executable, "-m", "bot", "chat"],
+        [sys.executable, "-m", "paperboy", "chat"],
         input="/papers settings max 3\n/papers topics\nquit\n",
         capture_output=True,
         text=True,

@@ -107,7 +107,7 @@ async def test_weekends_off_skips_saturday(harness: Harness) -> None:
 
 async def test_rate_limits_are_retried_and_posted_once(harness: Harness) -> None:
     h = harness
-    await h.app.engine.channel(HERE)
+    await h.app.channels.ensure(HERE)
     h.chat.fail_next(HERE, RetryableDeliveryError("ratelimited", retry_after=1.0), RetryableDeliveryError("503"))
     run = await h.app.runner.run(HERE)
     assert run.outcome is RunOutcome.SENT
@@ -116,8 +116,8 @@ async def test_rate_limits_are_retried_and_posted_once(harness: Harness) -> None
 
 async def test_permanent_error_pauses_only_that_channel(harness: Harness) -> None:
     h = harness
-    await h.app.engine.channel(HERE)
-    await h.app.engine.channel(OTHER)
+    await h.app.channels.ensure(HERE)
+    await h.app.channels.ensure(OTHER)
     h.chat.fail_next(HERE, PermanentDeliveryError("the channel was archived (is_archived)"))
     runs = {r.channel: r for r in await h.app.runner.run_many([HERE, OTHER])}
     assert runs[HERE].outcome is RunOutcome.PAUSED
@@ -137,7 +137,7 @@ async def test_permanent_error_pauses_only_that_channel(harness: Harness) -> Non
 async def test_crash_between_post_and_record_does_not_duplicate(harness: Harness) -> None:
     """The post reached the channel but the process died before recording it."""
     h = harness
-    await h.app.engine.channel(HERE)
+    await h.app.channels.ensure(HERE)
     db = h.app.db
     digest_day = h.clock.now().date().isoformat()
     from bot.types import DeliveryKind
@@ -156,7 +156,7 @@ async def test_crash_between_post_and_record_does_not_duplicate(harness: Harness
 
 async def test_crash_before_post_is_reposted_once(harness: Harness) -> None:
     h = harness
-    await h.app.engine.channel(HERE)
+    await h.app.channels.ensure(HERE)
     from bot.types import DeliveryKind
 
     day = h.clock.now().date().isoformat()

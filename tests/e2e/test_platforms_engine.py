@@ -41,7 +41,7 @@ async def slack(harness: Harness) -> AsyncIterator[tuple[FakeSlack, str, aiohttp
     web_app = web.Application()
     adapter = SlackAdapter(settings, web_app=web_app, clock=harness.clock, min_post_interval=0.01)
     harness.app.adapters[Platform.SLACK] = adapter
-    await adapter.start(harness.app.engine.commands.specs(), harness.app.engine.handle)
+    await adapter.start(harness.app.engine)
     runner, url = await serve_app(web_app)
     session = aiohttp.ClientSession()
     try:
@@ -113,7 +113,7 @@ async def discord(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> AsyncIte
     await fake.start()
     adapter = DiscordAdapter(fd.settings_for(fake), clock=harness.clock, kv=harness.app.db.kv)
     harness.app.adapters[Platform.DISCORD] = adapter
-    await adapter.start(harness.app.engine.commands.specs(), harness.app.engine.handle, ready_timeout=10)
+    await adapter.start(harness.app.engine, ready_timeout=10)
     try:
         yield fake
     finally:
@@ -130,7 +130,7 @@ async def test_discord_registers_every_registry_command(harness: Harness, discor
     (group,) = payload
     assert group["name"] == "papers"
     synced = {option["name"] for option in group["options"]}
-    assert synced == {s.name for s in harness.app.engine.commands.specs()}
+    assert synced == {s.name for s in harness.app.engine.specs()}
 
 
 async def test_discord_today_and_refused_subscribe(harness: Harness, discord: fd.FakeDiscord) -> None:

@@ -72,7 +72,7 @@ def norm(text: str) -> str:
 
 def run_preview(data_dir: Path, out: Path) -> dict[str, Any]:
     env = {**os.environ, "PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_OFFLINE": "true"}
-    args = [sys.executable, "-m", "bot", "preview", "--at", AT, "--out", str(out), "--json"]
+    args = [sys.executable, "-m", "paperboy", "preview", "--at", AT, "--out", str(out), "--json"]
     for topic in TOPICS:
         args += ["--topic", topic]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
@@ -133,7 +133,7 @@ def test_preview_page_in_chromium_shows_every_paper_in_both_columns(tmp_path: Pa
 
 def test_preview_of_an_unknown_channel_and_a_bad_topic_are_clear_errors(tmp_path: Path) -> None:
     env = {**os.environ, "PAPERBOY_DATA_DIR": str(tmp_path), "PAPERBOY_OFFLINE": "true"}
-    base = [sys.executable, "-m", "bot", "preview", "--at", AT]
+    base = [sys.executable, "-m", "paperboy", "preview", "--at", AT]
     unknown = subprocess.run(
         [*base, "--channel", "slack:T9:C9"], env=env, capture_output=True, text=True, timeout=120, check=False
     )

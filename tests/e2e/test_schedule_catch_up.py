@@ -11,13 +11,13 @@ from tests.e2e.conftest import HERE, OTHER, Harness
 
 
 def scheduler(h: Harness) -> DigestScheduler:
-    return DigestScheduler(h.app.db, h.app.runner, h.clock, grace=timedelta(hours=6))
+    return DigestScheduler(h.app.db.channels, h.app.db.deliveries, h.app.runner, h.clock, grace=timedelta(hours=6))
 
 
 async def prepare(h: Harness) -> None:
     # Channels created the day before, digest at 09:00 UTC; the harness clock is 08:00 the next day.
-    await h.app.engine.channel(HERE)
-    await h.app.engine.channel(OTHER)
+    await h.app.channels.ensure(HERE)
+    await h.app.channels.ensure(OTHER)
     h.clock.advance(timedelta(days=1))
 
 
@@ -48,15 +48,14 @@ async def test_missed_digest_beyond_grace_is_skipped_with_a_reason(harness: Harn
 async def test_a_channel_created_after_the_slot_is_not_caught_up(harness: Harness) -> None:
     h = harness
     h.clock.advance(timedelta(hours=2))  # 10:00, channel created after today's 09:00
-    await h.app.engine.channel(HERE)
+    await h.app.channels.ensure(HERE)
     assert await scheduler(h).catch_up() == []
 
 
 async def test_schedule_changes_take_effect_without_restart(harness: Harness) -> None:
     h = harness
-    s = scheduler(h)
-    h.app.engine.schedule = s
-    await h.app.engine.channel(HERE)
+    s = h.app.scheduler  # the one the application gave the commands
+    await h.app.channels.ensure(HERE)
     await s.start()
     try:
         assert job_id(HERE) in s.jobs()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.app import attach_web, serve_web
+from paperboy.app import serve_web
 from tests.e2e.conftest import Harness
 
 
 async def test_health_readiness_and_metrics(harness: Harness, unused_tcp_port: int) -> None:
-    web_app = attach_web(harness.app)
-    runner = await serve_web(web_app, "127.0.0.1", unused_tcp_port)
+    runner = await serve_web(harness.app.web_app, "127.0.0.1", unused_tcp_port)
     base = f"http://127.0.0.1:{unused_tcp_port}"
     try:
         await harness.say("today")

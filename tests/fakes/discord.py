@@ -31,13 +31,12 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from pydantic import SecretStr
 
+from bot.actions import paper_actions, topic_actions
 from bot.config import DiscordSettings
+from bot.features import command_specs
 from bot.types import (
-    ArgKind,
-    ArgSpec,
     ChannelRef,
     CommandInvocation,
-    CommandSpec,
     Digest,
     DigestEntry,
     DigestReason,
@@ -51,6 +50,8 @@ from bot.types import (
     TopicSummary,
 )
 from tests.fakes.chaos import Chaos, Fault
+from tests.fakes.common import ScriptedCore, Served, serve, wait_for, words
+from tests.fakes.common import paper as make_paper
 
 APP_ID = "111111111111111111"
 BOT_ID = "111111111111111111"
@@ -217,7 +218,7 @@ class FakeDiscord:
         self._ids = itertools.count(((int(NOW.timestamp() * 1000) - 1420070400000) << 22) + 1)
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(1)
-        self._runner: web.AppRunner | None = None
+        self._served: Served | None = None
         self.port = 0
 
     # -------------------------------------------------------------------------------- lifecycle
@@ -239,19 +240,14 @@ class FakeDiscord:
         r.add_get("/api/v10/channels/{channel}/messages", self._get_messages)
         r.add_post("/api/v10/channels/{channel}/messages/{message}/threads", self._thread)
         r.add_get("/gateway", self._ws)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._served = await serve(app)
+        self.port = self._served.port
 
     async def close(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._served is not None:
+            await self._served.stop()
 
     @property
     def api_base(self) -> str:
@@ -626,12 +622,7 @@ class FakeDiscord:
 
     async def wait_for(self, predicate: Any, within: float = 5.0) -> None:
         """Poll (bounded) until `predicate()` is true; fail the test after `within` seconds."""
-        for _ in range(max(1, int(within / 0.01))):
-            if predicate():
-                return
-            await asyncio.sleep(0.01)
-        if not predicate():
-            raise AssertionError(f"condition not met within {within} s")
+        await wait_for(predicate, within)
 
 
 # ------------------------------------------------------------------------------------ payloads
@@ -759,102 +750,50 @@ def button(
 
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-_N = ArgSpec("n", "How many papers (1-25)", ArgKind.INTEGER, min_value=1, max_value=25)
-
-SPECS: tuple[CommandSpec, ...] = (
-    CommandSpec("today", "The day's top papers", "today [N]", "", args=(_N,)),
-    CommandSpec(
-        "top",
-        "Top papers of the week or month",
-        "top week|month [N]",
-        "",
-        args=(ArgSpec("period", "week or month", ArgKind.CHOICE, required=True, choices=("week", "month")), _N),
-    ),
-    CommandSpec(
-        "search", "Search papers", "search <query>", "", args=(ArgSpec("query", "A topic query", required=True),)
-    ),
-    CommandSpec("paper", "One paper", "paper <id>", "", args=(ArgSpec("paper", "arXiv id", required=True),)),
-    CommandSpec(
-        "subscribe",
-        "Subscribe this channel to a topic",
-        "subscribe <query>",
-        "",
-        args=(ArgSpec("query", "A topic query", required=True),),
-        changes_channel=True,
-    ),
-    CommandSpec(
-        "unsubscribe",
-        "Remove a topic",
-        "unsubscribe <id|query>",
-        "",
-        args=(ArgSpec("topic", "Topic id or query", required=True),),
-        changes_channel=True,
-    ),
-    CommandSpec("topics", "This channel's topics", "topics", ""),
-    CommandSpec(
-        "digest",
-        "Digest schedule",
-        "digest at|on|off|now|preview",
-        "",
-        args=(
-            ArgSpec(
-                "action",
-                "at, on, off, now or preview",
-                ArgKind.CHOICE,
-                required=True,
-                choices=("at", "on", "off", "now", "preview"),
-            ),
-            ArgSpec("time", "HH:MM"),
-            ArgSpec("timezone", "IANA timezone"),
-        ),
-        changes_channel=True,
-    ),
-    CommandSpec("status", "Channel status", "status", "", private=True),
-    CommandSpec("help", "Usage", "help [subcommand]", "", args=(ArgSpec("subcommand", "A subcommand"),)),
-    CommandSpec(
-        "similar",
-        "Papers like this one",
-        "similar <id>",
-        "",
-        args=(ArgSpec("paper", "arXiv id", required=True),),
-        private=True,
-    ),
-)
 
 
 def paper(i: int, title: str | None = None) -> Paper:
-    return Paper(
-        id=f"2403.{i:05d}",
+    return make_paper(
+        f"2403.{i:05d}",
         title=title or f"Paper number {i}",
-        abstract="An abstract " * 30,
+        summary="An abstract " * 30,
         authors=("Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"),
         upvotes=100 - i,
-        comments=i,
+        numComments=i,
         ai_summary=f"Summary of paper {i}.",
-        github_repo="https://github.com/x/y",
+        githubRepo="https://github.com/x/y",
         thumbnail=f"https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2403.{i:05d}.png",
     )
 
 
-class FakeCore:
+def listed(i: int) -> ListedPaper:
+    p = paper(i)
+    return ListedPaper(p, matched=("mixture of experts",), actions=paper_actions(p))
+
+
+class FakeCore(ScriptedCore):
     """Answers invocations with representative semantic messages and records what reached it."""
 
     def __init__(self) -> None:
-        self.invocations: list[CommandInvocation] = []
         self.delay = 0.0
+        super().__init__(self._answer)
 
-    async def __call__(self, inv: CommandInvocation) -> Sequence[Message]:
-        self.invocations.append(inv)
+    async def _answer(self, inv: CommandInvocation) -> Sequence[Message]:
         if self.delay:
             await asyncio.sleep(self.delay)
-        word = inv.text.split(" ", 1)[0]
+        said = words(inv)
+        word = said[0] if said else ""
         if word in ("subscribe", "unsubscribe", "digest") and not inv.permission.can_manage_channel:
             return [TextReply(f"Only {inv.permission.who_can} can do that.", private=True, is_error=True)]
-        if word == "top" or word == "today" or word == "search" or word == "similar":
-            papers = tuple(ListedPaper(paper(i), matched=("mixture of experts",)) for i in range(1, 4))
-            return [PaperList(heading=f"Results for {inv.text}", papers=papers, more=7, private=inv.force_private)]
+        if word in ("top", "today", "search", "similar"):
+            papers = tuple(listed(i) for i in range(1, 4))
+            private = inv.force_private or word == "similar"
+            return [PaperList(heading=f"Results for {' '.join(said)}", papers=papers, more=7, private=private)]
         if word == "topics":
-            topics = (TopicSummary(1, "mixture of experts", 4), TopicSummary(7, '"model merging" -survey', 2))
+            topics = (
+                TopicSummary(1, "mixture of experts", 4, actions=topic_actions(1)),
+                TopicSummary(7, '"model merging" -survey', 2, actions=topic_actions(7)),
+            )
             return [TopicList(inv.channel, topics, private=inv.force_private)]
         if word == "status":
             return [
@@ -863,9 +802,11 @@ class FakeCore:
                 )
             ]
         if word == "digest":
-            entries = tuple(DigestEntry(paper(i), DigestReason.TRENDING) for i in range(1, 13))
+            entries = tuple(
+                DigestEntry(paper(i), DigestReason.TRENDING, actions=paper_actions(paper(i))) for i in range(1, 13)
+            )
             return [Digest(inv.channel, date(2026, 3, 2), entries)]
-        return [TextReply(f"ok: {inv.text}")]
+        return [TextReply(f"ok: {' '.join(said)}")]
 
 
 def settings_for(fake: FakeDiscord, **extra: object) -> DiscordSettings:
@@ -886,3 +827,5 @@ class MemoryKV:
 
 
 CHANNEL = ChannelRef.parse("discord:222222222222222222:333")
+
+SPECS = tuple(command_specs())

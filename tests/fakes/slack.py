@@ -30,10 +30,10 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import WSMsgType, web
 
+from bot.actions import paper_actions, topic_actions
 from bot.types import (
     ChannelRef,
     CommandInvocation,
-    CommandSpec,
     Digest,
     DigestEntry,
     DigestReason,
@@ -48,6 +48,8 @@ from bot.types import (
     TopicSummary,
 )
 from tests.fakes.chaos import Chaos, Fault
+from tests.fakes.common import ScriptedCore, paper, serve, wait_for, words
+from tests.fakes.common import Served as Listening
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter
@@ -153,27 +155,22 @@ class FakeSlack:
         self._app.router.add_get("/api/{method}", self._api)
         self._app.router.add_post("/response/{hook}", self._response)
         self._app.router.add_get("/socket", self._socket)
-        self._runner: web.AppRunner | None = None
+        self._served: Listening | None = None
         self.port = 0
         self.add_workspace("T1", "xoxb-t1-token")
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> FakeSlack:
-        self._runner = web.AppRunner(self._app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self._served = await serve(self._app)
+        self.port = self._served.port
         return self
 
     async def stop(self) -> None:
         for s in self.sessions:
             await s.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._served is not None:
+            await self._served.stop()
 
     @property
     def url(self) -> str:
@@ -469,15 +466,6 @@ class FakeSlack:
         }
 
 
-async def wait_for(predicate: Callable[[], bool], within: float = 5.0, *, what: str = "a condition") -> None:
-    """Poll `predicate` every 10 ms for at most `within` seconds (bounded in count and time)."""
-    for _ in range(int(within / 0.01) + 1):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out after {within}s waiting for {what}")
-
-
 def signed_headers(secret: str, body: str | bytes, *, timestamp: int | None = None) -> dict[str, str]:
     """Slack's request signing: `v0=` + HMAC-SHA256(secret, `v0:<timestamp>:<body>`)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
@@ -492,55 +480,61 @@ def signed_headers(secret: str, body: str | bytes, *, timestamp: int | None = No
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 FORM = "application/x-www-form-urlencoded"
-COMMANDS = (CommandSpec("today", "today's papers", "today [N]", "The most upvoted papers."),)
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
 def make_paper(i: int) -> Paper:
-    return Paper(
-        id=f"2411.{10000 + i}",
+    return paper(
+        f"2411.{10000 + i}",
         title=f"Paper number {i}: scaling <b>mixture</b> of experts & friends",
-        abstract="We study things. " * 80,
+        summary="We study things. " * 80,
         authors=("Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"),
         upvotes=100 - i,
-        comments=i,
-        github_repo="https://github.com/example/repo",
+        numComments=i,
+        githubRepo="https://github.com/example/repo",
     )
 
 
 def digest(n: int, *, private: bool = False, delivery_id: str | None = None, channel: str = "C1") -> Digest:
-    entries = tuple(DigestEntry(make_paper(i), DigestReason.TRENDING) for i in range(n))
+    entries = tuple(
+        DigestEntry(make_paper(i), DigestReason.TRENDING, actions=paper_actions(make_paper(i))) for i in range(n)
+    )
     ref = ChannelRef.parse(f"slack:T1:{channel}")
     return Digest(ref, date(2026, 11, 27), entries, private=private, delivery_id=delivery_id)
 
 
-@dataclass
-class FakeCore:
-    """Answers a handful of subcommands with representative semantic messages and records every call."""
+def listed(i: int) -> ListedPaper:
+    p = make_paper(i)
+    return ListedPaper(p, actions=paper_actions(p))
 
-    invocations: list[CommandInvocation] = field(default_factory=list)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def __call__(self, inv: CommandInvocation) -> Sequence[Message]:
-        self.invocations.append(inv)
-        word, _, rest = inv.text.partition(" ")
+class FakeCore(ScriptedCore):
+    """A core that answers a handful of subcommands with representative semantic messages."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        super().__init__(self._answer)
+
+    async def _answer(self, inv: CommandInvocation) -> Sequence[Message]:
+        word, *rest = words(inv) or [""]
+        arg = " ".join(rest)
         if word == "today":
-            papers = tuple(ListedPaper(make_paper(i)) for i in range(3))
+            papers = tuple(listed(i) for i in range(3))
             return [PaperList("Top papers of Thu 27 Nov", papers, note="Daily Papers of Thu 27 Nov", more=7)]
         if word == "paper":
-            return [PaperCard(make_paper(1))]
+            return [PaperCard(make_paper(1), actions=paper_actions(make_paper(1)))]
         if word == "similar":
-            return [PaperList(f"Papers like {rest}", (ListedPaper(make_paper(2)),), private=True)]
-        if inv.text == "digest preview":
+            return [PaperList(f"Papers like {arg}", (listed(2),), private=True)]
+        if word == "digest" and arg == "preview":
             return [digest(4, private=True)]
-        if inv.text == "digest big":
+        if word == "digest" and arg == "big":
             return [digest(25)]
         if word == "topics":
-            return [TopicList(inv.channel, (TopicSummary(7, "mixture of experts", 3),))]
+            return [TopicList(inv.channel, (TopicSummary(7, "mixture of experts", 3, actions=topic_actions(7)),))]
         if word == "status":
             return [Status(inv.channel, True, dtime(9), "UTC", None, None, None, None, (), 10, date(2026, 11, 27), 1)]
         if word == "unsubscribe":
-            return [TextReply(f"Removed topic #{rest}.")]
+            return [TextReply(f"Removed topic #{arg}.")]
         if word == "subscribe":
             return [TextReply(f"manage={inv.permission.can_manage_channel} ({inv.permission.who_can})")]
         if word == "slow":
@@ -567,14 +561,8 @@ class Served:
 
 
 async def serve_app(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert server is not None
-    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    return runner, f"http://127.0.0.1:{port}/"
+    served = await serve(app)
+    return served.runner, served.url
 
 
 ServeFactory = Callable[..., Awaitable[Served]]

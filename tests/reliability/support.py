@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.discord import render as discord_render
-from bot.app import build, seed_sample_if_empty
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.ingest import seed_sample_if_empty
 from bot.types import ChannelRef, DeliveryKind, DeliveryState, Platform
 from storage import Database
 from tests.fakes.discord import FakeDiscord
@@ -97,7 +97,7 @@ class Bot:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bot",
+                "paperboy",
                 "run",
                 env=env,
                 cwd=cwd,
@@ -157,13 +157,14 @@ async def prepare_due_channels(settings: Settings, count: int) -> tuple[list[Cha
     (created an hour earlier, so the scheduler's catch-up at start fans out to all); the digest key."""
     now = datetime.now(UTC)
     slot = now - timedelta(minutes=3)
-    app = await build(settings, SystemClock())
+    db = await Database.connect(settings.resolved_database_url)
     try:
-        await seed_sample_if_empty(app)
+        await db.upgrade()
+        await seed_sample_if_empty(db, SystemClock())
         due = slot.time().replace(second=0, microsecond=0)
         refs = [ChannelRef(Platform.SLACK, "T1", f"C{i:04d}") for i in range(count)]
         for ref in refs:
-            await app.db.channels.ensure(ref, digest_time=due, timezone="UTC", now=now - timedelta(hours=1))
+            await db.channels.ensure(ref, digest_time=due, timezone="UTC", now=now - timedelta(hours=1))
     finally:
-        await app.close()
+        await db.close()
     return refs, slot.date().isoformat()

@@ -21,12 +21,13 @@ from pydantic import SecretStr
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.slack.adapter import SlackAdapter
-from bot.app import Paperboy, build, seed_sample_if_empty
 from bot.clock import FixedClock
 from bot.config import Settings, SlackSettings
 from bot.delivery import RetryPolicy
 from bot.digest_run import RunOutcome
+from bot.ingest import seed_sample_if_empty
 from bot.types import ChannelRef, DeliveryKind, DeliveryState, Platform
+from paperboy.app import Paperboy
 from tests.fakes.chaos import Chaos
 from tests.fakes.discord import GUILD_ID, FakeDiscord, settings_for
 from tests.fakes.slack import FakeSlack
@@ -76,8 +77,6 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     clock = FixedClock(NOON)
     # Small waits keep the test fast; Retry-After from the fakes still wins over the backoff.
     policy = RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.5)
-    app = await build(settings, clock, retry=policy)
-    await seed_sample_if_empty(app)
     slack = SlackAdapter(
         settings.slack,
         web_app=web.Application(),
@@ -86,19 +85,17 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
         request_timeout=CLIENT_TIMEOUT,
     )
     discord = DiscordAdapter(settings.discord, clock=clock)
-    specs = app.engine.commands.specs()
+    app = Paperboy(settings, clock=clock, retry=policy, chat=[slack, discord])
     try:
-        await slack.start(specs, app.engine.handle)
-        app.adapters[Platform.SLACK] = slack
-        await discord.start(specs, app.engine.handle, ready_timeout=10)
-        app.adapters[Platform.DISCORD] = discord
+        await app.start()
+        await seed_sample_if_empty(app.db, clock)
         slack_refs = [ChannelRef(Platform.SLACK, "T1", f"C{i:04d}") for i in range(CHANNELS_PER_PLATFORM)]
         discord_refs = [ChannelRef(Platform.DISCORD, GUILD_ID, str(900_000 + i)) for i in range(CHANNELS_PER_PLATFORM)]
         for ref in slack_refs + discord_refs:
-            await app.engine.channel(ref)
+            await app.channels.ensure(ref)
         yield World(app, slack_fake, discord_fake, slack_refs, discord_refs)
     finally:
-        await app.close()
+        await app.stop()
         await slack_fake.stop()
         await discord_fake.close()
 

@@ -2,7 +2,7 @@
 
 tests/contract/test_hf_source.py covers the source client (each fault becomes a SourceError with a clear
 message, Retry-After handling, paging, partial days); tests/e2e/test_ingest.py covers `ingest_from`
-recording health. Here the whole app runs its hourly job (`bot.app.ingest_recent`) against the fake Hub:
+recording health. Here the whole app runs its hourly job (`Paperboy.ingest_recent`) against the fake Hub:
 after a fault the bot still answers `today` from what it stored, `status` shows the error, and the next
 run records a success again.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Paperboy, build, ingest_recent
 from bot.clock import FixedClock
 from bot.config import HfSettings, Settings
 from bot.types import ChannelRef, CommandInvocation, Message, PaperList, Permission, Platform, Status, UserRef
+from paperboy.app import Paperboy
 from tests.fakes.hf import FakeHub, serve_fake_hub
 
 HERE = ChannelRef(Platform.CONSOLE, "W1", "C1")
@@ -37,11 +37,8 @@ def hub() -> AsyncIterator[FakeHub]:
 @pytest.fixture
 async def app(tmp_path: Path, hub: FakeHub) -> AsyncIterator[Paperboy]:
     settings = Settings(data_dir=tmp_path, offline=False, hf=HfSettings(endpoint=hub.url, timeout=0.5))
-    paperboy = await build(settings, FixedClock(TUESDAY_NIGHT))
-    try:
+    async with Paperboy(settings, clock=FixedClock(TUESDAY_NIGHT)) as paperboy:
         yield paperboy
-    finally:
-        await paperboy.close()
 
 
 async def ask(app: Paperboy, text: str) -> Message:
@@ -84,14 +81,14 @@ def later(app: Paperboy, hours: int) -> datetime:
 async def test_a_source_fault_keeps_the_bot_serving_shows_in_status_and_the_next_run_recovers(
     app: Paperboy, hub: FakeHub, fault: dict[str, object], shown: str
 ) -> None:
-    await asyncio.wait_for(ingest_recent(app), JOB_TIMEOUT)
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)
     before = await ask(app, "today")
     assert isinstance(before, PaperList) and before.papers, before
 
     failed_at = later(app, 1)
     for knob, value in fault.items():
         setattr(hub, knob, value)
-    await asyncio.wait_for(ingest_recent(app), JOB_TIMEOUT)  # never raises
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)  # never raises
 
     during = await ask(app, "today")
     assert isinstance(during, PaperList) and during.papers, during
@@ -102,7 +99,7 @@ async def test_a_source_fault_keeps_the_bot_serving_shows_in_status_and_the_next
     assert ok_at is not None and ok_at < failed_at
 
     recovered_at = later(app, 1)
-    await asyncio.wait_for(ingest_recent(app), JOB_TIMEOUT)
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)
     ok_at, error_at, _ = await hf_health(app)
     assert ok_at == recovered_at and error_at is not None and ok_at > error_at
 
@@ -110,7 +107,7 @@ async def test_a_source_fault_keeps_the_bot_serving_shows_in_status_and_the_next
 async def test_an_empty_weekend_day_is_a_success_and_today_explains_the_weekend(app: Paperboy, hub: FakeHub) -> None:
     assert isinstance(app.clock, FixedClock)
     app.clock.set(SUNDAY)
-    await asyncio.wait_for(ingest_recent(app), JOB_TIMEOUT)
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)
     ok_at, error_at, _ = await hf_health(app)
     assert ok_at == SUNDAY and error_at is None
     # Sunday and Saturday were asked for (empty), and the job went on to Friday's papers.
@@ -123,7 +120,7 @@ async def test_an_empty_weekend_day_is_a_success_and_today_explains_the_weekend(
 
 async def test_a_partial_day_stores_the_good_papers_and_counts_as_a_success(app: Paperboy, hub: FakeHub) -> None:
     hub.corrupt_index = 0  # one malformed record (no arXiv id) in every listing
-    await asyncio.wait_for(ingest_recent(app), JOB_TIMEOUT)
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)
     ok_at, error_at, _ = await hf_health(app)
     assert ok_at == TUESDAY_NIGHT and error_at is None
     today = await ask(app, "today")

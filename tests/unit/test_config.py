@@ -62,8 +62,9 @@ def test_cross_checks() -> None:
     assert any("CLIENT_SECRET" in p for p in problems)
     assert any("ALLOWED_USERS" in p for p in problems)
     assert "xoxb-secret-value" not in str(caught.value)
-    assert "xoxb-secret-value" not in repr(load_settings({"SLACK_BOT_TOKEN": "xoxb-secret-value",
-                                                          "SLACK_APP_TOKEN": "xapp-1"}, env_file=None))
+    assert "xoxb-secret-value" not in repr(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-secret-value", "SLACK_APP_TOKEN": "xapp-1"}, env_file=None)
+    )
 
 
 def test_compose_replicas_split_the_discord_bots_global_limit() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
@@ -11,10 +10,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from adapters.discord.render import DiscordPost, render, safe, short_authors
+from bot import actions as codec
+from bot.actions import paper_actions, topic_actions
 from bot.types import (
+    Action,
     ChannelRef,
     Delivery,
     DeliveryKind,
@@ -35,43 +35,26 @@ from bot.types import (
     TopicSummary,
 )
 from tests.fakes.discord import limit_problems
-from tests.shared_data import ARCHIVE
+from tests.golden import assert_golden
+from tests.shared_data import archive_papers
 
 GOLDEN = Path(__file__).parent / "golden" / "discord"
 CHANNEL = ChannelRef.parse("discord:222:333")
 HOSTILE = "@everyone @here <@123456789012345678> <@!123456789012345678> <@&987654321098765432> <#555555555555555555>"
 
 
-def _norm(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
-def paper_from_hf(entry: dict[str, Any]) -> Paper:
-    """A Daily Papers archive entry -> Paper (the fields the renderer uses)."""
-    p = entry["paper"]
-    return Paper(
-        id=p["id"],
-        title=_norm(p.get("title") or entry.get("title")),
-        abstract=_norm(p.get("summary") or entry.get("summary")),
-        authors=tuple(_norm(a.get("name")) for a in p.get("authors", []) if a.get("name")),
-        upvotes=int(p.get("upvotes") or 0),
-        comments=int(entry.get("numComments") or 0),
-        ai_summary=_norm(p.get("ai_summary")) or None,
-        ai_keywords=tuple(p.get("ai_keywords") or ()),
-        github_repo=p.get("githubRepo") or None,
-        github_stars=p.get("githubStars"),
-        project_page=p.get("projectPage") or None,
-        thumbnail=entry.get("thumbnail") or None,
-    )
-
-
 @cache
 def month(name: str) -> tuple[Paper, ...]:
-    return tuple(paper_from_hf(e) for e in json.loads((ARCHIVE / f"daily_papers_{name}.json").read_text()))
+    """One archive month, parsed by the bot's own file source (one paper per id)."""
+    return tuple(archive_papers(f"daily_papers_{name}.json"))
 
 
 def by_id(month_name: str, paper_id: str) -> Paper:
     return next(p for p in month(month_name) if p.id == paper_id)
+
+
+def card(paper: Paper) -> PaperCard:
+    return PaperCard(paper, actions=paper_actions(paper))
 
 
 def digest_of(papers: tuple[Paper, ...], delivery_id: str | None = "5f0c2d1e-aaaa-bbbb-cccc-000000000001") -> Digest:
@@ -80,6 +63,7 @@ def digest_of(papers: tuple[Paper, ...], delivery_id: str | None = "5f0c2d1e-aaa
             p,
             DigestReason.TOPIC if i % 3 == 0 else DigestReason.TRENDING,
             ("mixture of experts",) if i % 3 == 0 else (),
+            paper_actions(p),
         )
         for i, p in enumerate(papers)
     )
@@ -121,7 +105,7 @@ def assert_cannot_ping(posts: list[DiscordPost]) -> None:
 
 def test_longest_title_in_the_archive_fits() -> None:
     paper = by_id("2025-04", "2504.13099")
-    posts = render(PaperCard(paper))
+    posts = render(card(paper))
     assert_within_limits(posts)
     assert posts[0].embeds[0]["url"] == "https://huggingface.co/papers/2504.13099"
 
@@ -150,6 +134,7 @@ def test_25_paper_digest_splits_into_posts_within_limits() -> None:
     assert first.embeds[-1]["footer"]["text"].endswith("ref 5f0c2d1e-aaa")
     buttons = [b["custom_id"] for p in posts for row in p.components for b in row["components"]]
     assert buttons == [f"pb:similar:{p.id}" for p in papers]
+    assert [codec.decode(b) for b in buttons] == [Action("similar", (p.id,)) for p in papers]
     matched = [f["value"] for f in first.embeds[0]["fields"] if f["name"] == "Matched"]
     assert matched == ["mixture of experts"]
 
@@ -159,12 +144,12 @@ def test_every_paper_of_a_month_renders_within_limits() -> None:
     for start in range(0, len(papers), 25):
         assert_within_limits(render(digest_of(papers[start : start + 25])))
     for paper in papers[:200]:
-        assert_within_limits(render(PaperCard(paper)))
+        assert_within_limits(render(card(paper)))
 
 
 def test_description_is_a_short_excerpt_of_the_ai_summary() -> None:
     paper = month("2024-10")[0]
-    embed = render(PaperCard(paper))[0].embeds[0]
+    embed = render(card(paper))[0].embeds[0]
     assert embed["description"].startswith(safe(paper.ai_summary or "")[:40])
     list_embed = render(PaperList("x", (ListedPaper(paper),)))[0].embeds[0]
     assert len(list_embed["description"]) <= 350
@@ -195,7 +180,7 @@ def test_hostile_titles_cannot_ping() -> None:
         posts = render(message)
         assert_within_limits(posts)
         assert_cannot_ping(posts)
-    embed = render(PaperCard(evil))[0].embeds[0]
+    embed = render(card(evil))[0].embeds[0]
     links = next(f["value"] for f in embed["fields"] if f["name"] == "Links")
     assert "javascript" not in links and "example.org" not in links
     assert "thumbnail" not in embed
@@ -223,7 +208,7 @@ def test_shared_embeds_are_never_changed_by_a_render() -> None:
     listed = tuple(ListedPaper(e.paper, ("trending today",) if not e.matched else e.matched) for e in digest.entries)
     footers = render(PaperList("Top", listed, more=12), marker="another-delivery")
     assert "…and 12 more" in json.dumps([p.payload() for p in footers], ensure_ascii=False)
-    render(PaperCard(papers[0]))
+    render(card(papers[0]))
     after = json.dumps([p.payload() for p in render(digest)], ensure_ascii=False)
     assert after == before
     assert "12 more" not in after and "another-deli" not in after
@@ -242,11 +227,11 @@ def test_the_same_digest_in_two_channels_carries_each_marker() -> None:
 
 
 def test_topic_list_has_an_unsubscribe_button_per_topic() -> None:
-    topics = tuple(TopicSummary(i, ("x" * 280) + f" {i}", i) for i in range(1, 26))
+    topics = tuple(TopicSummary(i, ("x" * 280) + f" {i}", i, actions=topic_actions(i)) for i in range(1, 26))
     posts = render(TopicList(CHANNEL, topics))
     assert_within_limits(posts)
     ids = [b["custom_id"] for p in posts for row in p.components for b in row["components"]]
-    assert ids == [f"pb:unsub:{i}" for i in range(1, 26)]
+    assert [codec.decode(i) for i in ids] == [Action("unsubscribe", (str(i),)) for i in range(1, 26)]
     assert "25 of 25" in posts[0].content
 
 
@@ -300,14 +285,7 @@ def test_marker_goes_to_content_when_there_are_no_embeds() -> None:
 
 def _golden(name: str, posts: list[DiscordPost]) -> None:
     payload = [{**p.payload(), "ephemeral": p.ephemeral, "thread": p.thread} for p in posts]
-    path = GOLDEN / f"{name}.json"
-    text = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    if not path.exists():
-        pytest.fail(f"golden file {path} is missing: run with UPDATE_GOLDEN=1")
-    assert json.loads(path.read_text()) == json.loads(text), f"regenerate with UPDATE_GOLDEN=1: {path}"
+    assert_golden(GOLDEN / f"{name}.json", payload)
 
 
 def test_golden_digest() -> None:
@@ -316,9 +294,12 @@ def test_golden_digest() -> None:
 
 
 def test_golden_paper_card_longest_title() -> None:
-    _golden("paper_card_2504.13099", render(PaperCard(by_id("2025-04", "2504.13099"))))
+    _golden("paper_card_2504.13099", render(card(by_id("2025-04", "2504.13099"))))
 
 
 def test_golden_topics() -> None:
-    topics = (TopicSummary(3, "mixture of experts", 5, created_by="alice"), TopicSummary(9, 'author:"Yann LeCun"', 0))
+    topics = (
+        TopicSummary(3, "mixture of experts", 5, created_by="alice", actions=topic_actions(3)),
+        TopicSummary(9, 'author:"Yann LeCun"', 0, actions=topic_actions(9)),
+    )
     _golden("topic_list", render(TopicList(CHANNEL, topics)))

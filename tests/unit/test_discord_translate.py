@@ -9,18 +9,11 @@ from typing import Any
 
 import pytest
 
-from adapters.discord.translate import command_text, component_text, invocation_from_payload
-from bot.types import ArgKind, ArgSpec, CommandSpec, Platform
+from adapters.discord.translate import command_options, invocation_from_payload
+from bot.types import Platform
 from tests.shared_data import SAMPLES
 
 WHEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-_N = ArgSpec("n", "How many", ArgKind.INTEGER, min_value=1, max_value=25)
-SPECS = (
-    CommandSpec("top", "", "", "", args=(ArgSpec("period", "", ArgKind.CHOICE, True, ("week", "month")), _N)),
-    CommandSpec("search", "", "", "", args=(ArgSpec("query", "", required=True),)),
-    CommandSpec("digest", "", "", "", args=(ArgSpec("action", ""), ArgSpec("time", ""), ArgSpec("timezone", ""))),
-    CommandSpec("topics", "", "", ""),
-)
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -40,9 +33,10 @@ def test_minimal_slash_sample_translates_channel_user_and_permission() -> None:
         "top",
         [{"type": 4, "name": "n", "value": 5}, {"type": 3, "name": "period", "value": "week"}],
     )
-    inv = invocation_from_payload(payload, SPECS, WHEN)
+    inv = invocation_from_payload(payload, WHEN)
     assert inv is not None
-    assert inv.text == "top week 5"  # spec order, whatever order Discord sent the options in
+    # Structured: the subcommand and its typed options by name, never joined into text.
+    assert inv.command == "top" and inv.options == (("n", 5), ("period", "week"))
     assert (inv.channel.platform, inv.channel.workspace_id, inv.channel.channel_id) == (Platform.DISCORD, "222", "333")
     assert (inv.user.user_id, inv.user.display_name) == ("444", "alice")
     assert inv.permission.can_manage_channel  # 2147483647 includes Manage Channels
@@ -51,44 +45,44 @@ def test_minimal_slash_sample_translates_channel_user_and_permission() -> None:
     assert inv.received_at == WHEN
 
 
-def test_docs_example_sample() -> None:
+def test_docs_example_sample_keeps_a_value_with_spaces_whole() -> None:
     payload = with_subcommand(
         sample("discord_interaction_slash_command_docs_example.json"),
         "search",
         [{"type": 3, "name": "query", "value": "moe   -survey"}],
     )
-    inv = invocation_from_payload(payload, SPECS, WHEN)
+    inv = invocation_from_payload(payload, WHEN)
     assert inv is not None
-    assert inv.text == "search moe -survey"
+    assert inv.command == "search" and inv.options == (("query", "moe   -survey"),)
     assert str(inv.channel) == "discord:290926798626357999:645027906669510667"
     assert inv.user.display_name == "Mason"
 
 
-def test_flat_sample_without_subcommand_keeps_its_values() -> None:
-    inv = invocation_from_payload(sample("discord_interaction_slash_command_minimal_for_discordpy.json"), SPECS, WHEN)
-    assert inv is not None and inv.text == "diffusion"
+def test_flat_sample_without_subcommand_is_named_by_the_command() -> None:
+    inv = invocation_from_payload(sample("discord_interaction_slash_command_minimal_for_discordpy.json"), WHEN)
+    assert inv is not None and inv.command == "papers" and inv.options == (("topic", "diffusion"),)
 
 
 @pytest.mark.parametrize(("permissions", "expected"), [("0", False), ("16", True), ("8", True), ("2048", False)])
 def test_manage_channels_bit(permissions: str, expected: bool) -> None:
     payload = sample("discord_interaction_slash_command_minimal_for_discordpy.json")
     payload["member"]["permissions"] = permissions
-    inv = invocation_from_payload(payload, SPECS, WHEN)
+    inv = invocation_from_payload(payload, WHEN)
     assert inv is not None and inv.permission.can_manage_channel is expected
 
 
 def test_recorded_button_click() -> None:
     recorded = sample("discord_interaction_component_recorded.json")
-    assert invocation_from_payload(recorded, SPECS, WHEN) is None  # "hello" is not Paperboy's button
+    assert invocation_from_payload(recorded, WHEN) is None  # "hello" is not Paperboy's button
     recorded["data"]["custom_id"] = "pb:similar:2402.17764"
-    inv = invocation_from_payload(recorded, SPECS, WHEN)
+    inv = invocation_from_payload(recorded, WHEN)
     assert inv is not None
-    assert inv.text == "similar 2402.17764" and inv.force_private
+    assert (inv.command, inv.args) == ("similar", ("2402.17764",))
     assert str(inv.channel) == "discord:1457468924290662599:1457536551830421524"  # the thread it was clicked in
     assert inv.user.display_name == "Test User"
-    recorded["data"]["custom_id"] = "pb:unsub:12"
-    inv = invocation_from_payload(recorded, SPECS, WHEN)
-    assert inv is not None and inv.text == "unsubscribe 12" and not inv.force_private
+    recorded["data"]["custom_id"] = "pb:unsub:12"  # a button posted before the action encoding
+    inv = invocation_from_payload(recorded, WHEN)
+    assert inv is not None and (inv.command, inv.args) == ("unsubscribe", ("12",))
 
 
 def test_direct_message_interaction() -> None:
@@ -96,13 +90,13 @@ def test_direct_message_interaction() -> None:
     user = payload.pop("member")["user"]
     payload.pop("guild_id")
     payload["user"] = user
-    inv = invocation_from_payload(with_subcommand(payload, "topics", []), SPECS, WHEN)
+    inv = invocation_from_payload(with_subcommand(payload, "topics", []), WHEN)
     assert inv is not None
     assert inv.is_direct_message and inv.channel.workspace_id == "@dm"
-    assert inv.text == "topics"
+    assert inv.command == "topics" and inv.options == ()
 
 
-def test_command_text_skips_missing_optionals() -> None:
+def test_command_options_skip_missing_optionals_and_read_booleans() -> None:
     data = {
         "name": "papers",
         "options": [
@@ -111,16 +105,10 @@ def test_command_text_skips_missing_optionals() -> None:
                 "name": "digest",
                 "options": [
                     {"type": 3, "name": "timezone", "value": "Europe/Paris"},
-                    {"type": 3, "name": "action", "value": "at"},
+                    {"type": 3, "name": "time", "value": None},
+                    {"type": 5, "name": "flag", "value": True},
                 ],
             }
         ],
     }
-    assert command_text(data, SPECS) == "digest at Europe/Paris"
-
-
-def test_component_text() -> None:
-    assert component_text("pb:similar:2402.17764") == ("similar 2402.17764", True)
-    assert component_text("pb:unsub:3") == ("unsubscribe 3", False)
-    assert component_text("pb:similar:") is None
-    assert component_text("other") is None
+    assert command_options(data) == ("digest", (("timezone", "Europe/Paris"), ("flag", "on")))

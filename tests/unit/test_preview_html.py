@@ -12,12 +12,12 @@ import pytest
 
 from adapters.discord.render import DiscordPost
 from adapters.discord.render import render as render_discord
-from adapters.preview.html import discord_html, markdown_html, mrkdwn_html, page_html, slack_html
 from adapters.slack.render import SlackPost
 from adapters.slack.render import render as render_slack
 from bot.sources.files import iter_daily_papers_files
 from bot.sources.sample import SAMPLE_LAST_DAY, sample_paths
 from bot.types import ChannelRef, Digest, DigestEntry, DigestReason, Paper, Platform
+from paperboy.preview.html import discord_html, markdown_html, mrkdwn_html, page_html, slack_html
 
 CHANNEL = ChannelRef(Platform.SLACK, "T1", "C1")
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
+from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +15,7 @@ from hypothesis import strategies as st
 from bot import textnorm
 from bot.query import Match, candidate_phrases, match, parse
 from bot.types import Paper, Source
+from storage import Database
 from tests.shared_data import archive_papers
 
 FILES = ("daily_papers_2024-01.json", "daily_papers_2024-06.json", "daily_papers_2025-07.json")
@@ -251,36 +255,59 @@ _guarantee_query = st.recursive(
 )
 
 
+class StoredPapers:
+    """The module's papers in a real SQLite `Database`, queried through `Database.papers` as search does."""
+
+    def __init__(self, path: Path, papers: list[Paper]) -> None:
+        self._loop = asyncio.Runner()
+        self.db: Database = self._loop.run(Database.connect(f"sqlite+aiosqlite:///{path}"))
+        self._loop.run(self.db.upgrade())
+        self._loop.run(self.db.papers.upsert(papers, seen_at=datetime(2026, 1, 1, tzinfo=UTC)))
+        self.size = len(papers)
+
+    def full_text(self, phrases: list[tuple[str, ...]]) -> set[str]:
+        """Every paper the production full-text prefilter returns for `phrases` (the whole window)."""
+        window = self._loop.run(self.db.papers.search_window(phrases, self.size))
+        assert len(window.candidates) == window.total  # the window held every full-text match
+        return {paper.id for paper, _ in window.candidates}
+
+    def close(self) -> None:
+        self._loop.run(self.db.close())
+        self._loop.close()
+
+
+@pytest.fixture(scope="module")
+def stored(papers: dict[str, Paper], tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoredPapers]:
+    store = StoredPapers(tmp_path_factory.mktemp("fts") / "papers.db", list(papers.values()))
+    yield store
+    store.close()
+
+
 @given(_guarantee_query)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_generated_queries_never_match_outside_their_candidate_phrases(papers: dict[str, Paper], text: str) -> None:
+def test_generated_queries_never_match_outside_the_stored_full_text_candidates(
+    papers: dict[str, Paper], stored: StoredPapers, text: str
+) -> None:
+    # The storage contract search relies on: whatever `match` accepts, storage's own full-text index
+    # (FTS5 over what `PaperRepository.upsert` indexes, queried with `fts5_match`) returns.
+    assert_full_text_finds_every_match(papers, stored, text)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_storage_full_text_finds_every_match_from_the_candidate_phrases(
+    papers: dict[str, Paper], stored: StoredPapers, query: str
+) -> None:
+    assert_full_text_finds_every_match(papers, stored, query, expect_matches=True)
+
+
+def assert_full_text_finds_every_match(
+    papers: dict[str, Paper], stored: StoredPapers, text: str, *, expect_matches: bool = False
+) -> None:
     q = parse(text)
     phrases = candidate_phrases(q)
     if phrases is None:
         return
-    stemmed = [tuple(textnorm.stem(w) for w in phrase) for phrase in phrases]
-    for paper in list(papers.values())[:400]:
-        if match(q, paper) is not None:
-            seqs = _stemmed_text(paper)
-            assert any(textnorm.contains(seq, phrase) for seq in seqs for phrase in stemmed), (text, paper.id)
-
-
-def test_sqlite_fts5_porter_finds_every_match_from_the_candidate_phrases(papers: dict[str, Paper]) -> None:
-    # The storage contract end to end: an FTS5 porter index over searchable_text() of title, abstract and
-    # keywords, queried with the candidate phrases, returns a superset of what match() accepts.
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, body, tokenize='porter unicode61')")
-    db.executemany(
-        "INSERT INTO docs (id, body) VALUES (?, ?)",
-        [(p.id, textnorm.searchable_text(" \n ".join([p.title, p.abstract, *p.ai_keywords]))) for p in papers.values()],
-    )
-    for query in QUERIES:
-        q = parse(query)
-        phrases = candidate_phrases(q)
-        if phrases is None:
-            continue
-        fts = " OR ".join('"' + " ".join(phrase) + '"' for phrase in phrases)
-        found = {row[0] for row in db.execute("SELECT id FROM docs WHERE docs MATCH ?", (fts,))}
-        matched = {p.id for p in papers.values() if match(q, p) is not None}
-        assert matched, query
-        assert matched <= found, (query, sorted(matched - found)[:5])
+    matched = {p.id for p in papers.values() if match(q, p) is not None}
+    assert matched or not expect_matches, text
+    missed = matched - stored.full_text(phrases)
+    assert not missed, (text, sorted(missed)[:5])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.reference import README, render
+from paperboy.reference import README, render
 
 
 def test_readme_reference_sections_are_fresh() -> None:
     current = README.read_text()
-    assert render(current) == current, "run `python -m bot.reference --write`"
+    assert render(current) == current, "run `python -m paperboy.reference --write`"
 
 
 def test_readme_quick_start_has_exactly_two_commands() -> None:

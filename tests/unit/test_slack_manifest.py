@@ -7,6 +7,9 @@ import json
 import pytest
 
 from adapters.slack.manifest import BOT_EVENTS, BOT_SCOPES, slack_manifest
+from bot.features import command_specs
+
+SPECS = command_specs()
 
 TOP_LEVEL = {"_metadata", "display_information", "features", "oauth_config", "settings"}
 KNOWN_SCOPES = {
@@ -37,7 +40,10 @@ def check_structure(m: dict[str, object]) -> None:
     assert isinstance(features, dict)
     assert features["bot_user"]["display_name"] == "Paperboy"
     (cmd,) = features["slash_commands"]
-    assert cmd["command"] == "/papers" and len(cmd["description"]) <= 2000 and cmd["usage_hint"]
+    assert cmd["command"] == "/papers" and len(cmd["description"]) <= 2000
+    # The hint is built from the command specs: the first subcommands' usage lines, then help.
+    assert cmd["usage_hint"].startswith("today [N] | top week|month [N] | search <query>")
+    assert cmd["usage_hint"].endswith(" | help")
     oauth = m["oauth_config"]
     assert isinstance(oauth, dict)
     assert set(oauth["scopes"]["bot"]) <= KNOWN_SCOPES
@@ -51,7 +57,7 @@ def check_structure(m: dict[str, object]) -> None:
 
 
 def test_socket_mode_manifest_has_no_request_urls() -> None:
-    m = slack_manifest(socket=True, request_url=None)
+    m = slack_manifest(socket=True, request_url=None, commands=SPECS)
     check_structure(m)
     assert m["settings"]["socket_mode_enabled"] is True
     assert "url" not in m["features"]["slash_commands"][0]
@@ -60,7 +66,7 @@ def test_socket_mode_manifest_has_no_request_urls() -> None:
 
 
 def test_http_manifest_points_everything_at_slack_events() -> None:
-    m = slack_manifest(socket=False, request_url="https://paperboy.example.org/")
+    m = slack_manifest(socket=False, request_url="https://paperboy.example.org/", commands=SPECS)
     check_structure(m)
     url = "https://paperboy.example.org/slack/events"
     assert m["settings"]["socket_mode_enabled"] is False
@@ -71,19 +77,17 @@ def test_http_manifest_points_everything_at_slack_events() -> None:
 
 
 def test_custom_command_and_bad_inputs() -> None:
-    assert (
-        slack_manifest(socket=True, request_url=None, command="/arxiv")["features"]["slash_commands"][0]["command"]
-        == "/arxiv"
-    )
+    manifest = slack_manifest(socket=True, request_url=None, commands=SPECS, command="/arxiv")
+    assert manifest["features"]["slash_commands"][0]["command"] == "/arxiv"
     with pytest.raises(ValueError):
-        slack_manifest(socket=False, request_url=None)
+        slack_manifest(socket=False, request_url=None, commands=SPECS)
     with pytest.raises(ValueError):
-        slack_manifest(socket=False, request_url="http://insecure.example")
+        slack_manifest(socket=False, request_url="http://insecure.example", commands=SPECS)
     with pytest.raises(ValueError):
-        slack_manifest(socket=True, request_url=None, command="papers")
+        slack_manifest(socket=True, request_url=None, commands=SPECS, command="papers")
 
 
 def test_scopes_and_events_constants_match() -> None:
-    m = slack_manifest(socket=True, request_url=None)
+    m = slack_manifest(socket=True, request_url=None, commands=SPECS)
     assert tuple(m["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
     assert tuple(m["settings"]["event_subscriptions"]["bot_events"]) == BOT_EVENTS

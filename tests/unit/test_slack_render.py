@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
@@ -22,6 +20,8 @@ from adapters.slack.render import (
     escape,
     render,
 )
+from bot import actions as codec
+from bot.actions import paper_actions, topic_actions
 from bot.types import (
     ChannelRef,
     Delivery,
@@ -42,46 +42,30 @@ from bot.types import (
     TopicList,
     TopicSummary,
 )
-from tests.shared_data import ARCHIVE
+from tests.golden import assert_golden
+from tests.shared_data import all_archive_papers
 
-DATA = ARCHIVE
 GOLDEN = Path(__file__).parent / "golden" / "slack"
 CHANNEL = ChannelRef(Platform.SLACK, "T1", "C1")
 
 
-def _norm(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
-def paper_from_hf(entry: dict[str, Any]) -> Paper:
-    p = entry["paper"]
-    return Paper(
-        id=p["id"],
-        title=_norm(p["title"]),
-        abstract=_norm(p.get("summary")),
-        authors=tuple(_norm(a["name"]) for a in p.get("authors", []) if a.get("name")),
-        upvotes=int(p.get("upvotes", 0)),
-        comments=int(entry.get("numComments", 0)),
-        ai_summary=_norm(p.get("ai_summary")) or None,
-        ai_keywords=tuple(p.get("ai_keywords") or ()),
-        github_repo=p.get("githubRepo"),
-        github_stars=p.get("githubStars"),
-        project_page=p.get("projectPage"),
-    )
-
-
-@functools.cache
 def all_papers() -> tuple[Paper, ...]:
-    papers: dict[str, Paper] = {}
-    for f in sorted(DATA.glob("*.json")):
-        for entry in json.loads(f.read_text()):
-            paper = paper_from_hf(entry)
-            papers[paper.id] = paper
-    return tuple(papers.values())
+    return all_archive_papers()
 
 
 def by_id(paper_id: str) -> Paper:
     return next(p for p in all_papers() if p.id == paper_id)
+
+
+def card(paper: Paper) -> PaperCard:
+    return PaperCard(paper, actions=paper_actions(paper))
+
+
+def pressed(element: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """The command a rendered button stands for, as the translator reads it back."""
+    action = codec.decode(element["action_id"], element.get("value", ""))
+    assert action is not None, element
+    return action.command, action.args
 
 
 HOSTILE = (
@@ -167,23 +151,24 @@ def test_every_paper_in_the_archive_renders_as_a_card_within_limits() -> None:
     papers = all_papers()
     assert len(papers) > 5000
     for paper in papers:
-        posts = render(PaperCard(paper))
+        posts = render(card(paper))
         assert len(posts) == 1
         assert_within_limits(posts)
         section = posts[0].blocks[1]
-        assert section["accessory"]["value"] == paper.id
+        assert pressed(section["accessory"]) == ("similar", (paper.id,))
 
 
 def test_paper_blocks_are_exactly_what_slack_sdk_builds() -> None:
     """Paper blocks are plain dicts for speed; slack_sdk's SectionBlock (with its validation) must agree."""
-    from adapters.slack.render import _paper_block, _section, more_like_this_button, paper_text
+    from adapters.slack.render import _paper_block, _section, accessory, paper_text
 
     for i, paper in enumerate(all_papers()):
         matched = ("mixture of experts", HOSTILE) if i % 3 else ()
         rank = i % 25 if i % 2 else None
-        built = _paper_block(paper, matched=matched, rank=rank, marker="🔥 " if i % 5 == 0 else "")
+        actions = paper_actions(paper) if i % 7 else ()
+        built = _paper_block(paper, matched=matched, rank=rank, marker="🔥 " if i % 5 == 0 else "", actions=actions)
         text = ("🔥 " if i % 5 == 0 else "") + paper_text(paper, matched=matched, rank=rank)
-        assert built == _section(text, more_like_this_button(paper.id))
+        assert built == _section(text, accessory(actions))
 
 
 def test_shared_blocks_are_never_changed_by_a_render() -> None:
@@ -265,7 +250,12 @@ def test_hostile_paper_text_cannot_mention_or_link() -> None:
 def make_digest(n: int, *, delivery_id: str | None = "d-1") -> Digest:
     papers = sorted(all_papers(), key=lambda p: -p.upvotes)[:n]
     entries = tuple(
-        DigestEntry(p, DigestReason.TRENDING if i < 3 else DigestReason.TOPIC, () if i < 3 else ("mixture of experts",))
+        DigestEntry(
+            p,
+            DigestReason.TRENDING if i < 3 else DigestReason.TOPIC,
+            () if i < 3 else ("mixture of experts",),
+            paper_actions(p),
+        )
         for i, p in enumerate(papers)
     )
     return Digest(CHANNEL, date(2026, 11, 27), entries, papers_day=date(2026, 11, 26), delivery_id=delivery_id)
@@ -286,8 +276,8 @@ def test_long_digest_overflows_into_thread_within_limits() -> None:
     assert_within_limits(posts)
     assert len(posts) >= 2
     assert [p.thread for p in posts] == [False] + [True] * (len(posts) - 1)
-    buttons = [b["accessory"]["value"] for p in posts for b in p.blocks if b["type"] == "section" and "accessory" in b]
-    assert buttons == [e.paper.id for e in digest.entries], "every paper once, in order"
+    buttons = [pressed(b["accessory"]) for p in posts for b in p.blocks if b["type"] == "section" and "accessory" in b]
+    assert buttons == [("similar", (e.paper.id,)) for e in digest.entries], "every paper once, in order"
     assert "thread" in json.dumps(posts[0].blocks)
 
 
@@ -300,11 +290,16 @@ def test_huge_lists_split_at_fifty_blocks() -> None:
 
 
 def test_topic_list_has_unsubscribe_buttons() -> None:
-    posts = render(TopicList(CHANNEL, (TopicSummary(7, "mixture of experts", 12), TopicSummary(9, "diffusion", 1))))
+    topics = (
+        TopicSummary(7, "mixture of experts", 12, actions=topic_actions(7)),
+        TopicSummary(9, "diffusion", 1, actions=topic_actions(9)),
+    )
+    posts = render(TopicList(CHANNEL, topics))
     assert_within_limits(posts)
     buttons = [b["accessory"] for b in posts[0].blocks if "accessory" in b]
-    assert [b["value"] for b in buttons] == ["7", "9"]
-    assert all(b["text"]["text"] == "Unsubscribe" for b in buttons)
+    assert [pressed(b) for b in buttons] == [("unsubscribe", ("7",)), ("unsubscribe", ("9",))]
+    assert [b["text"]["text"] for b in buttons] == ["Unsubscribe #7", "Unsubscribe #9"]
+    assert all(b["style"] == "danger" for b in buttons)
     assert "12 matches in the last 7 days" in json.dumps(posts[0].blocks)
 
 
@@ -352,8 +347,8 @@ def test_status_renders_delivery_and_sources() -> None:
 def _golden_messages() -> dict[str, Message]:
     return {
         "digest_7": make_digest(7),
-        "card_2507.06261": PaperCard(by_id("2507.06261")),
-        "topics": TopicList(CHANNEL, (TopicSummary(7, "mixture of experts", 12),)),
+        "card_2507.06261": card(by_id("2507.06261")),
+        "topics": TopicList(CHANNEL, (TopicSummary(7, "mixture of experts", 12, actions=topic_actions(7)),)),
         "status": sample_status(),
     }
 
@@ -362,10 +357,4 @@ def _golden_messages() -> dict[str, Message]:
 def test_golden(name: str) -> None:
     posts = render(_golden_messages()[name])
     actual = [{"text": p.text, "blocks": p.blocks, "thread": p.thread, "metadata": p.metadata} for p in posts]
-    path = GOLDEN / f"{name}.json"
-    if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(actual, indent=1, ensure_ascii=False) + "\n")
-        if os.environ.get("UPDATE_GOLDEN") != "1":
-            pytest.fail(f"golden {path.name} was missing and has been written; re-run")
-    assert actual == json.loads(path.read_text())
+    assert_golden(GOLDEN / f"{name}.json", actual)

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl
 import pytest
 
 from adapters.slack import translate
-from bot.types import ChannelRef, Permission, Platform
+from bot import actions as codec
+from bot.types import Action, ChannelRef, Permission, Platform
 from tests.shared_data import SAMPLES
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -114,23 +115,52 @@ def action_body(action_id: str, value: str, channel: str = "C0CHANNEL") -> dict[
     }
 
 
-def test_more_like_this_button_is_a_private_similar_command() -> None:
-    inv = translate.block_action(
-        action_body("paperboy_more_like_this:2402.17764", "2402.17764"), permission=EVERYONE, received_at=NOW
-    )
-    assert inv.text == "similar 2402.17764" and inv.force_private
+def test_a_button_is_the_command_its_action_names() -> None:
+    pressed = Action("similar", ("2402.17764",), "More like this")
+    encoded = codec.encode(pressed)
+    inv = translate.block_action(action_body(encoded, encoded), permission=EVERYONE, received_at=NOW)
+    assert (inv.command, inv.args) == ("similar", ("2402.17764",))
     assert inv.channel == ChannelRef(Platform.SLACK, "T9TK3CUKW", "C0CHANNEL")
     assert inv.user.user_id == "UA8RXUSPL"
 
 
-def test_unsubscribe_button() -> None:
+def test_buttons_posted_before_the_action_encoding_still_work() -> None:
+    inv = translate.block_action(
+        action_body("paperboy_more_like_this:2402.17764", "2402.17764"), permission=EVERYONE, received_at=NOW
+    )
+    assert (inv.command, inv.args) == ("similar", ("2402.17764",))
     inv = translate.block_action(action_body("paperboy_unsubscribe:7", "7"), permission=EVERYONE, received_at=NOW)
-    assert inv.text == "unsubscribe 7" and not inv.force_private
+    assert (inv.command, inv.args) == ("unsubscribe", ("7",))
+
+
+def test_an_overflow_menu_option_is_the_command_it_names() -> None:
+    body = action_body("pb-menu:pb:similar:2402.17764", "")
+    element = body["actions"][0]
+    element.pop("value")
+    element.update(
+        type="overflow",
+        selected_option={"text": {"type": "plain_text", "text": "Unsubscribe"}, "value": "pb:unsubscribe:7"},
+    )
+    inv = translate.block_action(body, permission=EVERYONE, received_at=NOW)
+    assert (inv.command, inv.args) == ("unsubscribe", ("7",))
+
+
+def test_an_argument_is_one_value_whatever_it_holds() -> None:
+    encoded = codec.encode(Action("unsubscribe", ("1; digest off",)))
+    inv = translate.block_action(action_body(encoded, encoded), permission=EVERYONE, received_at=NOW)
+    assert inv.args == ("1; digest off",)  # the core reads it as one (unknown) topic, never as two commands
 
 
 @pytest.mark.parametrize(
     ("action_id", "value"),
-    [("someone_elses_button", "1"), ("paperboy_unsubscribe:1", "1; digest off"), ("paperboy_unsubscribe:1", "")],
+    [
+        ("someone_elses_button", "1"),
+        ("paperboy_unsubscribe:1", "1; digest off"),
+        ("paperboy_unsubscribe:1", ""),
+        ("pb:", ""),
+        ("pb:similar:", ""),
+        ("pb:NOT A COMMAND:1", ""),
+    ],
 )
 def test_unknown_or_malformed_buttons_are_rejected(action_id: str, value: str) -> None:
     with pytest.raises(translate.UnsupportedPayload):

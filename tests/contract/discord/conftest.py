@@ -8,7 +8,7 @@ import pytest
 
 from adapters.discord.adapter import DiscordAdapter
 from bot.clock import FixedClock
-from tests.fakes.discord import NOW, SPECS, FakeCore, FakeDiscord, MemoryKV, settings_for
+from tests.fakes.discord import NOW, FakeCore, FakeDiscord, MemoryKV, settings_for
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +32,6 @@ def core() -> FakeCore:
 @pytest.fixture
 async def adapter(fake: FakeDiscord, core: FakeCore) -> AsyncIterator[DiscordAdapter]:
     a = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW), kv=MemoryKV())
-    await a.start(SPECS, core, ready_timeout=10)
+    await a.start(core, ready_timeout=10)
     yield a
     await a.stop()

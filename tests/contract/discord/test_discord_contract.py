@@ -13,6 +13,7 @@ from discord.http import Route
 from adapters.discord.adapter import COMMANDS_HASH_KEY, DiscordAdapter
 from bot.clock import FixedClock
 from bot.errors import PaperboyError, PermanentDeliveryError, RetryableDeliveryError
+from bot.ports import Suggestion
 from bot.types import ChannelRef, Digest, DigestEntry, DigestReason, ListedPaper, PaperList, TextReply
 from tests.fakes.discord import (
     CHANNEL,
@@ -60,18 +61,20 @@ async def test_login_syncs_one_papers_group_with_typed_options(adapter: DiscordA
 async def test_second_start_with_same_commands_does_not_sync(fake: FakeDiscord, core: FakeCore) -> None:
     kv = MemoryKV()
     first = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW), kv=kv)
-    await first.start(SPECS, core, ready_timeout=10)
+    await first.start(core, ready_timeout=10)
     await first.stop()
     assert len(fake.command_puts) == 1
     assert COMMANDS_HASH_KEY in kv.data
 
     second = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW), kv=kv)
-    await second.start(SPECS, core, ready_timeout=10)
+    await second.start(core, ready_timeout=10)
     await second.stop()
     assert len(fake.command_puts) == 1  # same hash: no sync
 
     third = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW), kv=kv)
-    await third.start(SPECS[:-1], core, ready_timeout=10)
+    fewer = FakeCore()
+    fewer.specs_served = SPECS[:-1]
+    await third.start(fewer, ready_timeout=10)
     try:
         assert len(fake.command_puts) == 2  # commands changed: synced again
         assert await third.sync(guild_id=222222222222222222) == 1
@@ -83,7 +86,7 @@ async def test_second_start_with_same_commands_does_not_sync(fake: FakeDiscord, 
 async def test_stop_restores_discord_endpoints(fake: FakeDiscord, core: FakeCore) -> None:
     base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     a = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW))
-    await a.start(SPECS, core, ready_timeout=10)
+    await a.start(core, ready_timeout=10)
     assert fake.api_base == Route.BASE
     await a.stop()
     assert (base, gateway) == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
@@ -96,13 +99,13 @@ async def test_refused_token_fails_start_clearly_without_leaking_it(
     fake.knobs.refuse_login = True
     a = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW))
     with pytest.raises(PaperboyError, match="refused the bot token"):
-        await a.start(SPECS, core, ready_timeout=10)
+        await a.start(core, ready_timeout=10)
     assert "fake-token-SECRET" not in caplog.text
 
 
 async def test_sharded_client_identifies_with_its_shard(fake: FakeDiscord, core: FakeCore) -> None:
     a = DiscordAdapter(settings_for(fake, shard_count=1, shard_ids=[0]), clock=FixedClock(NOW))
-    await a.start(SPECS, core, ready_timeout=10)
+    await a.start(core, ready_timeout=10)
     try:
         assert fake.identifies[0]["shard"] == [0, 1]
     finally:
@@ -117,16 +120,17 @@ async def _run(fake: FakeDiscord, core: FakeCore, payload: dict, replies: int = 
     return fake.posted[before:]
 
 
-async def test_subcommands_reach_the_core_as_text_with_permission(
+async def test_subcommands_reach_the_core_as_typed_options_with_permission(
     adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
 ) -> None:
     await _run(fake, core, slash("top", {"period": "week", "n": 5}))
     await _run(fake, core, slash("search", {"query": "moe -survey"}, permissions=MANAGE_CHANNELS))
     await _run(fake, core, slash("digest", {"action": "at", "time": "08:30", "timezone": "Europe/Paris"}))
     top, search, digest = core.invocations
-    assert top.text == "top week 5"
-    assert search.text == "search moe -survey"
-    assert digest.text == "digest at 08:30 Europe/Paris"
+    assert (top.command, top.options) == ("top", (("period", "week"), ("n", 5)))
+    assert (search.command, search.options) == ("search", (("query", "moe -survey"),))
+    assert digest.command == "digest"
+    assert digest.options == (("action", "at"), ("time", "08:30"), ("timezone", "Europe/Paris"))
     assert str(top.channel) == "discord:222222222222222222:333"
     assert top.user.user_id == "444"
     assert top.permission.can_manage_channel is False
@@ -199,10 +203,13 @@ async def test_buttons_run_similar_privately_and_unsubscribe(
     adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
 ) -> None:
     similar = await _run(fake, core, button("pb:similar:2403.00001"))
-    await _run(fake, core, button("pb:unsub:7", permissions=MANAGE_CHANNELS))
-    assert [i.text for i in core.invocations] == ["similar 2403.00001", "unsubscribe 7"]
-    assert core.invocations[0].force_private
-    assert not core.invocations[1].force_private
+    await _run(fake, core, button("pb:unsubscribe:7", permissions=MANAGE_CHANNELS))
+    await _run(fake, core, button("pb:unsub:8", permissions=MANAGE_CHANNELS))  # posted by an older Paperboy
+    assert [(i.command, i.args) for i in core.invocations] == [
+        ("similar", ("2403.00001",)),
+        ("unsubscribe", ("7",)),
+        ("unsubscribe", ("8",)),
+    ]
     assert core.invocations[1].permission.can_manage_channel
     assert similar[0].ephemeral
     assert fake.callbacks[0]["type"] == 5 and fake.callbacks[0]["data"]["flags"] & 64
@@ -211,18 +218,21 @@ async def test_buttons_run_similar_privately_and_unsubscribe(
 async def test_foreign_buttons_are_ignored(adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore) -> None:
     await fake.push_interaction(button("hello"))
     await _run(fake, core, slash("help"))  # a later interaction is processed, the button was not
-    assert [i.text for i in core.invocations] == ["help"]
+    assert [i.command for i in core.invocations] == ["help"]
 
 
 async def test_unsubscribe_autocompletes_the_channels_topics(
     adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
 ) -> None:
+    core.suggestions = [Suggestion("#1 mixture of experts", "1"), Suggestion('#7 "model merging" -survey', "7")]
     await fake.push_interaction(autocomplete("unsubscribe", "topic", "merg"))
     await fake.wait_for(lambda: bool(fake.callbacks))
     callback = fake.callbacks[0]
     assert callback["type"] == 8
     assert callback["data"]["choices"] == [{"name": '#7 "model merging" -survey', "value": "7"}]
-    assert core.invocations[0].text == "topics"
+    ((asked, param, current),) = core.suggested
+    assert (asked.command, param, current) == ("unsubscribe", "topic", "merg")
+    assert str(asked.channel) == "discord:222222222222222222:333"
 
 
 async def test_interaction_digest_continues_in_follow_ups(
@@ -263,7 +273,7 @@ async def test_replicas_sharing_a_bot_split_its_global_limit(fake: FakeDiscord) 
     replicas = []
     for _ in range(2):
         replica = DiscordAdapter(settings_for(fake, requests_per_second=5), clock=FixedClock(NOW), kv=MemoryKV())
-        await replica.start(SPECS, FakeCore(), ready_timeout=10)
+        await replica.start(FakeCore(), ready_timeout=10)
         replicas.append(replica)
     try:
         await asyncio.sleep(1.1)  # start-up requests (command sync) out of the fake's one-second window

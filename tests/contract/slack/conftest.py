@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from adapters.slack.adapter import SlackAdapter
 from bot.clock import FixedClock
 from bot.config import SlackSettings
-from tests.fakes.slack import COMMANDS, NOW, SECRET, FakeCore, FakeSlack, Served, ServeFactory, serve_app
+from tests.fakes.slack import NOW, SECRET, FakeCore, FakeSlack, Served, ServeFactory, serve_app
 
 
 async def _healthz(_: web.Request) -> web.Response:
@@ -57,7 +57,7 @@ async def serve_http(fake: FakeSlack, core: FakeCore) -> AsyncIterator[ServeFact
             on_workspace_removed=removed,
             min_post_interval=0.05,
         )
-        await adapter.start(COMMANDS, core)
+        await adapter.start(core)
         runner, url = await serve_app(app)
         session = aiohttp.ClientSession()
         cleanups.extend([runner.cleanup, adapter.stop, session.close])

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from adapters.slack.adapter import SlackAdapter
 from bot.clock import FixedClock
 from bot.config import SlackSettings
-from tests.fakes.slack import COMMANDS, NOW, FakeCore, FakeSlack, action_payload, mention_event, slash_body, wait_for
+from tests.fakes.slack import NOW, FakeCore, FakeSlack, action_payload, mention_event, slash_body, wait_for
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ async def socket_adapter(fake: FakeSlack, core: FakeCore) -> AsyncIterator[Slack
         bot_token=SecretStr("xoxb-t1-token"), app_token=SecretStr("xapp-1-test"), api_url=fake.api_url
     )
     adapter = SlackAdapter(settings, web_app=None, clock=FixedClock(NOW), min_post_interval=0.05)
-    await adapter.start(COMMANDS, core)
+    await adapter.start(core)
     yield adapter
     await adapter.stop()
 
@@ -58,4 +58,7 @@ async def test_mention_and_button_envelopes(fake: FakeSlack, core: FakeCore, soc
     await fake.wait_ack(e2)
     await wait_for(lambda: len(fake.posts) == 1 and len(fake.responses) == 1, what="both replies")
     assert sorted(i.text for i in core.invocations) == ["paper 2411.10001", "unsubscribe 7"]
+    mention, pressed = sorted(core.invocations, key=lambda i: i.text)
+    assert mention.command is None  # typed text, parsed by the core
+    assert (pressed.command, pressed.args) == ("unsubscribe", ("7",))  # a pressed action, never re-split
     assert fake.responses[0][1]["text"] == "Removed topic #7."

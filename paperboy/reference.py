@@ -1,6 +1,6 @@
-"""Reference sections of the README, generated from the command registry and the settings model.
+"""Reference sections of the README, generated from the command specs and the settings model.
 
-`python -m bot.reference --write` refreshes README.md between the markers; a test fails when stale.
+`python -m paperboy.reference --write` refreshes README.md between the markers; a test fails when stale.
 """
 
 from __future__ import annotations
@@ -12,19 +12,16 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-import bot.features  # noqa: F401  (registers every subcommand)
-from bot.commands import registry
 from bot.config import ALIASES, Settings
+from bot.features import command_specs
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def command_reference() -> str:
     lines = ["| command | what it does | who |", "|---|---|---|"]
-    for spec in registry.specs():
-        who = "channel managers" if spec.changes_channel else "everyone"
-        if spec.name in ("digest", "settings"):
-            who = "everyone to read; managers to change"
+    for spec in command_specs():
+        who = spec.audience.value
         usage = spec.usage.replace("|", "\\|")
         lines.append(f"| `/papers {usage}` | {spec.summary} | {who} |")
     return "\n".join(lines)
@@ -90,7 +87,7 @@ def main() -> int:
         README.write_text(fresh)
         return 0
     if fresh != current:
-        print("README.md reference sections are stale: run `python -m bot.reference --write`", file=sys.stderr)
+        print("README.md reference sections are stale: run `python -m paperboy.reference --write`", file=sys.stderr)
         return 1
     return 0
 

@@ -1,6 +1,6 @@
 """`paperboy preview`: a channel's next digest as Slack and as Discord would show it, on one HTML page."""
 
-from adapters.preview.digest import Preview, PreviewError, build_preview
-from adapters.preview.html import discord_html, page_html, slack_html
+from paperboy.preview.digest import Preview, PreviewError, build_preview
+from paperboy.preview.html import discord_html, page_html, slack_html
 
 __all__ = ["Preview", "PreviewError", "build_preview", "discord_html", "page_html", "slack_html"]

@@ -15,34 +15,23 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from adapters.base import ChatAdapter
-from adapters.console import CONSOLE_CHANNEL, ConsoleAdapter
 from adapters.text import render_text
 from bot import __version__
-from bot.app import (
-    Paperboy,
-    attach_scheduler,
-    attach_web,
-    build,
-    ingest_recent,
-    open_database,
-    seed_sample_if_empty,
-    serve_web,
-)
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import CommandError
 from bot.config import Settings, SettingsError, load_settings
-from bot.digest import build_digest
+from bot.digest import DigestBuilder
 from bot.errors import SourceError
-from bot.features.papers import parse_query, run_search
-from bot.ingest import describe_result, ingest_from, ingest_papers
+from bot.features import command_specs
+from bot.features.params import parse_query
+from bot.ingest import describe_result, ingest_from, ingest_papers, ingest_recent, seed_sample_if_empty
 from bot.logs import configure_logging
+from bot.search import Search
 from bot.sources.arxiv import ArxivSource
 from bot.sources.files import count_records, iter_daily_papers_files
 from bot.sources.hf import HfDailyPapers
-from bot.types import ChannelRef, ListedPaper, Platform
+from bot.types import ChannelRef, ListedPaper, PaperList, Platform
+from paperboy.app import CHAT, COMMANDS, DISCORD_SYNC, POST, RUN, Paperboy, Profile, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command: str = args.command
     if command == "demo":
-        from bot.demo import run_demo
+        from paperboy.demo import run_demo
 
         return await run_demo(settings)
     if command == "run":
@@ -154,7 +143,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "slack":
         from adapters.slack.manifest import slack_manifest
 
-        manifest = slack_manifest(socket=args.http is None, request_url=args.http, command=settings.slack.command)
+        manifest = slack_manifest(
+            socket=args.http is None, request_url=args.http, commands=command_specs(), command=settings.slack.command
+        )
         print(json.dumps(manifest, indent=2))
         return 0
     if command == "discord" and args.discord_command == "invite-url":
@@ -173,8 +164,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if at.tzinfo is None:
             raise UsageError("--at needs a timezone, e.g. 2025-11-29T09:00+00:00 or ...Z")
         clock = FixedClock(at)  # the whole run (selection, claims, records) happens "at" that time
-    app = await build(settings, clock)
-    try:
+    profile = _PROFILES.get(command, COMMANDS)
+    if command == "digest" and args.action == "preview":
+        profile = COMMANDS
+    async with Paperboy(settings, profile=profile, clock=clock) as app:
         if command == "chat":
             return await _chat(app)
         if command == "ingest":
@@ -190,8 +183,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if command == "discord":
             return await _discord_sync(app, args.guild)
         raise UsageError(f"unknown command {command}")
-    finally:
-        await app.close()
+
+
+_PROFILES: dict[str, Profile] = {"chat": CHAT, "digest": POST, "discord": DISCORD_SYNC}
 
 
 async def _ingest(app: Paperboy, args: argparse.Namespace) -> int:
@@ -239,7 +233,7 @@ async def _ingest(app: Paperboy, args: argparse.Namespace) -> int:
         elif args.date:
             outcome = await ingest_from("hf", lambda: hf.fetch_day(args.date), app.db.papers, app.db.sources, now=now)
         else:
-            await ingest_recent(app)
+            await ingest_recent(hf, app.db, app.clock, refetch_days=app.settings.ingest.refetch_days)
             health = {h.source: h for h in await app.db.sources.all()}.get("hf")
             if health is None or health.last_error_at == now:
                 print(f"paperboy: ingest failed: {health.last_error if health else 'unknown'}", file=sys.stderr)
@@ -276,14 +270,12 @@ def _as_json(items: Sequence[ListedPaper]) -> str:
 async def _search(app: Paperboy, args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= 100:
         raise UsageError("--limit must be from 1 to 100")
-    await seed_sample_if_empty(app)
+    await seed_sample_if_empty(app.db, app.clock)
     query = parse_query(args.query)
-    shown, total = await run_search(app.engine, query, limit=args.limit)
+    shown, total = await Search(app.db.papers, app.clock).run(query, limit=args.limit)
     if args.json:
         print(_as_json(shown))
     else:
-        from bot.types import PaperList
-
         print(render_text(PaperList(f"{total} papers match `{query.text}`", tuple(shown), more=total - len(shown))))
     return 0
 
@@ -291,7 +283,7 @@ async def _search(app: Paperboy, args: argparse.Namespace) -> int:
 async def _today(app: Paperboy, args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= 100:
         raise UsageError("--limit must be from 1 to 100")
-    await seed_sample_if_empty(app)
+    await seed_sample_if_empty(app.db, app.clock)
     papers = app.db.papers
     day = args.date or await papers.latest_featured_day(on_or_before=app.clock.now().date() - timedelta(days=1))
     if day is None:
@@ -302,8 +294,6 @@ async def _today(app: Paperboy, args: argparse.Namespace) -> int:
     if args.json:
         print(_as_json(listed))
     else:
-        from bot.types import PaperList
-
         print(render_text(PaperList(f"Top papers of {day:%a %d %b %Y}", tuple(listed))))
     return 0
 
@@ -314,26 +304,23 @@ async def _digest(app: Paperboy, args: argparse.Namespace) -> int:
     if channel is None:
         raise UsageError(f"Paperboy has no channel {ref.key}; channels appear when someone uses /papers there")
     if args.action == "preview":
-        digest = await build_digest(app.db, channel, now=app.clock.now())
+        digest = await DigestBuilder(app.db.papers, app.db.subscriptions, app.db.deliveries).build(
+            channel, now=app.clock.now()
+        )
         print(render_text(digest))
         return 0
-    adapters = await _start_adapters(app)
-    try:
-        run = await app.runner.run(ref, manual=True)
-    finally:
-        for adapter in adapters:
-            await adapter.stop()
+    run = await app.runner.run(ref, manual=True)
     print(f"{ref.key}: {run.outcome.value} ({run.papers} papers){' — ' + run.detail if run.detail else ''}")
     return 0 if run.outcome.value in ("sent", "recovered", "already", "empty") else 1
 
 
 async def _preview(app: Paperboy, args: argparse.Namespace) -> int:
-    from adapters.preview import build_preview
+    from paperboy.preview import build_preview
 
     at: datetime = args.at or app.clock.now()
     if at.tzinfo is None:
         raise UsageError("--at needs a timezone, e.g. 2025-11-21T09:00+00:00 or ...Z")
-    await seed_sample_if_empty(app)
+    await seed_sample_if_empty(app.db, app.clock)
     preview = await build_preview(
         app.db,
         channel_ref=args.channel,
@@ -354,26 +341,9 @@ async def _preview(app: Paperboy, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _start_adapters(app: Paperboy) -> list[ChatAdapter]:
-    """Create the adapters the settings configure; the console channel when there is none."""
-    from adapters.platforms import configured_adapters
-
-    # Posting only: Slack's HTTP routes are mounted on an application nobody serves.
-    created = configured_adapters(app, web_app=web.Application())
-    if not created:
-        created = [ConsoleAdapter(app.clock)]
-    for adapter in created:
-        app.adapters[adapter.platform] = adapter
-        await adapter.start(app.engine.commands.specs(), app.engine.handle)
-    return created
-
-
 async def _chat(app: Paperboy) -> int:
-    await seed_sample_if_empty(app, progress=sys.stderr.isatty())
-    console = ConsoleAdapter(app.clock)
-    app.adapters[Platform.CONSOLE] = console
-    await console.start(app.engine.commands.specs(), app.engine.handle)
-    await app.engine.channel(CONSOLE_CHANNEL)
+    console = app.console
+    assert console is not None, "the chat profile connects the console channel"
     await console.repl()
     return 0
 
@@ -381,37 +351,26 @@ async def _chat(app: Paperboy) -> int:
 async def _discord_sync(app: Paperboy, guild: int | None) -> int:
     if not app.settings.discord.enabled:
         raise UsageError("set PAPERBOY_DISCORD__TOKEN (or DISCORD_TOKEN) first")
-    from adapters.platforms import discord_sync
+    from adapters.discord.adapter import DiscordAdapter
 
-    count = await discord_sync(app, guild)
+    adapter = app.adapters[Platform.DISCORD]
+    assert isinstance(adapter, DiscordAdapter)
+    count = await adapter.sync(guild)
     where = f"server {guild}" if guild else "all servers (global; may take up to an hour to appear)"
     print(f"synced {count} command(s) to {where}")
     return 0
 
 
 async def _run(settings: Settings) -> int:
-    clock = SystemClock()
-    app = await build(settings, clock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    web_runner = None
     repl: asyncio.Task[None] | None = None
-    try:
-        seeded = await seed_sample_if_empty(app)
-        if seeded is not None:
-            logger.info("empty database: loaded the bundled sample (%s)", describe_result(seeded))
-        web_app = attach_web(app)
-        from adapters.platforms import configured_adapters
-
-        adapters = configured_adapters(app, web_app=web_app)
-        web_runner = await serve_web(web_app, settings.http.host, settings.http.port)
-        logger.info("HTTP on %s:%d (/healthz, /readyz, /metrics)", settings.http.host, settings.http.port)
-        if not adapters:
-            console = ConsoleAdapter(clock)
-            adapters = [console]
+    async with Paperboy(settings, profile=RUN) as app:
+        console = app.console
+        if console is not None:
             print(
                 "No chat platform is configured, so Paperboy runs the console channel.\n"
                 "Connect Slack: set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET "
@@ -419,16 +378,8 @@ async def _run(settings: Settings) -> int:
                 "Connect Discord: set DISCORD_TOKEN; `paperboy discord invite-url` adds the bot to a server.",
                 file=sys.stderr,
             )
-        for adapter in adapters:
-            app.adapters[adapter.platform] = adapter
-            await adapter.start(app.engine.commands.specs(), app.engine.handle)
-        if isinstance(console_adapter := app.adapters.get(Platform.CONSOLE), ConsoleAdapter):
-            await app.engine.channel(CONSOLE_CHANNEL)  # so the console channel gets its daily digest too
             if sys.stdin.isatty():
-                repl = asyncio.create_task(console_adapter.repl())
-        scheduler = attach_scheduler(app)
-        await scheduler.start()
-        await app.runner.recover()
+                repl = asyncio.create_task(console.repl())
         # What start built (modules, clients, settings, caches) lives as long as the process: keep it out
         # of the cyclic collector's full passes, which a digest fan-out's allocations trigger often.
         gc.collect()
@@ -437,12 +388,10 @@ async def _run(settings: Settings) -> int:
         waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
         if repl is not None:
             waiters.append(repl)
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
         logger.info("stopping")
-    finally:
-        if repl is not None and not repl.done():
-            repl.cancel()
-        if web_runner is not None:
-            await web_runner.cleanup()
-        await app.close()
     return 0

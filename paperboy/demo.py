@@ -11,16 +11,15 @@ import sys
 from datetime import UTC, datetime, time, timedelta
 
 from adapters.console import CONSOLE_CHANNEL, ConsoleAdapter
-from bot.app import build, seed_sample_if_empty
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.ingest import describe_result
-from bot.scheduler import DigestScheduler
+from bot.ingest import describe_result, seed_sample_if_empty
 from bot.sources.sample import SAMPLE_LAST_DAY
-from bot.types import Platform
+from paperboy.app import Chat, Paperboy, Profile
 from storage import Database
 
 TOPICS = ('moe OR "mixture of experts"', "agent -survey")
+DEMO = Profile(Chat.CONSOLE)
 
 
 def _say(text: str) -> None:
@@ -36,10 +35,9 @@ async def run_demo(settings: Settings) -> int:
     db = await Database.connect(f"sqlite+aiosqlite:///{path}")
     await db.upgrade()
     console = ConsoleAdapter(clock)
-    app = await build(settings.model_copy(update={"offline": True}), clock, db=db, adapters={Platform.CONSOLE: console})
-    try:
-        await console.start(app.engine.commands.specs(), app.engine.handle)
-        seeded = await seed_sample_if_empty(app, progress=sys.stderr.isatty())
+    offline = settings.model_copy(update={"offline": True})
+    async with Paperboy(offline, profile=DEMO, clock=clock, database=db, chat=[console]) as app:
+        seeded = await seed_sample_if_empty(app.db, clock, progress=True)
         _say(f"Paperboy demo · database {path} · bundled sample: {describe_result(seeded) if seeded else 'loaded'}")
         _say(f"It is {clock.now():%a %d %b %Y %H:%M} UTC in the console channel #{CONSOLE_CHANNEL.channel_id}.\n")
 
@@ -55,15 +53,12 @@ async def run_demo(settings: Settings) -> int:
         clock.set(datetime.combine(SAMPLE_LAST_DAY + timedelta(days=1), time(9, 0), UTC))
         _say(f"… time passes: it is now {clock.now():%a %d %b %Y %H:%M} UTC, the channel's digest time.")
         _say("The scheduler's digest job runs for the channel (claim, select, post, record):\n")
-        scheduler = DigestScheduler(app.db, app.runner, clock)
-        runs = await scheduler.catch_up()
+        runs = await app.scheduler.catch_up()
         for run in runs:
             _say(f"digest for {run.channel.key}: {run.outcome.value}, {run.papers} papers")
         _say("> /papers digest now   (the same day again: every paper is posted once)")
         await console.command("/papers digest now")
         _say("> /papers status")
         await console.command("/papers status")
-    finally:
-        await app.close()
     ok = any(r.outcome.value == "sent" for r in runs)
     return 0 if ok else 1

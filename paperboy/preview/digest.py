@@ -11,19 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from adapters.discord.render import DiscordPost
 from adapters.discord.render import render as render_discord
-from adapters.preview.html import page_html
 from adapters.slack.render import SlackPost
 from adapters.slack.render import render as render_slack
-from bot.digest import build_digest, local_day, select_entries, topic_windows
+from bot.digest import DigestBuilder, local_day, select_entries, topic_windows
 from bot.query import QuerySyntaxError, parse
 from bot.types import Channel, ChannelRef, ChannelSettings, Digest, Paper, Platform, Subscription
-
-if TYPE_CHECKING:
-    from storage import Database
+from paperboy.preview.html import page_html
+from storage import Database
 
 TRIAL_TOPIC_AGE = timedelta(days=7)
 MAX_TOPICS = 25
@@ -85,13 +82,13 @@ def trial_subscriptions(channel: ChannelRef, queries: Sequence[str], *, at: date
 
 
 async def preview_digest(db: Database, channel: Channel, trial: Sequence[Subscription], *, now: datetime) -> Digest:
-    """`build_digest` for `channel`, plus the trial topics when there are any.
+    """`DigestBuilder.build` for `channel`, plus the trial topics when there are any.
 
-    Without trial topics this is exactly `build_digest`. With them it runs the same selection
+    Without trial topics this is exactly the digest builder's. With them it runs the same selection
     (`select_entries`) over the stored and the trial topics together.
     """
     if not trial:
-        return await build_digest(db, channel, now=now)
+        return await DigestBuilder(db.papers, db.subscriptions, db.deliveries).build(channel, now=now)
     today = local_day(channel, now)
     papers_day = await db.papers.latest_featured_day(on_or_before=today - timedelta(days=1))
     if papers_day is None:

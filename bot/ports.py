@@ -1,0 +1,262 @@
+"""The core's ports: what it needs from the outside world, as protocols it owns.
+
+The core never imports an adapter, the storage layer or the application; the application
+(`paperboy.app`) builds the parts that satisfy these protocols and plugs them in. `storage.Database`
+is a `Store`, each chat adapter a `ChatAdapter`, `bot.sources.hf.HfDailyPapers` a `RemotePapers`.
+mypy checks the fit where the application plugs them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Protocol
+
+from bot.types import (
+    Channel,
+    ChannelRef,
+    ChannelSettings,
+    CommandInvocation,
+    CommandSpec,
+    Delivery,
+    DeliveryKind,
+    Message,
+    Paper,
+    Platform,
+    SearchWindow,
+    SourceHealth,
+    Subscription,
+    UpsertResult,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Chat platforms
+
+OnCommand = Callable[[CommandInvocation], Awaitable[Sequence[Message]]]
+"""Runs one invocation and returns the replies, in order. Never raises for user errors."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One value offered while a user types a parameter (Discord autocomplete)."""
+
+    label: str
+    value: str
+
+
+class CommandPort(Protocol):
+    """What an adapter serves: the command specs, running an invocation, and value suggestions."""
+
+    def specs(self) -> Sequence[CommandSpec]: ...
+
+    async def handle(self, invocation: CommandInvocation) -> Sequence[Message]: ...
+
+    async def suggest(self, invocation: CommandInvocation, param: str, current: str) -> Sequence[Suggestion]:
+        """Values for `param` of `invocation.command` that fit what the user typed so far."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """Where a message landed: the platform's id of the first (channel-level) message."""
+
+    message_id: str
+    extra_ids: tuple[str, ...] = ()
+
+
+class ChatAdapter(Protocol):
+    """One platform connection. Adapters translate inbound events and render outbound messages.
+
+    `send` raises `bot.errors.RetryableDeliveryError` or `PermanentDeliveryError`; `delivery_id`,
+    when given, is attached to the posted message as a marker (Slack metadata, Discord nonce) so that
+    `find_delivery` can tell, after a crash, whether the post already happened.
+    """
+
+    @property
+    def platform(self) -> Platform: ...
+
+    @property
+    def connected(self) -> bool:
+        """Whether the platform connection is up (for /readyz)."""
+        ...
+
+    async def start(self, core: CommandPort) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, channel: ChannelRef, message: Message, *, delivery_id: str | None = None) -> SentMessage: ...
+
+    async def find_delivery(self, channel: ChannelRef, delivery_id: str, since: datetime) -> str | None:
+        """The message id of an earlier post carrying `delivery_id`, or None if there is none."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Paper sources
+
+
+class RemotePapers(Protocol):
+    """The Hub, when Paperboy is online: looks up papers that are not stored yet."""
+
+    async def paper(self, arxiv_id: str) -> Paper | None: ...
+
+    async def search(self, query: str, limit: int = 20) -> list[Paper]: ...
+
+
+class DailyPapers(RemotePapers, Protocol):
+    """The Daily Papers feed by day (the hourly ingest re-fetches the last few)."""
+
+    async def fetch_day(self, day: date) -> list[Paper]: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Storage. Repositories return `bot.types` values, never rows.
+
+
+class PaperStore(Protocol):
+    async def upsert(self, papers: Sequence[Paper], *, seen_at: datetime) -> UpsertResult: ...
+
+    async def get(self, paper_id: str) -> Paper | None: ...
+
+    async def get_many(self, ids: Sequence[str]) -> dict[str, Paper]: ...
+
+    async def count(self) -> int: ...
+
+    async def latest_featured_day(self, on_or_before: date | None = None) -> date | None: ...
+
+    async def featured_on(self, day: date) -> list[Paper]: ...
+
+    async def featured_between(self, start: date, end: date) -> list[Paper]: ...
+
+    async def arrived_between(self, start: date, end: date) -> list[Paper]: ...
+
+    async def recent(self, limit: int) -> list[Paper]: ...
+
+    async def search_window(self, phrases: Sequence[Sequence[str]], limit: int) -> SearchWindow: ...
+
+
+class ChannelStore(Protocol):
+    async def get(self, ref: ChannelRef) -> Channel | None: ...
+
+    async def ensure(self, ref: ChannelRef, *, digest_time: time, timezone: str, now: datetime) -> Channel: ...
+
+    async def update(
+        self,
+        ref: ChannelRef,
+        *,
+        digest_time: time | None = None,
+        timezone: str | None = None,
+        digest_enabled: bool | None = None,
+        settings: ChannelSettings | None = None,
+    ) -> Channel: ...
+
+    async def pause(self, ref: ChannelRef, reason: str) -> None: ...
+
+    async def resume(self, ref: ChannelRef) -> None: ...
+
+    async def set_last_digest(self, ref: ChannelRef, at: datetime) -> None: ...
+
+    async def all(self) -> list[Channel]: ...
+
+    async def delete_workspace(self, platform: Platform, workspace_id: str) -> int: ...
+
+
+class SubscriptionStore(Protocol):
+    async def add(self, ref: ChannelRef, query: str, *, created_by: str, now: datetime) -> Subscription: ...
+
+    async def list(self, ref: ChannelRef) -> list[Subscription]: ...
+
+    async def get(self, ref: ChannelRef, sub_id: int) -> Subscription | None: ...
+
+    async def find(self, ref: ChannelRef, query: str) -> Subscription | None: ...
+
+    async def remove(self, ref: ChannelRef, sub_id: int) -> bool: ...
+
+    async def count(self, ref: ChannelRef) -> int: ...
+
+
+class DeliveryStore(Protocol):
+    async def claim(
+        self,
+        ref: ChannelRef,
+        kind: DeliveryKind,
+        key: str,
+        *,
+        claimed_by: str,
+        now: datetime,
+        paper_ids: Sequence[str] = (),
+    ) -> Delivery | None: ...
+
+    async def reclaim(
+        self, delivery_id: str, *, claimed_by: str, now: datetime, stale_before: datetime
+    ) -> Delivery | None: ...
+
+    async def get_by_key(self, ref: ChannelRef, kind: DeliveryKind, key: str) -> Delivery | None: ...
+
+    async def mark_sent(self, delivery_id: str, *, message_id: str, now: datetime) -> None: ...
+
+    async def mark_failed(self, delivery_id: str, *, error: str, now: datetime) -> None: ...
+
+    async def mark_skipped(self, delivery_id: str, *, reason: str, now: datetime) -> None: ...
+
+    async def unfinished(self, *, older_than: datetime) -> list[Delivery]: ...
+
+    async def last_for_channel(self, ref: ChannelRef) -> Delivery | None: ...
+
+    async def posted_paper_ids(self, ref: ChannelRef) -> set[str]: ...
+
+
+class SourceHealthLog(Protocol):
+    async def record_success(self, source: str, *, at: datetime, result: str) -> None: ...
+
+    async def record_failure(self, source: str, *, at: datetime, error: str) -> None: ...
+
+    async def all(self) -> list[SourceHealth]: ...
+
+
+class KeyValueStore(Protocol):
+    """A small persistent store for bookkeeping (the Discord command hash, ingest cursors)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+
+class Store(Protocol):
+    """Everything the core keeps: one database shared by every replica."""
+
+    @property
+    def papers(self) -> PaperStore: ...
+
+    @property
+    def channels(self) -> ChannelStore: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionStore: ...
+
+    @property
+    def deliveries(self) -> DeliveryStore: ...
+
+    @property
+    def sources(self) -> SourceHealthLog: ...
+
+    @property
+    def kv(self) -> KeyValueStore: ...
+
+    def advisory_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """Held by one replica at a time; entering yields whether this one got it."""
+        ...
+
+    async def ping(self) -> bool: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduling
+
+
+class ScheduleListener(Protocol):
+    """Told when a channel's schedule changes, so the change takes effect without a restart."""
+
+    def channel_changed(self, channel: Channel) -> None: ...

@@ -1,0 +1,281 @@
+"""The composition root: settings -> storage -> sources -> engine -> adapters -> scheduler -> web.
+
+`Paperboy` is the only place that wires parts together, and it owns their lifecycle::
+
+    async with Paperboy(settings, profile=RUN) as app:
+        ...
+
+A `Profile` says which parts a use of the application starts: `paperboy run` starts everything,
+`paperboy chat` the console channel, one-off CLI commands only the database and the engine. Tests and
+the demo build the same `Paperboy` with other parts (a fixed clock, a memory adapter, no retries' sleep).
+Starting opens the database (and runs its migrations), builds the core, connects the chat adapters
+(`ChatAdapter.start` is called here and nowhere else), then the web surface and the scheduler; stopping
+undoes it in reverse, whatever had started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import TracebackType
+from typing import TypeVar
+
+from aiohttp import web
+
+from adapters.console import ConsoleAdapter
+from bot.channels import Channels
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery import Deliverer, RetryPolicy, Sleep
+from bot.digest import DigestBuilder
+from bot.digest_run import DigestRunner
+from bot.engine import Engine
+from bot.features import Services, command_registry
+from bot.ingest import describe_result, ingest_recent, seed_sample_if_empty
+from bot.ports import ChatAdapter
+from bot.scheduler import DigestScheduler
+from bot.search import Search
+from bot.sources.hf import HfDailyPapers
+from bot.types import Platform
+from paperboy.platforms import discord_adapter, platform_adapters
+from paperboy.web import make_web_app
+from storage import Database
+
+logger = logging.getLogger(__name__)
+
+
+def replica_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Chat(enum.Enum):
+    """Which chat adapters a profile connects (unless the caller hands its own)."""
+
+    NONE = "none"
+    CONFIGURED = "configured"
+    """Slack and/or Discord as the settings configure them; the console channel when neither is."""
+    CONSOLE = "console"
+    DISCORD = "discord"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    chat: Chat = Chat.NONE
+    schedule: bool = False
+    """Start the scheduler (and catch up the digests missed while down)."""
+    serve: bool = False
+    """Serve /healthz, /readyz, /metrics (and Slack's HTTP routes) on the configured host and port."""
+    recover: bool = False
+    """Finish deliveries a crash left unfinished, right after start."""
+    seed: bool = False
+    """Load the bundled sample into an empty database, so a first run has papers to show."""
+
+
+RUN = Profile(Chat.CONFIGURED, schedule=True, serve=True, recover=True, seed=True)
+CHAT = Profile(Chat.CONSOLE, seed=True)
+POST = Profile(Chat.CONFIGURED)
+COMMANDS = Profile()
+DISCORD_SYNC = Profile(Chat.DISCORD)
+
+
+@dataclass
+class Paperboy:
+    settings: Settings
+    profile: Profile = COMMANDS
+    clock: Clock = field(default_factory=SystemClock)
+    database: Database | None = None
+    """A database to use instead of opening `settings`' one (it is closed on stop all the same)."""
+    chat: Sequence[ChatAdapter] | None = None
+    """Adapters to connect instead of the profile's choice (tests, the demo)."""
+    retry: RetryPolicy | None = None
+    sleep: Sleep = asyncio.sleep
+
+    # Built by start().
+    adapters: dict[Platform, ChatAdapter] = field(default_factory=dict, init=False)
+    web_app: web.Application = field(default_factory=web.Application, init=False)
+    _db: Database | None = field(default=None, init=False)
+    _engine: Engine | None = field(default=None, init=False)
+    _runner: DigestRunner | None = field(default=None, init=False)
+    _scheduler: DigestScheduler | None = field(default=None, init=False)
+    _channels: Channels | None = field(default=None, init=False)
+    _hf: HfDailyPapers | None = field(default=None, init=False)
+    _web_runner: web.AppRunner | None = field(default=None, init=False)
+    _started: list[ChatAdapter] = field(default_factory=list, init=False)
+
+    # ---- parts, once started ---------------------------------------------------------------------
+
+    @property
+    def db(self) -> Database:
+        return _started(self._db, "database")
+
+    @property
+    def engine(self) -> Engine:
+        return _started(self._engine, "engine")
+
+    @property
+    def runner(self) -> DigestRunner:
+        return _started(self._runner, "digest runner")
+
+    @property
+    def scheduler(self) -> DigestScheduler:
+        return _started(self._scheduler, "scheduler")
+
+    @property
+    def channels(self) -> Channels:
+        """The channels, created with the configured defaults on first use."""
+        return _started(self._channels, "channels")
+
+    @property
+    def hf(self) -> HfDailyPapers | None:
+        return self._hf
+
+    @property
+    def console(self) -> ConsoleAdapter | None:
+        adapter = self.adapters.get(Platform.CONSOLE)
+        return adapter if isinstance(adapter, ConsoleAdapter) else None
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Paperboy:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        settings, clock, profile = self.settings, self.clock, self.profile
+        db = self._db = self.database or await open_database(settings)
+        self._hf = (
+            None if settings.offline else HfDailyPapers(settings.hf.endpoint, settings.hf.token, settings.hf.timeout)
+        )
+        policy = self.retry or RetryPolicy(
+            attempts=settings.delivery.attempts, claim_ttl=timedelta(seconds=settings.delivery.claim_ttl_seconds)
+        )
+        deliverer = Deliverer(
+            db.deliveries, db.channels, self.adapters, clock, replica_id=replica_id(), policy=policy, sleep=self.sleep
+        )
+        digests = DigestBuilder(db.papers, db.subscriptions, db.deliveries)
+        runner = self._runner = DigestRunner(
+            db.channels, db.deliveries, digests, clock, deliverer, concurrency=settings.delivery.concurrency
+        )
+        scheduler = self._scheduler = DigestScheduler(
+            db.channels,
+            db.deliveries,
+            runner,
+            clock,
+            grace=timedelta(hours=settings.digest.misfire_grace_hours),
+            ingest=None if self._hf is None else self.ingest_recent,
+            ingest_every=timedelta(minutes=settings.ingest.interval_minutes),
+            recover_every=timedelta(seconds=settings.delivery.recover_interval_seconds),
+        )
+        channels = self._channels = Channels(
+            db.channels, digest_time=settings.digest.parsed_time, timezone=settings.digest.timezone, clock=clock
+        )
+        services = Services(
+            store=db,
+            clock=clock,
+            channels=channels,
+            search=Search(db.papers, clock),
+            digests=digests,
+            remote=self._hf,
+            runner=runner,
+            schedule=scheduler,
+        )
+        engine = self._engine = Engine(command_registry(services))
+        if profile.seed:
+            seeded = await seed_sample_if_empty(db, clock, progress=True)
+            if seeded is not None:
+                logger.info("empty database: loaded the bundled sample (%s)", describe_result(seeded))
+        self.web_app = make_web_app(self._readiness)
+        chosen = list(self.chat) if self.chat is not None else self._chosen_adapters()
+        for adapter in chosen:
+            self.adapters[adapter.platform] = adapter
+        if profile.serve:
+            self._web_runner = await serve_web(self.web_app, settings.http.host, settings.http.port)
+            logger.info("HTTP on %s:%d (/healthz, /readyz, /metrics)", settings.http.host, settings.http.port)
+        for adapter in chosen:
+            await adapter.start(engine)
+            self._started.append(adapter)
+        if self.console is not None:
+            await channels.ensure(self.console.channel)  # so the console channel gets its daily digest too
+        if profile.schedule:
+            await scheduler.start()
+        if profile.recover:
+            await runner.recover()
+
+    def _chosen_adapters(self) -> list[ChatAdapter]:
+        match self.profile.chat:
+            case Chat.NONE:
+                return []
+            case Chat.CONSOLE:
+                return [ConsoleAdapter(self.clock)]
+            case Chat.DISCORD:
+                return [discord_adapter(self.settings, self.clock, self.db)]
+            case Chat.CONFIGURED:
+                found = platform_adapters(self.settings, self.clock, self.db, self.web_app)
+                return found or [ConsoleAdapter(self.clock)]
+
+    async def ingest_recent(self) -> None:
+        """The hourly ingest job, once (nothing when offline)."""
+        if self._hf is not None:
+            await ingest_recent(self._hf, self.db, self.clock, refetch_days=self.settings.ingest.refetch_days)
+
+    async def _readiness(self) -> dict[str, bool]:
+        checks = {"database": await self.db.ping()}
+        for platform, adapter in self.adapters.items():
+            checks[f"adapter:{platform.value}"] = adapter.connected
+        return checks
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown()
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+            self._web_runner = None
+        for adapter in reversed(self._started):
+            try:
+                await adapter.stop()
+            except Exception:
+                logger.exception("adapter %s did not stop cleanly", adapter.platform)
+        self._started.clear()
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+
+T = TypeVar("T")
+
+
+def _started(part: T | None, name: str) -> T:
+    if part is None:
+        raise RuntimeError(f"Paperboy's {name} is not built yet: start the application first")
+    return part
+
+
+async def open_database(settings: Settings) -> Database:
+    db = await Database.connect(settings.resolved_database_url)
+    await db.upgrade()
+    return db
+
+
+async def serve_web(web_app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
