@@ -35,6 +35,7 @@ import inspect
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar, get_args, get_origin
@@ -60,6 +61,7 @@ __all__ = [
     "Reply",
     "Router",
     "refusal",
+    "screen",
 ]
 
 COMMAND_PREFIX = "/papers"
@@ -67,6 +69,15 @@ MAX_NUMBER_DIGITS = 9
 """Numbers are bounded before they are read: nothing a user types can overflow an id or a setting."""
 
 _ASCII_NUMBER = re.compile(r"[0-9]+")
+MAX_INPUT_LENGTH = 1000
+"""The most one invocation's text (or one of its values) may hold. No command needs more (a query is at
+most 300 characters); Slack sends up to 4,000 and Discord options up to 6,000, which would only be echoed."""
+
+# Whitespace a typed line may hold (Slack keeps the newlines of shift-enter); every other control
+# character is refused: PostgreSQL refuses NUL in text, and the rest only hides or garbles what a reader sees.
+_WHITESPACE_CONTROLS = frozenset("\t\n\r")
+# Bidirectional embeddings, overrides and isolates reorder what a reader sees (the "Trojan Source" trick).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class CommandError(Exception):
@@ -112,6 +123,40 @@ class Context(Generic[S]):
         reason = refusal(self.invocation, what)
         if reason is not None:
             raise CommandError(reason)
+
+
+def input_problem(text: str) -> str | None:
+    """Why `text` cannot be taken as a user's input (too long, a control character), or None."""
+    if len(text) > MAX_INPUT_LENGTH:
+        return f"That is too long ({len(text):,} characters, at most {MAX_INPUT_LENGTH:,}). Nothing was changed."
+    if text.isprintable():
+        return None
+    for position, char in enumerate(text, start=1):
+        if char in _WHITESPACE_CONTROLS:
+            continue
+        if char in _BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cs"):
+            return (
+                f"That contains a control character (U+{ord(char):04X}) at position {position}; "
+                "remove it and try again. Nothing was changed."
+            )
+    return None
+
+
+def screen(invocation: CommandInvocation) -> None:
+    """Refuse an invocation with an over-long value or a control character anywhere in it.
+
+    The one input policy of every surface (typed text, pressed buttons, Discord options), applied by the
+    engine before a command is even looked up, so no handler, error message or table ever sees such a value.
+    """
+    values: list[str] = [invocation.text, invocation.command or "", *invocation.args]
+    for name, value in invocation.options:
+        values.append(name)
+        if isinstance(value, str):
+            values.append(value)
+    for value in values:
+        problem = input_problem(value)
+        if problem is not None:
+            raise CommandError(problem)
 
 
 def refusal(invocation: CommandInvocation, what: str) -> str | None:
@@ -254,6 +299,9 @@ class Command:
         if isinstance(raw, bool):
             raw = str(raw)
         if isinstance(raw, int):
+            # A structured integer (a Discord option) is as bounded as a typed one: no overflow reaches a table.
+            if abs(raw) >= 10**MAX_NUMBER_DIGITS:
+                raise CommandError(f"That is not a {param.arg.what or 'number'}{bounds}.")
             number = raw
         elif len(raw) <= MAX_NUMBER_DIGITS and _ASCII_NUMBER.fullmatch(raw):
             number = int(raw)

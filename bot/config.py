@@ -8,31 +8,61 @@ users already have (`SLACK_BOT_TOKEN`, `DISCORD_TOKEN`, `DATABASE_URL`, `HF_ENDP
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import enum
+import functools
 import os
 import re
+import zoneinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# ASCII digits only: `\d` would take Arabic-Indic and other Unicode digits as numbers.
+_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+MAX_TIMEZONE_LENGTH = 64
+"""The longest IANA name is 32 characters; the channels table keeps 64."""
+_TIMEZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*")
+# Names zoneinfo lists that are not a place's time: the host's own zone, tzcode internals.
+_NOT_TIMEZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 
 def parse_hhmm(text: str) -> dt.time:
-    m = _TIME.match(text.strip())
+    m = _TIME.fullmatch(text.strip())
     if not m:
-        raise ValueError(f"{text!r} is not a time of day like 09:00 (00:00 to 23:59)")
+        raise ValueError(f"{text[:20]!r} is not a time of day like 09:00 (00:00 to 23:59)")
     return dt.time(int(m.group(1)), int(m.group(2)))
 
 
+@functools.cache
+def _timezones() -> dict[str, str]:
+    """Every IANA timezone name, by its casefolded form (read once: it walks the tz database)."""
+    return {name.casefold(): name for name in zoneinfo.available_timezones() if name not in _NOT_TIMEZONES}
+
+
 def check_timezone(name: str) -> str:
+    """The IANA timezone `name` spells, in its canonical spelling (`europe/paris` -> `Europe/Paris`).
+
+    The name is looked up in the list of zones, never opened as a path first: a folder of the tz database
+    (`America`, `Etc`) or an over-long name is "not a timezone", not an `IsADirectoryError` or `OSError`.
+    """
+    text = name.strip()
+    problem = ValueError(f"{text[:40]!r} is not an IANA timezone (like Europe/Paris or America/New_York)")
+    if len(text) > MAX_TIMEZONE_LENGTH or not _TIMEZONE_NAME.fullmatch(text):
+        raise problem
+    zones = _timezones()
+    found = zones.get(text.casefold())
+    if found is None:
+        close = difflib.get_close_matches(text.casefold(), list(zones), n=1, cutoff=0.8)
+        if close:
+            raise ValueError(f"{problem}; did you mean {zones[close[0]]}?")
+        raise problem
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not an IANA timezone (like Europe/Paris or America/New_York)") from None
-    return name
+        zoneinfo.ZoneInfo(found)
+    except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
+        raise problem from None  # listed but unreadable (a damaged tz database): not usable either
+    return found
 
 
 def default_data_dir() -> Path:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.commands import COMMAND_PREFIX, Bound, CommandError, CommandRegistry, refusal
+from bot.commands import COMMAND_PREFIX, Bound, CommandError, CommandRegistry, refusal, screen
 from bot.metrics import COMMANDS
 from bot.ports import Suggestion
 from bot.types import Audience, CommandInvocation, CommandSpec, Message, TextReply
@@ -42,6 +42,11 @@ class Engine:
     async def handle(self, invocation: CommandInvocation) -> list[Message]:
         name, rest = self._resolve(invocation)
         bound = self.commands.get(name)
+        try:
+            screen(invocation)
+        except CommandError as exc:
+            COMMANDS.labels(command=name if bound else "unknown", outcome="error").inc()
+            return [TextReply(exc.message, private=True, is_error=True)]
         if bound is None:
             COMMANDS.labels(command="unknown", outcome="error").inc()
             hint = self.commands.closest(name)
@@ -84,6 +89,10 @@ class Engine:
         name, _ = self._resolve(invocation)
         bound = self.commands.get(name)
         found = bound.command.param(param) if bound is not None else None
+        try:
+            screen(replace(invocation, options=((param, current),)))
+        except CommandError:
+            return []
         if bound is None or found is None or found.arg.suggest is None:
             return []
         suggestions = await found.arg.suggest(self.commands.context(bound, invocation), current)

@@ -377,8 +377,9 @@ def parse(text: str) -> TopicQuery:
     if not isinstance(text, str):
         raise QuerySyntaxError("a query must be text", 0)
     if len(text) > MAX_QUERY_LENGTH:
+        # Without the text: the error must not echo back everything that was too long.
         raise QuerySyntaxError(
-            f"query is too long ({len(text)} characters, at most {MAX_QUERY_LENGTH})", MAX_QUERY_LENGTH, text
+            f"query is too long ({len(text)} characters, at most {MAX_QUERY_LENGTH})", MAX_QUERY_LENGTH
         )
     tokens = _tokenize(text)
     if not tokens:

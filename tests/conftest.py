@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -68,6 +69,20 @@ def _network_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     if guard.attempts:
         pytest.fail(f"the test tried to reach the network: {', '.join(guard.attempts[:5])}", pytrace=False)
+
+
+@pytest.fixture
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fails the test if anything was logged as an error or with a traceback, or a warning took two lines.
+
+    For the hostile-input tests: bad input is answered, with at most a one-line warning in the log.
+    """
+    caplog.set_level(logging.INFO)
+    yield
+    bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not bad, [r.getMessage() for r in bad]
+    long = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "\n" in r.getMessage()]
+    assert not long, long
 
 
 def pytest_configure(config: pytest.Config) -> None:

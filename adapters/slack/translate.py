@@ -16,12 +16,20 @@ class UnsupportedPayload(ValueError):
 
 
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s:,]*")
+# Slack's team, channel and user ids (T024BE7LD, C0123, U0G9QF9C6, W...): bounded before they reach a table.
+_SLACK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _str(value: object) -> str:
     if isinstance(value, list):  # parse_qs-style bodies: {"text": ["..."]}
         value = value[0] if value else ""
     return value if isinstance(value, str) else ""
+
+
+def _ids(what: str, team_id: str, channel_id: str, user_id: str) -> None:
+    for name, value in (("team", team_id), ("channel", channel_id), ("user", user_id)):
+        if not _SLACK_ID.fullmatch(value):
+            raise UnsupportedPayload(f"{what} without a valid {name} id")
 
 
 def _is_dm(channel_id: str, channel_name: str = "", channel_type: str = "") -> bool:
@@ -49,11 +57,10 @@ def slash_command(body: Mapping[str, Any], *, permission: Permission, received_a
     team_id = _str(body.get("team_id"))
     channel_id = _str(body.get("channel_id"))
     user_id = _str(body.get("user_id"))
-    if not (team_id and channel_id and user_id):
-        raise UnsupportedPayload("slash command body without team_id, channel_id or user_id")
+    _ids("slash command", team_id, channel_id, user_id)
     return CommandInvocation(
         channel=ChannelRef(Platform.SLACK, team_id, channel_id),
-        user=UserRef(user_id, _str(body.get("user_name"))),
+        user=UserRef(user_id, _str(body.get("user_name"))[:80]),
         text=_str(body.get("text")).strip(),
         permission=permission,
         received_at=received_at,
@@ -69,8 +76,7 @@ def app_mention(body: Mapping[str, Any], *, permission: Permission, received_at:
     channel_id = _str(event.get("channel"))
     user_id = _str(event.get("user"))
     team_id = workspace_of(body)
-    if not (team_id and channel_id and user_id):
-        raise UnsupportedPayload("app_mention without team, channel or user")
+    _ids("app_mention", team_id, channel_id, user_id)
     text = _LEADING_MENTION.sub("", _str(event.get("text")), count=1).strip()
     # A mention is typed in a message box: Slack sends `&`, `<`, `>` as entities; the core wants what was typed.
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -110,11 +116,10 @@ def block_action(body: Mapping[str, Any], *, permission: Permission, received_at
     user_id = _str(user.get("id")) if isinstance(user, Mapping) else ""
     user_name = _str(user.get("username") or user.get("name")) if isinstance(user, Mapping) else ""
     team_id = workspace_of(body)
-    if not (team_id and channel_id and user_id):
-        raise UnsupportedPayload("block_actions without team, channel or user")
+    _ids("block_actions", team_id, channel_id, user_id)
     return CommandInvocation(
         channel=ChannelRef(Platform.SLACK, team_id, channel_id),
-        user=UserRef(user_id, user_name),
+        user=UserRef(user_id, user_name[:80]),
         text=" ".join([pressed.command, *pressed.args]),
         permission=permission,
         received_at=received_at,
