@@ -46,6 +46,14 @@ class Suggestion:
     value: str
 
 
+class InboundLog(Protocol):
+    """Which inbound platform events were taken already (`bot.inbound`), shared by every replica."""
+
+    async def first_time(self, source: str, event_id: str, *, now: datetime) -> bool:
+        """Record `event_id` of `source`; True the first time within the retention window, False after."""
+        ...
+
+
 class CommandPort(Protocol):
     """What an adapter serves: the command specs, running an invocation, and value suggestions."""
 
@@ -164,7 +172,12 @@ class ChannelStore(Protocol):
 
 
 class SubscriptionStore(Protocol):
-    async def add(self, ref: ChannelRef, query: str, *, created_by: str, now: datetime) -> Subscription: ...
+    async def add(
+        self, ref: ChannelRef, query: str, *, created_by: str, now: datetime, limit: int
+    ) -> Subscription | None:
+        """Store a topic, atomically: None when the channel already follows an equal query (the database's
+        unique constraint decides, so concurrent identical subscribes store one) or has `limit` topics."""
+        ...
 
     async def list(self, ref: ChannelRef) -> list[Subscription]: ...
 
@@ -244,6 +257,9 @@ class Store(Protocol):
 
     @property
     def kv(self) -> KeyValueStore: ...
+
+    @property
+    def inbound(self) -> InboundLog: ...
 
     def advisory_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
         """Held by one replica at a time; entering yields whether this one got it."""

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from storage.channels import ChannelRepository
 from storage.deliveries import DeliveryRepository
 from storage.health import SourceHealthRepository
+from storage.inbound import InboundRepository
 from storage.kv import KeyValueRepository
 from storage.papers import PaperRepository
 from storage.subscriptions import SubscriptionRepository
@@ -124,6 +125,7 @@ class Database:
         self.deliveries = DeliveryRepository(engine, self.dialect)
         self.sources = SourceHealthRepository(sessions, self.dialect)
         self.kv = KeyValueRepository(sessions, self.dialect)
+        self.inbound = InboundRepository(engine, self.dialect)
 
     @classmethod
     async def connect(cls, url: str, *, schema: str | None = None) -> Database:

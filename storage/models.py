@@ -149,6 +149,9 @@ class SubscriptionRow(Base):
     created_at: Mapped[datetime]
     parser_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
+    # One topic per channel and normalised query: concurrent identical subscribes store one (0002).
+    __table_args__ = (Index("uq_subscriptions_channel_query", "channel_pk", "query_normalised", unique=True),)
+
 
 class DeliveryRow(Base):
     __tablename__ = "deliveries"
@@ -189,6 +192,18 @@ class SourceHealthRow(Base):
     last_error_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_result: Mapped[str | None] = mapped_column(Text)
+
+
+class InboundEventRow(Base):
+    """An inbound platform event already taken (a Slack event id or signature, a Discord interaction id)."""
+
+    __tablename__ = "inbound_events"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_inbound_events_seen_at", "seen_at"),)
 
 
 class KeyValueRow(Base):

@@ -1,6 +1,9 @@
 """Topic subscriptions, always scoped to one channel: another channel's id is "not found".
 
 Plain Core statements on connections (every digest of a fan-out reads its channel's topics here).
+One topic per (channel, normalised query) is the database's unique index, not a check before the
+insert, and the per-channel limit is counted inside the insert, with the channel's row locked on
+PostgreSQL: concurrent subscribes can neither double a topic nor pass the limit.
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, delete, func, insert, select
+from sqlalchemy import ColumnElement, Row, Table, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.types import ChannelRef, Subscription
-from storage._sql import CHANNEL_PK, channel_params, ref_of, require_channel_pk
+from storage._sql import CHANNEL_PK, channel_params, insert_for, ref_of
 from storage.models import ChannelRow, SubscriptionRow
 
 SUBSCRIPTIONS = cast(Table, SubscriptionRow.__table__)
@@ -39,23 +42,39 @@ class SubscriptionRepository:
         self._engine = engine
         self._dialect = dialect
 
-    async def add(self, ref: ChannelRef, query: str, *, created_by: str, now: datetime) -> Subscription:
-        """Store a topic. The channel must exist (`ChannelRepository.ensure`), else LookupError."""
+    async def add(
+        self, ref: ChannelRef, query: str, *, created_by: str, now: datetime, limit: int
+    ) -> Subscription | None:
+        """Store a topic; None when the channel follows an equal query already or has `limit` topics.
+
+        The channel must exist (`ChannelRepository.ensure`), else LookupError.
+        """
         async with self._engine.begin() as conn:
-            pk = await require_channel_pk(conn, ref)
+            # FOR UPDATE (PostgreSQL; SQLite renders none and serialises writers instead) holds the other
+            # subscribes of this channel until this one commits, so each counts the topics the last one left.
+            pk = (await conn.execute(CHANNEL_PK.with_for_update(), channel_params(ref))).scalar_one_or_none()
+            if pk is None:
+                raise LookupError(f"unknown channel {ref.key}: call ChannelRepository.ensure() first")
+            topics = select(func.count()).select_from(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.channel_pk == pk)
+            row = select(
+                literal(pk),
+                literal(query),
+                literal(normalise_query(query)),
+                literal(created_by),
+                literal(now, SUBSCRIPTIONS.c.created_at.type),
+                literal(1),
+            ).where(topics.scalar_subquery() < limit)
             stmt = (
-                insert(SUBSCRIPTIONS)
-                .values(
-                    channel_pk=pk,
-                    query=query,
-                    query_normalised=normalise_query(query),
-                    created_by=created_by,
-                    created_at=now,
-                    parser_version=1,
+                insert_for(self._dialect, SUBSCRIPTIONS)
+                .from_select(
+                    ["channel_pk", "query", "query_normalised", "created_by", "created_at", "parser_version"], row
                 )
+                .on_conflict_do_nothing(index_elements=["channel_pk", "query_normalised"])
                 .returning(SUBSCRIPTIONS.c.id)
             )
-            sub_id = (await conn.execute(stmt)).scalar_one()
+            sub_id = (await conn.execute(stmt)).scalar_one_or_none()
+        if sub_id is None:
+            return None
         return Subscription(id=sub_id, channel=ref, query=query, created_by=created_by, created_at=now)
 
     async def _select(self, ref: ChannelRef, *where: ColumnElement[bool]) -> builtins.list[Subscription]:

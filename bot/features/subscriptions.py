@@ -63,14 +63,18 @@ async def subscribe(ctx: Ctx, query: NewTopic) -> PaperList:
     services = ctx.services
     channel = await services.channels.ensure(ctx.channel)
     subs = services.subscriptions
-    existing = await subs.find(ctx.channel, query.text)
-    if existing is not None:
-        raise CommandError(f"This channel already follows `{existing.query}` (topic #{existing.id}).")
-    if await subs.count(ctx.channel) >= MAX_TOPICS:
+    # The store decides both refusals atomically; asking first only saves a write in the common case.
+    sub = None
+    if await subs.find(ctx.channel, query.text) is None:
+        now = services.clock.now()
+        sub = await subs.add(ctx.channel, query.text, created_by=ctx.user.user_id, now=now, limit=MAX_TOPICS)
+    if sub is None:
+        existing = await subs.find(ctx.channel, query.text)
+        if existing is not None:
+            raise CommandError(f"This channel already follows `{existing.query}` (topic #{existing.id}).")
         raise CommandError(
             f"This channel already has {MAX_TOPICS} topics, the limit. Remove one with `unsubscribe <id>` first."
         )
-    sub = await subs.add(ctx.channel, query.text, created_by=ctx.user.user_id, now=services.clock.now())
     window = await recent_papers(services.papers, services.clock)
     hits = [(p, m) for p in window if (m := match(query, p)) is not None]
     hits.sort(key=lambda pm: (-pm[0].upvotes, pm[0].id))

@@ -64,7 +64,7 @@ async def test_pause_resume_and_last_digest(db: Database, general: ChannelRef) -
 async def test_uninstall_pauses_the_workspace_and_keeps_everything(db: Database, general: ChannelRef) -> None:
     await db.channels.ensure(RANDOM, digest_time=time(9, 0), timezone="UTC", now=NOW)
     await db.channels.ensure(DISCORD, digest_time=time(9, 0), timezone="UTC", now=NOW)
-    sub = await db.subscriptions.add(general, "diffusion", created_by="U1", now=NOW)
+    sub = await db.subscriptions.add(general, "diffusion", created_by="U1", now=NOW, limit=25)
     assert await db.channels.delete_workspace(Platform.SLACK, "T1") == 2
     by_ref = {c.ref: c for c in await db.channels.all()}
     assert by_ref[GENERAL].paused_reason == "app uninstalled"
@@ -75,8 +75,8 @@ async def test_uninstall_pauses_the_workspace_and_keeps_everything(db: Database,
 
 async def test_subscriptions_are_scoped_to_their_channel(db: Database, general: ChannelRef) -> None:
     await db.channels.ensure(RANDOM, digest_time=time(9, 0), timezone="UTC", now=NOW)
-    mine = await db.subscriptions.add(general, '"mixture of experts"', created_by="U1", now=NOW)
-    theirs = await db.subscriptions.add(RANDOM, "diffusion", created_by="U2", now=NOW)
+    mine = await db.subscriptions.add(general, '"mixture of experts"', created_by="U1", now=NOW, limit=25)
+    theirs = await db.subscriptions.add(RANDOM, "diffusion", created_by="U2", now=NOW, limit=25)
     assert mine.id != theirs.id
     assert await db.subscriptions.get(general, mine.id) == mine
     assert await db.subscriptions.get(general, theirs.id) is None
@@ -89,9 +89,9 @@ async def test_subscriptions_are_scoped_to_their_channel(db: Database, general: 
 
 async def test_subscription_list_count_find_and_grouping(db: Database, general: ChannelRef) -> None:
     await db.channels.ensure(DISCORD, digest_time=time(9, 0), timezone="UTC", now=NOW)
-    first = await db.subscriptions.add(general, "Mixture  of Experts", created_by="U1", now=NOW)
-    second = await db.subscriptions.add(general, 'author:"Yann LeCun"', created_by="U1", now=NOW)
-    other = await db.subscriptions.add(DISCORD, "diffusion", created_by="U9", now=NOW)
+    first = await db.subscriptions.add(general, "Mixture  of Experts", created_by="U1", now=NOW, limit=25)
+    second = await db.subscriptions.add(general, 'author:"Yann LeCun"', created_by="U1", now=NOW, limit=25)
+    other = await db.subscriptions.add(DISCORD, "diffusion", created_by="U9", now=NOW, limit=25)
     assert first.created_at == NOW and first.created_at.tzinfo is not None
     assert await db.subscriptions.list(general) == [first, second]
     assert await db.subscriptions.count(general) == 2
@@ -103,4 +103,4 @@ async def test_subscription_list_count_find_and_grouping(db: Database, general: 
 
 async def test_subscribing_an_unknown_channel_raises(db: Database) -> None:
     with pytest.raises(LookupError):
-        await db.subscriptions.add(RANDOM, "diffusion", created_by="U1", now=NOW)
+        await db.subscriptions.add(RANDOM, "diffusion", created_by="U1", now=NOW, limit=25)
