@@ -35,6 +35,7 @@ def platform_adapters(settings: Settings, clock: Clock, db: Database, web_app: w
                 clock=clock,
                 installation_db_url=settings.resolved_database_url,
                 on_workspace_removed=workspace_removed,
+                inbound_log=db.inbound,
             )
         )
     if settings.discord.enabled:

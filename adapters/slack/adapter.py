@@ -2,7 +2,10 @@
 
 Inbound: `/papers ...`, `@Paperboy ...` and Paperboy's buttons are acknowledged at once, translated to a
 `CommandInvocation` (translate.py), run by the core in a task, and the replies rendered (render.py) and
-delivered: private ones as ephemerals, public ones in the channel. Outbound (`send`): chat.postMessage with
+delivered: private ones as ephemerals, public ones in the channel. In HTTP mode a request is read strictly
+first (inbound.py: headers, signature, body, shape; 400 for a malformed one, 200 for one not for
+Paperboy), and each is taken once: a replayed signature or a retried event id (the inbound log, shared by
+the replicas) is acknowledged and dropped. Outbound (`send`): chat.postMessage with
 a delivery marker in message metadata, thread replies for long digests, Slack errors mapped to
 Retryable/PermanentDeliveryError.
 """
@@ -21,6 +24,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -34,14 +39,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.slack import translate
+from adapters.slack import inbound, translate
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.render import SlackPost, render
 from bot import actions as codec
 from bot.clock import Clock
 from bot.config import SlackPermissionRule, SlackSettings
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
-from bot.ports import CommandPort, SentMessage
+from bot.inbound import MemoryInboundLog
+from bot.ports import CommandPort, InboundLog, SentMessage
 from bot.types import ChannelRef, CommandInvocation, Message, Permission, Platform, TextReply
 
 logger = logging.getLogger(__name__)
@@ -75,6 +81,9 @@ _PERMANENT = {
     "access_denied": "Slack denied access",
 }
 _RETRYABLE = {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+SIGNATURE_SOURCE = "slack:signature"
+EVENT_SOURCE = "slack:event"
 
 Handler = Callable[..., Awaitable[None]]
 WorkspaceRemoved = Callable[[str], Awaitable[None]]
@@ -129,8 +138,11 @@ class SlackAdapter:
         on_workspace_removed: WorkspaceRemoved | None = None,
         min_post_interval: float = 1.0,
         request_timeout: float = REQUEST_TIMEOUT,
+        inbound_log: InboundLog | None = None,
     ) -> None:
         self._settings = settings
+        # Which requests and events were taken already, shared by the replicas (the database) in production.
+        self._inbound = inbound_log or MemoryInboundLog()
         self._clock = clock
         self._on_workspace_removed = on_workspace_removed
         self._min_post_interval = min_post_interval
@@ -326,17 +338,53 @@ class SlackAdapter:
     # ---- HTTP endpoints ----------------------------------------------------------------------
 
     async def _handle_events(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        signature = request.headers.get("X-Slack-Signature", "")
-        # Verify before anything parses the body (Bolt verifies again; an HMAC is cheap).
+        """Headers, signature, body and shape, strictly and in that order, before Bolt sees anything."""
         assert self._verifier is not None
-        if not (timestamp.isdigit() and signature) or not self._verifier.is_valid(
-            body=body, timestamp=timestamp, signature=signature
+        try:
+            signed = inbound.signed_headers(request.headers)
+        except inbound.Malformed as exc:
+            logger.warning("slack: refused a request (400): %s", exc)
+            return web.json_response({"error": "malformed request"}, status=400)
+        try:
+            text = inbound.decode(await request.read())
+        except inbound.Malformed as exc:
+            logger.warning("slack: refused a request (400): %s", exc)
+            return web.json_response({"error": "malformed request"}, status=400)
+        if signed is None or not self._verifier.is_valid(
+            body=text, timestamp=signed.timestamp, signature=signed.signature
         ):
             return web.json_response({"error": "invalid request"}, status=401)
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        try:
+            body = inbound.parse_body(text, request.content_type)
+            where, what = inbound.route(body, self._settings.command)
+        except inbound.Malformed as exc:
+            logger.warning("slack: refused a signed request (400): %s", exc)
+            return web.json_response({"error": "malformed request"}, status=400)
+        # A signature covers the timestamp and the body: the same one twice is the same request, replayed.
+        if not await self._first_time(SIGNATURE_SOURCE, signed.signature.removeprefix("v0="), what):
+            return web.Response(status=200)
+        if where is inbound.Route.IGNORE:
+            logger.info("slack: acknowledged %s without handling it", what)
+            return web.Response(status=200)
+        # The body is verified and parsed: Bolt gets it as a value (its "socket_mode" form of request, which
+        # skips a second verification), never the raw text, which its own parser misreads (a slash command
+        # whose text contains "payload" reads as an empty body).
+        bolt_request = AsyncBoltRequest(
+            body=body, query=request.query_string, headers=dict(request.headers), mode="socket_mode"
+        )
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    async def _first_time(self, source: str, key: str, what: str) -> bool:
+        """Whether no replica took this request or event yet; a repeat is logged and acknowledged."""
+        try:
+            first = await self._inbound.first_time(source, key, now=self._clock.now())
+        except Exception as exc:
+            # Taking a command twice in an outage beats refusing every command in it.
+            logger.warning("slack: inbound log unavailable (%s); taking %s", exc, what)
+            return True
+        if not first:
+            logger.info("slack: %s was already taken (%s %s...); acknowledging the repeat", what, source, key[:12])
+        return first
 
     async def _handle_install(self, request: web.Request) -> web.Response:
         flow = self.app.oauth_flow
@@ -352,11 +400,39 @@ class SlackAdapter:
 
     def _register_listeners(self) -> None:
         app = self.app
+        app.use(self._route_once)
+        app.error(self._on_bolt_error)
         app.command(self._settings.command)(self._on_slash)
         app.event("app_mention")(self._on_mention)
         app.action({"type": "block_actions", "action_id": codec.ID_PATTERN})(self._on_action)
         app.event("app_uninstalled")(self._on_app_uninstalled)
         app.event("tokens_revoked")(self._on_tokens_revoked)
+
+    async def _route_once(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        """Socket Mode's (and HTTP mode's, again) routing: what is not Paperboy's is acknowledged and dropped
+        (never left to Bolt's 404, which Slack retries), and an event is taken once, whatever its retries."""
+        try:
+            where, what = inbound.route(body, self._settings.command)
+        except inbound.Malformed as exc:
+            logger.warning("slack: dropped a request: %s", exc)
+            return BoltResponse(status=200, body="")
+        if where is inbound.Route.IGNORE:
+            logger.info("slack: acknowledged %s without handling it", what)
+            return BoltResponse(status=200, body="")
+        event_id = inbound.event_id(body)
+        if event_id is not None and not await self._first_time(EVENT_SOURCE, event_id, what):
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    async def _on_bolt_error(self, error: Exception) -> BoltResponse:
+        # Whatever the strict reading let through and Bolt could not take: one line, not a traceback.
+        frame = error.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame is not None else "?"
+        logger.warning("slack: could not handle a request: %s: %s (at %s)", type(error).__name__, error, where)
+        return BoltResponse(status=400, body="")
 
     async def _on_slash(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient

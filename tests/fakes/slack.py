@@ -583,7 +583,7 @@ def slash_body(
         "text": text,
         "api_app_id": "A1",
         "response_url": fake.response_url(f"{team}-{channel}-{text.replace(' ', '_')}"),
-        "trigger_id": "111.111.xxx",
+        "trigger_id": f"111.111.{uuid.uuid4().hex}",  # one per invocation, as Slack makes them
     }
 
 
@@ -591,7 +591,10 @@ def form(body: dict[str, str]) -> str:
     return urlencode(body)
 
 
-def mention_event(text: str, *, team: str = "T1", channel: str = "C1", user: str = "U1") -> dict[str, Any]:
+def mention_event(
+    text: str, *, team: str = "T1", channel: str = "C1", user: str = "U1", event_id: str | None = None
+) -> dict[str, Any]:
+    """An app_mention delivery; each gets its own event id (Slack's retries of one share it)."""
     return {
         "token": "verification_token",
         "team_id": team,
@@ -605,7 +608,7 @@ def mention_event(text: str, *, team: str = "T1", channel: str = "C1", user: str
             "event_ts": "1515449522.000016",
         },
         "type": "event_callback",
-        "event_id": "Ev0LAN670R",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": 1515449522,
         "authorizations": [{"team_id": team, "user_id": "UBOT1", "is_bot": True, "enterprise_id": None}],
     }
@@ -621,7 +624,7 @@ def action_payload(
         "api_app_id": "A1",
         "token": "verification_token",
         "container": {"type": "message", "message_ts": "1548261231.000200", "channel_id": channel},
-        "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
+        "trigger_id": f"12321423423.{uuid.uuid4().hex}",
         "channel": {"id": channel, "name": "papers"},
         "message": {"type": "message", "ts": "1548261231.000200", "text": "papers"},
         "response_url": fake.response_url(f"action-{value}"),
