@@ -46,4 +46,4 @@ def platform_adapters(settings: Settings, clock: Clock, db: Database, web_app: w
 def discord_adapter(settings: Settings, clock: Clock, db: Database) -> DiscordAdapter:
     from adapters.discord.adapter import DiscordAdapter
 
-    return DiscordAdapter(settings.discord, clock=clock, kv=db.kv)
+    return DiscordAdapter(settings.discord, clock=clock, kv=db.kv, inbound_log=db.inbound)

@@ -1,9 +1,12 @@
 """The Discord adapter: discord.py gateway for `/papers` interactions, REST for scheduled posts.
 
 Interactions: one application-command group `/papers` with a subcommand per CommandSpec, built at
-start from the core's registry. Every interaction is deferred first (Discord wants an answer within
-3 seconds), then the core runs and its replies go out as follow-ups. Buttons ("pb:*" custom ids)
-arrive through `on_interaction` and take the same path.
+start from the core's registry. discord.py's command tree only registers and syncs it; every interaction
+(commands, autocomplete, buttons) arrives through `on_interaction` and is read from its raw payload by
+translate.py, so one that does not fit the synced commands still gets Paperboy's answer. Each is taken
+once across replicas (its id in the inbound log), deferred at once (Discord wants an answer within
+3 seconds), then the core runs and its replies go out as follow-ups; one Paperboy cannot read is answered
+with a private error at once.
 
 Permissions: Discord's `default_member_permissions` applies to a whole top-level command, so it
 cannot differ between subcommands of one group. The group therefore sets none, and each invocation
@@ -39,7 +42,8 @@ from discord.http import Route
 from bot.clock import Clock
 from bot.config import DiscordSettings
 from bot.errors import PaperboyError, PermanentDeliveryError, RetryableDeliveryError
-from bot.ports import CommandPort, KeyValueStore, SentMessage
+from bot.inbound import MemoryInboundLog
+from bot.ports import CommandPort, InboundLog, KeyValueStore, SentMessage
 from bot.types import (
     ChannelRef,
     CommandInvocation,
@@ -72,6 +76,9 @@ MAX_SUBCOMMANDS = 25
 NONCE_LIMIT = 25
 GROUP_DESCRIPTION = "Trending machine-learning papers from Hugging Face Daily Papers"
 GENERIC_FAILURE = "Something went wrong on Paperboy's side. Please try again in a moment."
+UNREADABLE_COMMAND = "Paperboy could not read that command. `/papers help` lists what it understands."
+UNKNOWN_BUTTON = "That button is not one Paperboy knows (it may be from an older message). Try `/papers help`."
+INTERACTION_SOURCE = "discord:interaction"
 
 _KNOWN_CODES: dict[int, str] = {
     10003: "Discord says this channel no longer exists (Unknown Channel, 10003)",
@@ -109,6 +116,18 @@ class _Hooked:
 
 class _Client(_Hooked, discord.Client):
     pass
+
+
+class _RegisteringTree(app_commands.CommandTree[discord.Client]):
+    """Builds and syncs `/papers`, and runs nothing: `DiscordAdapter.on_interaction` takes every interaction.
+
+    discord.py's own dispatch matches a payload to its local commands and, when it does not fit (an unknown
+    subcommand, a missing or extra option, a malformed option list), only logs, leaving the user with
+    "This interaction failed".
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return False
 
 
 class _ShardedClient(_Hooked, discord.AutoShardedClient):
@@ -185,6 +204,11 @@ async def _as_delivery_errors(channel: ChannelRef) -> AsyncIterator[None]:
         raise mapped from exc
 
 
+async def _no_suggestions(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Marks an option as autocompleted when it is synced; `DiscordAdapter._suggest` answers instead."""
+    raise AssertionError("the registering tree runs no autocomplete")  # pragma: no cover
+
+
 def _optional(annotation: Any) -> Any:
     return Optional[annotation]  # noqa: UP045 - discord.py resolves typing.Optional at runtime
 
@@ -207,10 +231,19 @@ class DiscordAdapter:
     does not hit Discord's command-registration limits; without it every start syncs.
     """
 
-    def __init__(self, settings: DiscordSettings, *, clock: Clock, kv: KeyValueStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        *,
+        clock: Clock,
+        kv: KeyValueStore | None = None,
+        inbound_log: InboundLog | None = None,
+    ) -> None:
         self._settings = settings
         self._clock = clock
         self._kv = kv
+        # Which interactions were taken already, shared by the replicas (the database) in production.
+        self._inbound = inbound_log or MemoryInboundLog()
         self._client: discord.Client | None = None
         self._tree: app_commands.CommandTree[discord.Client] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -264,8 +297,7 @@ class DiscordAdapter:
         else:
             client = _Client(self, **options)
         self._client = client
-        self._tree = app_commands.CommandTree(client)
-        self._tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self._tree = _RegisteringTree(client)
 
         self._task = asyncio.create_task(client.start(token), name="discord-client")
         ready = asyncio.create_task(self._ready.wait())
@@ -329,15 +361,83 @@ class DiscordAdapter:
         self._ready.set()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Buttons: app commands and autocomplete are routed by the CommandTree instead."""
-        if interaction.type is not discord.InteractionType.component:
-            return
+        """Every interaction: an answer for each, an error one included, and never a task left failing."""
+        try:
+            await self._take(interaction)
+        except Exception:
+            logger.exception("discord interaction %s (%s) failed", interaction.id, interaction.type)
+            await self._refuse(interaction, GENERIC_FAILURE)
+
+    async def _take(self, interaction: discord.Interaction) -> None:
+        kind = interaction.type
         data = cast(Mapping[str, Any], interaction.data or {})
-        invocation = t.component_invocation(self._facts(interaction), str(data.get("custom_id", "")), self._clock.now())
-        if invocation is None:
+        facts, now = self._facts(interaction), self._clock.now()
+        try:
+            if kind is discord.InteractionType.autocomplete:
+                # No side effects and a 3 s budget: not worth a claim in the inbound log.
+                await self._suggest(interaction, t.autocomplete(facts, data, now))
+                return
+            if not await self._first_time(interaction):
+                return
+            if kind is discord.InteractionType.application_command:
+                invocation = t.command_invocation(facts, data, now)
+            elif kind is discord.InteractionType.component:
+                custom_id = data.get("custom_id")
+                found = t.component_invocation(facts, custom_id if isinstance(custom_id, str) else "", now)
+                if found is None:
+                    raise t.UnsupportedPayload(f"unknown button {str(custom_id)[:60]!r}")
+                invocation = found
+            else:
+                raise t.UnsupportedPayload(f"an interaction of type {kind}")
+        except t.UnsupportedPayload as exc:
+            logger.warning("discord interaction %s in channel %s: %s", interaction.id, interaction.channel_id, exc)
+            await self._refuse(interaction, UNKNOWN_BUTTON if kind is discord.InteractionType.component else None)
             return
         spec = next((s for s in self._require_core().specs() if s.name == invocation.command), None)
         await self._run(interaction, invocation, private=spec is not None and spec.private)
+
+    async def _first_time(self, interaction: discord.Interaction) -> bool:
+        """Whether no replica took this interaction yet (Discord may deliver one twice, e.g. on a resume)."""
+        try:
+            first = await self._inbound.first_time(INTERACTION_SOURCE, str(interaction.id), now=self._clock.now())
+        except Exception as exc:
+            # Answering matters more than the guard: Discord accepts only one response to an interaction anyway.
+            logger.warning("discord: inbound log unavailable (%s); taking interaction %s", exc, interaction.id)
+            return True
+        if not first:
+            logger.info("discord: interaction %s was already taken; ignoring the repeat", interaction.id)
+        return first
+
+    async def _refuse(self, interaction: discord.Interaction, text: str | None) -> None:
+        """Answer at once with a private error (an empty list for autocomplete), unless already answered."""
+        try:
+            if interaction.response.is_done():
+                return
+            if interaction.type is discord.InteractionType.autocomplete:
+                await interaction.response.autocomplete([])
+            else:
+                await interaction.response.send_message(
+                    r.fit(text or UNREADABLE_COMMAND, 2000),
+                    ephemeral=True,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("discord: could not answer interaction %s: %s", interaction.id, exc)
+
+    async def _suggest(self, interaction: discord.Interaction, request: t.Autocomplete) -> None:
+        try:
+            found = await asyncio.wait_for(
+                self._require_core().suggest(request.invocation, request.param, request.current),
+                timeout=AUTOCOMPLETE_TIMEOUT,
+            )
+        except Exception:
+            logger.exception("discord autocomplete failed in %s", request.invocation.channel.key)
+            found = []
+        choices = [app_commands.Choice(name=r.fit(s.label, 100), value=s.value[:100]) for s in found][:25]
+        try:
+            await interaction.response.autocomplete(choices)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("discord: could not answer autocomplete %s: %s", interaction.id, exc)
 
     # -----------------------------------------------------------------------------------------
     # Commands
@@ -381,12 +481,12 @@ class DiscordAdapter:
 
         discord.py derives options from the callback's signature, so the callback gets a `__signature__`
         built from the spec, and the `describe`, `choices` and `autocomplete` decorators add the rest. The
-        values discord.py parses are not used: the raw interaction data is translated instead
-        (`translate.command_options`), the same way for every subcommand and for recorded payloads.
+        callbacks never run (`_RegisteringTree`): the raw interaction data is translated instead
+        (`translate.command_invocation`), the same way for every subcommand and for recorded payloads.
         """
 
         async def callback(interaction: discord.Interaction, **_options: Any) -> None:
-            await self._run_command(interaction, spec)
+            raise AssertionError("the registering tree runs no command")  # pragma: no cover
 
         params = [
             inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
@@ -412,7 +512,7 @@ class DiscordAdapter:
         }
         if choices:
             decorated = app_commands.choices(**choices)(decorated)
-        suggested = {p.name: self._suggester(spec, p.name) for p in spec.params if p.suggests}
+        suggested = {p.name: _no_suggestions for p in spec.params if p.suggests}
         if suggested:
             decorated = app_commands.autocomplete(**suggested)(decorated)
         return app_commands.Command(
@@ -420,28 +520,6 @@ class DiscordAdapter:
             description=r.fit(spec.summary, 100) or spec.name,
             callback=decorated,
         )
-
-    async def _run_command(self, interaction: discord.Interaction, spec: CommandSpec) -> None:
-        data = cast(Mapping[str, Any], interaction.data or {})
-        name, options = t.command_options(data)
-        invocation = t.invocation(
-            self._facts(interaction), name or spec.name, received_at=self._clock.now(), options=options
-        )
-        await self._run(interaction, invocation, private=spec.private)
-
-    def _suggester(self, spec: CommandSpec, param: str) -> Any:
-        async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-            invocation = t.invocation(self._facts(interaction), spec.name, received_at=self._clock.now())
-            try:
-                found = await asyncio.wait_for(
-                    self._require_core().suggest(invocation, param, current), timeout=AUTOCOMPLETE_TIMEOUT
-                )
-            except Exception:
-                logger.exception("discord autocomplete failed in %s", invocation.channel.key)
-                return []
-            return [app_commands.Choice(name=r.fit(s.label, 100), value=s.value[:100]) for s in found][:25]
-
-        return suggest
 
     def _facts(self, interaction: discord.Interaction) -> t.InteractionFacts:
         in_guild = interaction.guild_id is not None
@@ -501,15 +579,6 @@ class DiscordAdapter:
                     allowed_mentions=discord.AllowedMentions.none(),
                     wait=True,
                 )
-
-    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        logger.error(
-            "discord command error in channel %s interaction %s: %s",
-            interaction.channel_id,
-            interaction.id,
-            error,
-            exc_info=error,
-        )
 
     # -----------------------------------------------------------------------------------------
     # Posting

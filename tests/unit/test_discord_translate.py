@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from adapters.discord.translate import command_options, invocation_from_payload
+from adapters.discord.translate import (
+    UnsupportedPayload,
+    autocomplete,
+    command_options,
+    facts_from_payload,
+    invocation_from_payload,
+)
 from bot.types import Platform
 from tests.shared_data import SAMPLES
 
@@ -112,3 +118,40 @@ def test_command_options_skip_missing_optionals_and_read_booleans() -> None:
         ],
     }
     assert command_options(data) == ("digest", (("timezone", "Europe/Paris"), ("flag", "on")))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [{"type": 3, "value": "x"}],
+        "options",
+        [{"type": 3, "name": "q", "value": [1]}],
+        [{"type": 1, "name": "a", "options": []}, {"type": 1, "name": "b", "options": []}],
+    ],
+)
+def test_malformed_options_are_unsupported(options: object) -> None:
+    data = {"name": "papers", "options": [{"type": 1, "name": "search", "options": options}]}
+    with pytest.raises(UnsupportedPayload):
+        command_options(data)
+
+
+@pytest.mark.parametrize(("value", "current"), [(7, "7"), (None, ""), ("moe", "moe"), (True, "")])
+def test_autocomplete_reads_any_focused_value_as_text(value: object, current: str) -> None:
+    payload = with_subcommand(
+        sample("discord_interaction_slash_command_minimal_for_discordpy.json"),
+        "unsubscribe",
+        [{"type": 3, "name": "topic", "value": value, "focused": True}],
+    )
+    request = autocomplete(facts_from_payload(payload), payload["data"], WHEN)
+    assert (request.invocation.command, request.param, request.current) == ("unsubscribe", "topic", current)
+
+
+def test_ids_that_are_not_snowflakes_are_unsupported() -> None:
+    payload = sample("discord_interaction_slash_command_minimal_for_discordpy.json")
+    payload["channel_id"] = "../etc"
+    payload.pop("channel", None)
+    with pytest.raises(UnsupportedPayload):
+        facts_from_payload(payload)
+    payload["channel_id"] = "333"
+    payload["member"]["permissions"] = "²"
+    assert facts_from_payload(payload).permissions is None

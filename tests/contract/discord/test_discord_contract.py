@@ -215,10 +215,14 @@ async def test_buttons_run_similar_privately_and_unsubscribe(
     assert fake.callbacks[0]["type"] == 5 and fake.callbacks[0]["data"]["flags"] & 64
 
 
-async def test_foreign_buttons_are_ignored(adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore) -> None:
+async def test_foreign_buttons_run_nothing_and_are_answered(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
     await fake.push_interaction(button("hello"))
     await _run(fake, core, slash("help"))  # a later interaction is processed, the button was not
     assert [i.command for i in core.invocations] == ["help"]
+    refusal = fake.callbacks[0]
+    assert refusal["type"] == 4 and refusal["data"]["flags"] & 64, "a private error, not 'interaction failed'"
 
 
 async def test_unsubscribe_autocompletes_the_channels_topics(
