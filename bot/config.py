@@ -19,6 +19,9 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.crypto import SETTING as SECRET_KEY_SETTING
+from bot.crypto import SecretBox, parse_keys
+
 # ASCII digits only: `\d` would take Arabic-Indic and other Unicode digits as numbers.
 _TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 MAX_TIMEZONE_LENGTH = 64
@@ -188,6 +191,9 @@ class Settings(BaseSettings):
     )
     offline: bool = False
     log_level: str = "INFO"
+    # Fernet key(s) sealing what Paperboy stores that grants access (Slack workspace tokens): the first
+    # seals, every one opens ("new,old" while rotating; bot.crypto).
+    secret_key: SecretStr | None = None
     slack: SlackSettings = Field(default_factory=SlackSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     hf: HfSettings = Field(default_factory=HfSettings)
@@ -196,6 +202,11 @@ class Settings(BaseSettings):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+
+    @property
+    def secret_box(self) -> SecretBox | None:
+        """The sealing keys, or None when none is set (nothing secret is stored then)."""
+        return None if self.secret_key is None else SecretBox.from_setting(self.secret_key.get_secret_value())
 
     @property
     def resolved_database_url(self) -> str:
@@ -288,6 +299,16 @@ def _cross_checks(s: Settings) -> list[str]:
         )
     if (s.slack.client_id is None) != (s.slack.client_secret is None):
         problems.append("Slack OAuth needs both PAPERBOY_SLACK__CLIENT_ID and PAPERBOY_SLACK__CLIENT_SECRET")
+    if s.secret_key is not None:
+        try:
+            parse_keys(s.secret_key.get_secret_value())
+        except ValueError as exc:
+            problems.append(f"{SECRET_KEY_SETTING}: {exc}")
+    elif s.slack.oauth:
+        problems.append(
+            f"{SECRET_KEY_SETTING} is needed for Slack OAuth: each workspace's token is stored encrypted with "
+            "it. `paperboy db new-key` makes one; keep it as secret as the tokens, and never lose it"
+        )
     if s.slack.permission is SlackPermissionRule.ALLOWLIST and not s.slack.allowed_users:
         problems.append("PAPERBOY_SLACK__PERMISSION=allowlist needs PAPERBOY_SLACK__ALLOWED_USERS")
     if s.slack.app_token is not None and not s.slack.app_token.get_secret_value().startswith("xapp-"):

@@ -20,6 +20,8 @@ from bot import __version__
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import CommandError
 from bot.config import Settings, SettingsError, load_settings
+from bot.crypto import SETTING as SECRET_KEY_SETTING
+from bot.crypto import SecretKeyError, generate_key
 from bot.digest import DigestBuilder
 from bot.errors import SourceError
 from bot.features import command_specs
@@ -92,7 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     pv.add_argument("--json", action="store_true", help="print the path and the digest's papers as JSON")
 
     db = sub.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=("upgrade",))
+    db.add_argument(
+        "action",
+        choices=("upgrade", "rotate-key", "new-key"),
+        help="upgrade: apply migrations; new-key: print a new PAPERBOY_SECRET_KEY; rotate-key: seal every "
+        "stored secret again with the first key of PAPERBOY_SECRET_KEY (new,old)",
+    )
 
     sl = sub.add_parser("slack", help="Slack setup")
     sl_sub = sl.add_subparsers(dest="slack_command", required=True)
@@ -120,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level or settings.log_level, json_format=args.log_format == "json")
     try:
         return asyncio.run(_dispatch(args, settings))
-    except (UsageError, CommandError, SourceError, ValueError) as exc:
+    except (UsageError, CommandError, SourceError, SecretKeyError, ValueError) as exc:
         message = exc.message if isinstance(exc, CommandError) else str(exc)
         print(f"paperboy: {message}", file=sys.stderr)
         return 2
@@ -154,10 +161,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(invite_url(args.application_id))
         return 0
     if command == "db":
-        db = await open_database(settings)
-        await db.close()
-        print("database is up to date")
-        return 0
+        return await _db(settings, args.action)
     clock: Clock = SystemClock()
     at: datetime | None = getattr(args, "at", None) if command == "digest" else None
     if at is not None:
@@ -186,6 +190,31 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 _PROFILES: dict[str, Profile] = {"chat": CHAT, "digest": POST, "discord": DISCORD_SYNC}
+
+
+async def _db(settings: Settings, action: str) -> int:
+    if action == "new-key":
+        print(generate_key())
+        return 0
+    box = settings.secret_box
+    if action == "rotate-key" and box is None:
+        raise UsageError(f"set {SECRET_KEY_SETTING} first: the new key, then the old one(s), comma-separated")
+    db = await open_database(settings)
+    try:
+        if box is not None:
+            from adapters.slack.installations import seal_stored
+
+            done = await seal_stored(db.engine, box, rotate=action == "rotate-key")
+            if action == "rotate-key":
+                print(
+                    f"sealed {done.sealed} of {done.checked} stored secret(s) "
+                    f"with the first key of {SECRET_KEY_SETTING}"
+                )
+                return 0
+    finally:
+        await db.close()
+    print("database is up to date")
+    return 0
 
 
 async def _ingest(app: Paperboy, args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ def platform_adapters(settings: Settings, clock: Clock, db: Database, web_app: w
                 installation_db_url=settings.resolved_database_url,
                 on_workspace_removed=workspace_removed,
                 inbound_log=db.inbound,
+                secrets=settings.secret_box,
             )
         )
     if settings.discord.enabled:

@@ -32,7 +32,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -40,11 +39,13 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.slack import inbound, translate
+from adapters.slack.installations import SealedInstallationStore, TokenTables, seal_stored
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.render import SlackPost, render
 from bot import actions as codec
 from bot.clock import Clock
 from bot.config import SlackPermissionRule, SlackSettings
+from bot.crypto import SecretBox
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 from bot.inbound import MemoryInboundLog
 from bot.ports import CommandPort, InboundLog, SentMessage
@@ -139,10 +140,12 @@ class SlackAdapter:
         min_post_interval: float = 1.0,
         request_timeout: float = REQUEST_TIMEOUT,
         inbound_log: InboundLog | None = None,
+        secrets: SecretBox | None = None,
     ) -> None:
         self._settings = settings
         # Which requests and events were taken already, shared by the replicas (the database) in production.
         self._inbound = inbound_log or MemoryInboundLog()
+        self._secrets = secrets
         self._clock = clock
         self._on_workspace_removed = on_workspace_removed
         self._min_post_interval = min_post_interval
@@ -153,7 +156,7 @@ class SlackAdapter:
         self._last_post: dict[str, float] = {}
         self._socket: AsyncSocketModeHandler | None = None
         self._engine: AsyncEngine | None = None
-        self._installations: AsyncSQLAlchemyInstallationStore | None = None
+        self._installations: SealedInstallationStore | None = None
         self._states: AsyncSQLAlchemyOAuthStateStore | None = None
         self._verifier: SignatureVerifier | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -183,11 +186,12 @@ class SlackAdapter:
         if settings.oauth:
             if not installation_db_url:
                 raise ValueError("Slack OAuth needs installation_db_url (Paperboy's database URL)")
+            if secrets is None:
+                raise ValueError("Slack OAuth needs a SecretBox: workspace tokens are stored sealed")
             assert settings.client_id is not None
             self._engine = create_async_engine(installation_db_url)
-            self._installations = AsyncSQLAlchemyInstallationStore(
-                client_id=settings.client_id, engine=self._engine, logger=logger
-            )
+            tables = TokenTables(client_id=settings.client_id, engine=self._engine, logger=logger)
+            self._installations = SealedInstallationStore(tables, secrets)
             self._states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=self._engine, logger=logger)
             oauth_settings = AsyncOAuthSettings(
                 client_id=settings.client_id,
@@ -240,14 +244,26 @@ class SlackAdapter:
 
     async def start(self, core: CommandPort) -> None:
         self._core = core
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()  # a start that fails (a wrong secret key, no Socket Mode) leaves nothing open
+            raise
+
+    async def _start(self) -> None:
         if self._session is None:
             # slack_sdk applies its own timeout only to sessions it creates: give the shared one a limit.
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._request_timeout))
             self._client.session = self._session
             self._delivery_client.session = self._session
-        if self._installations is not None and self._states is not None:
-            await self._installations.create_tables()  # type: ignore[no-untyped-call]
+        if self._installations is not None and self._states is not None and self._engine is not None:
+            assert self._secrets is not None
+            await self._installations.tables.create_tables()  # type: ignore[no-untyped-call]
             await self._states.create_tables()  # type: ignore[no-untyped-call]
+            # Fails start (SecretKeyError) when the key does not open the stored tokens; seals plain ones.
+            done = await seal_stored(self._engine, self._secrets)
+            if done.sealed:
+                logger.info("slack: sealed %d workspace token(s) stored before encryption", done.sealed)
         if self._settings.socket_mode:
             app_token = _secret(self._settings.app_token)
             assert app_token is not None

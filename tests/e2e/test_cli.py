@@ -13,11 +13,11 @@ import pytest
 from bot.sources.sample import SAMPLE_LAST_DAY
 
 
-def paperboy(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
-    env |= {"PAPERBOY_DATA_DIR": str(tmp_path), "PAPERBOY_OFFLINE": "true"}
+def paperboy(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    clean |= {"PAPERBOY_DATA_DIR": str(tmp_path), "PAPERBOY_OFFLINE": "true", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "paperboy", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+        [sys.executable, "-m", "paperboy", *args], capture_output=True, text=True, env=clean, cwd=tmp_path, timeout=120
     )
 
 

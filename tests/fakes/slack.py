@@ -479,6 +479,8 @@ def signed_headers(secret: str, body: str | bytes, *, timestamp: int | None = No
 # (Kept here, not in a conftest, so tests import them by package path under any pytest import mode.)
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+SECRET_KEY = "x1Jx9Xb3oQe6rWlYq3V5o6PIT9i0b5M8nS1bYg2rT0E="
+"""A Fernet key (PAPERBOY_SECRET_KEY) for the tests' multi-workspace installs."""
 FORM = "application/x-www-form-urlencoded"
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""Uniqueness lives in the database: concurrent subscribes store one topic and never pass the limit.
+"""Uniqueness lives in the database: concurrent subscribes store one topic and never pass the limit; the
+inbound log takes each event once; sealed Slack tokens fit their columns.
 
 Run on SQLite and PostgreSQL; on PostgreSQL the writers are two Database objects (two engines, two
 connection pools), as two replicas are.
@@ -10,8 +11,12 @@ import asyncio
 from datetime import timedelta
 
 from alembic import command
-from sqlalchemy import text
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from sqlalchemy import select, text
 
+from adapters.slack.installations import SealedInstallationStore, TokenTables
+from bot.crypto import SecretBox, generate_key
 from bot.types import ChannelRef
 from storage import Database
 from storage.database import alembic_config
@@ -101,3 +106,37 @@ async def test_inbound_events_are_forgotten_after_the_retention_window(db: Datab
     fresh = Database(db.engine, db.url)
     assert await fresh.inbound.first_time("slack:event", "Ev2", now=later)
     assert await fresh.inbound.first_time("slack:event", "Ev1", now=later)
+
+
+async def test_migration_widens_the_token_columns_of_existing_slack_tables(backend: Backend) -> None:
+    """Tables an older Paperboy let slack_sdk create keep VARCHAR(200) tokens, too short once sealed."""
+    database = await backend.open()
+    try:
+        async with database.engine.begin() as conn:
+            await conn.run_sync(_upgrade_to, "0001")
+        store = AsyncSQLAlchemyInstallationStore(client_id="111.222", engine=database.engine)
+        await store.create_tables()  # type: ignore[no-untyped-call]
+        await database.upgrade()
+        sealed = "fernet:" + "x" * 400
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                store.bots.insert(),
+                {"client_id": "111.222", "app_id": "A1", "team_id": "T1", "bot_token": sealed, "bot_id": "B1",
+                 "bot_user_id": "U1", "installed_at": NOW.replace(tzinfo=None)},
+            )  # fmt: skip
+            stored = (await conn.execute(select(store.bots.c.bot_token))).scalar_one()
+        assert stored == sealed
+    finally:
+        await database.close()
+
+
+async def test_slack_tables_created_now_take_sealed_tokens(db: Database) -> None:
+    tables = TokenTables(client_id="111.222", engine=db.engine)
+    await tables.create_tables()  # type: ignore[no-untyped-call]
+    store = SealedInstallationStore(tables, SecretBox.from_setting(generate_key()))
+    token = "xoxe.xoxb-1-" + "A" * 150  # a rotating token: sealed, well past 200 characters
+    await store.async_save(
+        Installation(app_id="A1", team_id="T1", bot_token=token, bot_refresh_token=token, bot_id="B1", user_id="U1")
+    )
+    found = await store.async_find_bot(enterprise_id=None, team_id="T1")
+    assert found is not None and found.bot_token == token and found.bot_refresh_token == token

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import SettingsError, load_settings
+from bot.config import SettingsError, check_timezone, load_settings
+from bot.crypto import SecretBox, generate_key
 
 
 def test_defaults_need_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -79,3 +80,31 @@ def test_compose_replicas_split_the_discord_bots_global_limit() -> None:
     settings = load_settings({"PAPERBOY_DISCORD__REQUESTS_PER_SECOND": str(per_replica)}, env_file=None)
     assert settings.discord.requests_per_second == per_replica
     assert paperboy["deploy"]["replicas"] * per_replica <= 50
+
+
+def test_slack_oauth_needs_a_secret_key_and_a_bad_one_is_not_echoed() -> None:
+    oauth = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x"}
+    with pytest.raises(SettingsError) as missing:
+        load_settings(oauth, env_file=None)
+    assert any("PAPERBOY_SECRET_KEY is needed for Slack OAuth" in p for p in missing.value.problems)
+    good = generate_key()
+    for bad in ("not-a-key-but-secret-ish", f"{good},", f"{good},also-not-a-key"):
+        with pytest.raises(SettingsError) as malformed:
+            load_settings({**oauth, "PAPERBOY_SECRET_KEY": bad}, env_file=None)
+        (problem,) = malformed.value.problems
+        assert problem.startswith("PAPERBOY_SECRET_KEY: ")
+        assert "not-a-key" not in str(malformed.value) and good not in str(malformed.value)
+    settings = load_settings({**oauth, "PAPERBOY_SECRET_KEY": f"{generate_key()},{good}"}, env_file=None)
+    box = settings.secret_box
+    assert box is not None and box.open(SecretBox.from_setting(good).seal("xoxb-1")) == "xoxb-1"
+    assert good not in repr(settings)
+
+
+def test_timezones_are_read_from_the_list_of_zones() -> None:
+    assert check_timezone(" europe/paris ") == "Europe/Paris"
+    assert check_timezone("UTC") == "UTC"
+    for name in ("America", "Etc", "localtime", "A" * 256, "../etc/passwd", "Europe/Paris\x00", "", "/UTC"):
+        with pytest.raises(ValueError, match="not an IANA timezone"):
+            check_timezone(name)
+    with pytest.raises(SettingsError):
+        load_settings({"PAPERBOY_DIGEST__TIMEZONE": "Etc"}, env_file=None)

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 from adapters.slack.adapter import SlackAdapter
 from bot.clock import FixedClock
 from bot.config import SlackSettings
-from tests.fakes.slack import NOW, SECRET, FakeCore, FakeSlack, Served, ServeFactory, serve_app
+from bot.crypto import SecretBox
+from tests.fakes.slack import NOW, SECRET, SECRET_KEY, FakeCore, FakeSlack, Served, ServeFactory, serve_app
 
 
 async def _healthz(_: web.Request) -> web.Response:
@@ -40,6 +41,7 @@ async def serve_http(fake: FakeSlack, core: FakeCore) -> AsyncIterator[ServeFact
     async def factory(**overrides: Any) -> Served:
         db_url = overrides.pop("installation_db_url", None)
         removed = overrides.pop("on_workspace_removed", None)
+        secrets = overrides.pop("secrets", SecretBox.from_setting(SECRET_KEY))
         fields: dict[str, Any] = {
             "bot_token": SecretStr("xoxb-t1-token"),
             "signing_secret": SecretStr(SECRET),
@@ -56,6 +58,7 @@ async def serve_http(fake: FakeSlack, core: FakeCore) -> AsyncIterator[ServeFact
             installation_db_url=db_url,
             on_workspace_removed=removed,
             min_post_interval=0.05,
+            secrets=secrets,
         )
         await adapter.start(core)
         runner, url = await serve_app(app)

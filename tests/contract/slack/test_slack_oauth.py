@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.config import SlackPermissionRule
@@ -39,11 +40,12 @@ async def install(served: Served, fake: FakeSlack, code: str, team: str, token: 
         assert resp.status == 200, body
 
 
-async def start_oauth(serve_http: ServeFactory, tmp_path: Path, removed: list[str]) -> Served:
+async def start_oauth(serve_http: ServeFactory, tmp_path: Path, removed: list[str], **extra: Any) -> Served:
     async def on_removed(team_id: str) -> None:
         removed.append(team_id)
 
     return await serve_http(
+        **extra,
         bot_token=None,
         client_id="111.222",
         client_secret="client-secret",
