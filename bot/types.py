@@ -38,7 +38,10 @@ class ChannelRef:
         """Parse `PLATFORM:WORKSPACE:CHANNEL` (the CLI's `--channel` form)."""
         parts = text.split(":")
         if len(parts) != 3 or not all(parts):
-            raise ValueError(f"channel must look like PLATFORM:WORKSPACE:CHANNEL, got {text!r}")
+            raise ValueError(f"channel must look like PLATFORM:WORKSPACE:CHANNEL, got {text[:80]!r}")
+        if any(len(part) > 128 or not part.isprintable() for part in parts):
+            # The channels table keeps ids of up to 128 characters; no platform's id holds a control character.
+            raise ValueError(f"{text[:80]!r} has an id longer than 128 characters or with a control character")
         try:
             platform = Platform(parts[0].lower())
         except ValueError:

@@ -49,6 +49,13 @@ def _channel(text: str) -> ChannelRef:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _number(text: str) -> int:
+    """A count or an id as an operator types it: ASCII digits (`int()` also takes `٣` and `1_000`)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number (digits 0-9)")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="paperboy", description="Trending ML papers for Slack and Discord channels.")
     p.add_argument("--version", action="version", version=f"paperboy {__version__}")
@@ -73,12 +80,12 @@ def _parser() -> argparse.ArgumentParser:
 
     se = sub.add_parser("search", help="search stored papers with the topic query language")
     se.add_argument("query")
-    se.add_argument("--limit", type=int, default=10)
+    se.add_argument("--limit", type=_number, default=10)
     se.add_argument("--json", action="store_true")
 
     td = sub.add_parser("today", help="the top papers of the latest complete Daily Papers day")
     td.add_argument("--date", type=date.fromisoformat)
-    td.add_argument("--limit", type=int, default=10)
+    td.add_argument("--limit", type=_number, default=10)
     td.add_argument("--json", action="store_true")
 
     dg = sub.add_parser("digest", help="preview or run a channel's digest")
@@ -113,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     inv = dc_sub.add_parser("invite-url", help="print the URL that adds the bot to a server")
     inv.add_argument("--application-id", required=True)
     sy = dc_sub.add_parser("sync", help="register the /papers command with Discord")
-    sy.add_argument("--guild", type=int, help="sync to one server (instant) instead of globally")
+    sy.add_argument("--guild", type=_number, help="sync to one server (instant) instead of globally")
     return p
 
 

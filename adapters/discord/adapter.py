@@ -527,7 +527,7 @@ class DiscordAdapter:
             guild_id=str(interaction.guild_id) if in_guild else None,
             channel_id=str(interaction.channel_id or ""),
             user_id=str(interaction.user.id),
-            user_name=interaction.user.display_name,
+            user_name=interaction.user.display_name[:80],
             permissions=interaction.permissions.value if in_guild else None,
         )
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from bot import actions as codec
 
@@ -193,8 +193,23 @@ def check_shape(body: Mapping[str, Any], where: str = "body", depth: int = 0) ->
             check_shape(value, f"{where}.{name}", depth + 1)
 
 
+def _check_response_url(body: Mapping[str, Any]) -> None:
+    """Replies are posted to a command's `response_url`: it must be a web address."""
+    url = body.get("response_url")
+    if url is None:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError:
+        raise Malformed("a response_url that is not a web address") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 2000:
+        raise Malformed("a response_url that is not a web address")
+
+
 def route(body: Mapping[str, Any], command: str) -> tuple[Route, str]:
     """Whether Bolt should see `body` (a shape-checked body), and what it is, for the logs."""
+    _check_response_url(body)
     kind = body.get("type")
     if "ssl_check" in body and "command" not in body:
         return Route.IGNORE, "ssl_check"  # Slack checking the certificate: a 200 is the whole answer

@@ -1,5 +1,5 @@
-"""The command line and secrets: `db new-key`, `db rotate-key`, the start-up error of a wrong key. Real
-processes."""
+"""The command line against bad input and secrets: `db new-key`, `db rotate-key`, the start-up error of a
+wrong key, numbers and channels that are not what they say. Real processes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -84,3 +85,19 @@ def test_run_refuses_to_start_without_the_key_or_with_a_wrong_one(tmp_path: Path
     wrong = paperboy(tmp_path, "run", env={**OAUTH, "PAPERBOY_SECRET_KEY": generate_key()})
     assert wrong.returncode == 2, wrong.stderr
     assert "cannot open a secret stored in the database" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("search", "moe", "--limit", "٣"),
+        ("today", "--limit", "1_0"),
+        ("search", "moe", "--limit", "9" * 40),
+        ("digest", "preview", "--channel", "slack:T1:" + "C" * 300),
+        ("digest", "preview", "--channel", "slack:T1:C\x01"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(tmp_path: Path, args: tuple[str, ...]) -> None:
+    done = paperboy(tmp_path, *args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.strip() and "Traceback" not in done.stderr

@@ -49,6 +49,7 @@ pytestmark = pytest.mark.usefixtures("no_tracebacks")
         ("subscribe moe\x00x", "control character (U+0000) at position 14"),
         ("search moe\x1bx", "control character (U+001B)"),
         ("search moe \u202eevil", "control character (U+202E)"),
+        ("search a\ud800b", "control character (U+D800)"),
         ("x\x00", "control character"),
         ("search " + "x" * 6000, "too long (6,007 characters"),
         ("search " + "x" * 400, "query is too long (400 characters"),

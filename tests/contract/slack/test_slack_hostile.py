@@ -67,6 +67,8 @@ async def test_a_timestamp_that_is_no_number_is_a_400_before_the_signature(serve
         (b'{"type": "event_callback", "authorizations": "x", "event": {"type": "app_mention"}}', JSON),
         (b'{"type": "event_callback", "event": {"type": "app_mention", "user": 5}}', JSON),
         (b'{"type": "url_verification"}', JSON),
+        (b'{"type": "block_actions", "response_url": "0", "actions": [{"action_id": "pb:today"}]}', JSON),
+        (b'{"type": "block_actions", "response_url": "ftp://x", "actions": [{"action_id": "pb:today"}]}', JSON),
         (b'{"token": "x"}', JSON),
         (b"<xml/>", "application/xml"),
     ],

@@ -62,3 +62,20 @@ async def test_mention_and_button_envelopes(fake: FakeSlack, core: FakeCore, soc
     assert mention.command is None  # typed text, parsed by the core
     assert (pressed.command, pressed.args) == ("unsubscribe", ("7",))  # a pressed action, never re-split
     assert fake.responses[0][1]["text"] == "Removed topic #7."
+
+
+async def test_a_redelivered_event_runs_once_and_unhandled_ones_are_acked(
+    fake: FakeSlack, core: FakeCore, socket_adapter: SlackAdapter
+) -> None:
+    event = mention_event("today", event_id="Ev0SOCKET01")
+    first = await fake.push("events_api", event)
+    again = await fake.push("events_api", event)  # Slack redelivers an envelope it thinks was lost
+    other = await fake.push("events_api", {**event, "event_id": "Ev0SOCKET02", "event": {"type": "message"}})
+    payload = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1"}}
+    view = await fake.push("interactive", {**payload, "view": {"type": "modal", "callback_id": "not-ours"}})
+    for envelope in (first, again, other, view):
+        await fake.wait_ack(envelope)  # every one acknowledged: nothing for Slack to retry
+    await wait_for(lambda: len(fake.posts) == 1, what="the reply")
+    await fake.push("events_api", mention_event("topics"))
+    await wait_for(lambda: len(fake.posts) == 2, what="a later event's reply")
+    assert [i.text for i in core.invocations] == ["today", "topics"]
