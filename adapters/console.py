@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TextIO
 
 from adapters.text import render_text
 from bot.clock import Clock
-from bot.ports import CommandPort, SentMessage
+from bot.ports import CommandPort, PartRecorder, SentMessage
 from bot.types import ChannelRef, CommandInvocation, Message, Permission, Platform, UserRef
 
 CONSOLE_CHANNEL = ChannelRef(Platform.CONSOLE, "local", "console")
@@ -66,15 +67,31 @@ class ConsoleAdapter:
         self._out.write(prefix + marker + render_text(message) + "\n\n")
         self._out.flush()
 
-    async def send(self, channel: ChannelRef, message: Message, *, delivery_id: str | None = None) -> SentMessage:
+    async def send(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        delivery_id: str | None = None,
+        posted: Mapping[int, str] | None = None,
+        on_part: PartRecorder | None = None,
+    ) -> SentMessage:
+        """The terminal shows a message whole: one part."""
+        if posted and 0 in posted:
+            return SentMessage(posted[0])
         self.print(message, prefix=f"[posted to #{channel.channel_id}]\n")
         message_id = f"console-{len(self._posted) + 1}"
         if delivery_id:
             self._posted[delivery_id] = message_id
+        if on_part is not None:
+            await on_part(0, message_id)
         return SentMessage(message_id)
 
-    async def find_delivery(self, channel: ChannelRef, delivery_id: str, since: datetime) -> str | None:
-        return self._posted.get(delivery_id)
+    async def find_parts(
+        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str]
+    ) -> dict[int, str]:
+        found = self._posted.get(delivery_id)
+        return {0: found} if found else {}
 
     async def repl(self, stdin: TextIO | None = None) -> None:
         """Read `/papers ...` lines until EOF or `quit`."""

@@ -131,6 +131,8 @@ def render_status(s: Status) -> str:
             line += f" ({h.last_result})"
         if h.last_error_at and (h.last_success_at is None or h.last_error_at > h.last_success_at):
             line += f"; last error {_when(h.last_error_at)}: {h.last_error}"
+        if h.note:
+            line += f"\n  {h.note}"
         lines.append(line)
     if not s.sources:
         lines.append("Sources: no fetch yet")

@@ -124,10 +124,19 @@ class HfSettings(BaseModel):
 
 
 class ArxivSettings(BaseModel):
+    # With categories or a query set (and not offline), `paperboy run` fetches them every interval.
     categories: list[str] = Field(default_factory=list)
     query: str | None = None
     api_url: str = "https://export.arxiv.org/api/query"
+    # arXiv's rule: one request every 3 seconds, for all of Paperboy's replicas together.
     min_interval: float = Field(default=3.0, ge=0)
+    interval_minutes: int = Field(default=60, ge=5)
+    # Days arXiv announces nothing (its published holiday schedule), so that `status` can say so.
+    holidays: list[dt.date] = Field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.categories or self.query)
 
 
 class HttpSettings(BaseModel):
@@ -158,16 +167,17 @@ class DigestSettings(BaseModel):
 
 class DeliverySettings(BaseModel):
     attempts: int = Field(default=6, ge=1, le=20)
-    # A claim older than this with no recorded result is taken to belong to a dead process; the
-    # platform is then checked for the delivery's marker before anything is posted again.
-    claim_ttl_seconds: float = Field(default=600.0, gt=0)
+    # Each replica renews a lease every third of this; a claim whose claimer's lease lapsed is taken
+    # over by the next recovery pass (the platform is checked for the parts that landed first). A live
+    # claimer is never robbed, however slow. Takeover happens within lease + recover interval.
+    lease_seconds: float = Field(default=15.0, ge=3, le=300)
     # Digests in flight at once. Slack paces each channel to one post per second, so a digest holds its
     # slot about a second between its message and its thread reply: at 32 a Slack fan-out could not go
     # past ~32 digests a second; at 128 one core is the limit (bench/fanout: ~150 posts/s). Platform
     # limits are kept by the adapters (Discord's global window, Slack's pacing and Retry-After).
     concurrency: int = Field(default=128, ge=1, le=1000)
-    # How often unfinished claims (a crashed replica's, or given-up ones) are looked at again.
-    recover_interval_seconds: float = Field(default=60.0, ge=1)
+    # How often unfinished claims (a dead replica's, or given-up ones) are looked at again.
+    recover_interval_seconds: float = Field(default=5.0, ge=1)
 
 
 class IngestSettings(BaseModel):

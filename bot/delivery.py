@@ -1,13 +1,20 @@
-"""Posting exactly once as users see it (DESIGN §6): claim, send, record, retry, pause.
+"""Posting exactly once as users see it (DESIGN §6, §10): claim, send part by part, record, retry, pause.
 
 - A `deliveries` row is claimed before posting (unique per channel and digest day, or channel and
-  paper; `INSERT ... ON CONFLICT DO NOTHING`). Only the claimer posts.
-- The posted message carries the delivery id as a marker (Slack metadata, Discord nonce/footer).
-- A claim found unfinished (its claimer died between post and record, or gave up) is taken over
-  atomically and first resolved by asking the platform for the marker; only if the channel has no
-  such message is it posted again. So a crash never produces a visible duplicate.
+  paper; `INSERT ... ON CONFLICT DO NOTHING`). Only the claimer posts. The claim stores what the
+  delivery shows, so whoever finishes it posts the same thing.
+- A message goes out as parts: the channel message, then thread replies or follow-ups under it. Each
+  part carries the delivery's marker for its position (Slack metadata, Discord nonce and a visible
+  reference) and is recorded as it lands.
+- A claim stays its claimer's while the claimer's lease is live (`bot.leases`), however slow. When the
+  lease lapses, the recovery pass takes the claim over atomically, first asks the platform which parts
+  already landed (by marker), records those, and posts only the missing ones, in order, under the
+  right parent. So neither a crash nor a takeover produces a visible duplicate or a half digest.
 - Rate limits, 5xx and timeouts retry with exponential backoff and full jitter, never shorter than
-  the platform's Retry-After. Permanent errors pause the channel's digest with a readable reason.
+  the platform's Retry-After; after an ambiguous failure (a timeout, a dropped connection) the parts are
+  looked for again before anything is re-posted. Permanent errors pause the channel's digest with a
+  readable reason. A database outage leaves the claim as it is: recovery finishes it when the database
+  is back.
 """
 
 from __future__ import annotations
@@ -21,12 +28,15 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.errors import PermanentDeliveryError, RetryableDeliveryError
+from bot.errors import PermanentDeliveryError, RetryableDeliveryError, StoreUnavailable
 from bot.metrics import DELIVERIES, DELIVERY_SECONDS
 from bot.ports import ChannelStore, ChatAdapter, DeliveryStore
 from bot.types import ChannelRef, Delivery, DeliveryKind, DeliveryState, Digest, Message, Platform
 
 logger = logging.getLogger(__name__)
+
+LOOK_BACK = timedelta(minutes=5)
+"""Parts are looked for from a little before the claim: the clocks of replicas may differ slightly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +44,6 @@ class RetryPolicy:
     attempts: int = 6
     base_delay: float = 1.0
     max_delay: float = 60.0
-    # A claim older than this with no recorded result is taken to belong to a dead process.
-    claim_ttl: timedelta = timedelta(minutes=15)
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         backoff = rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
@@ -44,10 +52,10 @@ class RetryPolicy:
 
 class Outcome(enum.StrEnum):
     SENT = "sent"
-    RECOVERED = "recovered"  # an earlier post was found by its marker and recorded
+    RECOVERED = "recovered"  # every part had landed already (found by its marker) and is now recorded
     ALREADY = "already"  # someone already delivered it
-    BUSY = "busy"  # another live process holds the claim
-    FAILED = "failed"  # gave up for now after retries; the next run retries
+    BUSY = "busy"  # a live replica (or this one) is delivering it right now
+    FAILED = "failed"  # gave up for now after retries; recovery retries
     PAUSED = "paused"  # permanent error: the channel's digest is paused
     NO_ADAPTER = "no_adapter"
 
@@ -60,6 +68,8 @@ class DeliveryResult:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+Revive = Callable[[Delivery], Awaitable[Message]]
+"""The message a claim stored (`Delivery.content`), for a delivery that is taken over."""
 
 
 class Deliverer:
@@ -79,120 +89,172 @@ class Deliverer:
         self._channels = channels
         self._adapters = adapters
         self._clock = clock
-        self._replica = replica_id
+        self.replica_id = replica_id
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._in_flight: set[str] = set()
 
     async def deliver(
-        self, ref: ChannelRef, kind: DeliveryKind, key: str, message: Message, paper_ids: Sequence[str] = ()
+        self,
+        ref: ChannelRef,
+        kind: DeliveryKind,
+        key: str,
+        message: Message,
+        paper_ids: Sequence[str] = (),
+        *,
+        content: str | None = None,
+        revive: Revive | None = None,
     ) -> DeliveryResult:
+        """Claim (ref, kind, key) and post `message`; or take over an unfinished claim and finish it.
+
+        `content` is what the claim stores; `revive` turns a stored claim back into its message, so a
+        takeover posts what the first claimer meant to post.
+        """
         adapter = self._adapters.get(ref.platform)
         if adapter is None:
             return DeliveryResult(Outcome.NO_ADAPTER, detail=f"no {ref.platform.value} connection is configured")
         deliveries = self._deliveries
         now = self._clock.now()
-        claim = await deliveries.claim(ref, kind, key, claimed_by=self._replica, now=now, paper_ids=paper_ids)
-        if claim is None:
-            existing = await deliveries.get_by_key(ref, kind, key)
-            if existing is None or existing.state in (DeliveryState.SENT, DeliveryState.SKIPPED):
-                return DeliveryResult(Outcome.ALREADY, existing)
-            taken = await deliveries.reclaim(
-                existing.id, claimed_by=self._replica, now=now, stale_before=now - self._policy.claim_ttl
-            )
+        claim = await deliveries.claim(
+            ref, kind, key, claimed_by=self.replica_id, now=now, paper_ids=paper_ids, content=content
+        )
+        if claim is not None:
+            return await self._finish(adapter, claim, message, resumed=False)
+        existing = await deliveries.get_by_key(ref, kind, key)
+        if existing is None or existing.state in (DeliveryState.SENT, DeliveryState.SKIPPED):
+            return DeliveryResult(Outcome.ALREADY, existing)
+        # Reserve the id before any await: two recovery passes of this process must not both take it.
+        if existing.id in self._in_flight:
+            return DeliveryResult(Outcome.BUSY, existing)
+        self._in_flight.add(existing.id)
+        try:
+            taken = await deliveries.reclaim(existing.id, claimed_by=self.replica_id, now=now)
             if taken is None:
                 return DeliveryResult(Outcome.BUSY, existing)
-            try:
-                found = await self._find_marker(adapter, taken)
-            except RetryableDeliveryError as exc:
-                # Unknown whether it was posted: never risk a duplicate; the next run looks again.
-                await deliveries.mark_failed(taken.id, error=exc.reason, now=self._clock.now())
-                return DeliveryResult(Outcome.FAILED, taken, exc.reason)
-            if found is not None:
-                await deliveries.mark_sent(taken.id, message_id=found, now=self._clock.now())
-                DELIVERIES.labels(platform=ref.platform.value, outcome="recovered").inc()
-                logger.info("delivery %s found already posted %s; recorded", taken.id, _ids(ref))
-                return DeliveryResult(Outcome.RECOVERED, taken)
-            claim = taken
-        return await self._send(adapter, claim, message)
+            logger.info("delivery %s taken over by %s %s", taken.id, self.replica_id, _ids(ref))
+            if revive is not None and taken.content is not None:
+                message = await revive(taken)
+            return await self._finish(adapter, taken, message, resumed=True)
+        finally:
+            self._in_flight.discard(existing.id)
 
-    async def _find_marker(self, adapter: ChatAdapter, delivery: Delivery) -> str | None:
-        # Look from a little before the first claim: clocks of replicas may differ slightly.
-        since = delivery.claimed_at - timedelta(minutes=5)
-        for attempt in range(self._policy.attempts):
-            try:
-                return await adapter.find_delivery(delivery.channel, delivery.id, since)
-            except RetryableDeliveryError as exc:
-                await self._sleep(self._policy.delay(attempt, exc.retry_after, self._rng))
-            except PermanentDeliveryError:
-                return None
-        raise RetryableDeliveryError("could not check the channel for an earlier post")
+    async def _finish(
+        self, adapter: ChatAdapter, claim: Delivery, message: Message, *, resumed: bool
+    ) -> DeliveryResult:
+        self._in_flight.add(claim.id)
+        try:
+            return await self._send(adapter, claim, message, resumed=resumed)
+        except StoreUnavailable:
+            # The claim stays as it is (this replica's while its lease lives); recovery finishes it.
+            raise
+        except Exception:
+            logger.exception("delivery %s failed unexpectedly %s", claim.id, _ids(claim.channel))
+            await self._mark_failed(claim, "internal error")
+            return DeliveryResult(Outcome.FAILED, claim, "internal error")
+        finally:
+            self._in_flight.discard(claim.id)
 
-    async def _send(self, adapter: ChatAdapter, claim: Delivery, message: Message) -> DeliveryResult:
+    async def _send(self, adapter: ChatAdapter, claim: Delivery, message: Message, *, resumed: bool) -> DeliveryResult:
         ref = claim.channel
         platform = ref.platform.value
         if isinstance(message, Digest):
             message = replace(message, delivery_id=claim.id)
+        posted = await self._deliveries.parts(claim.id) if resumed else {}
+        new_parts = 0
+
+        async def record(position: int, message_id: str) -> None:
+            nonlocal new_parts
+            await self._deliveries.record_part(claim.id, position, message_id, now=self._clock.now())
+            posted[position] = message_id
+            new_parts += 1
+
+        # A resumed claim may have parts out that were never recorded (the claimer died in between).
+        unsure = resumed
         last_error = ""
-        unsure = False
         for attempt in range(self._policy.attempts):
             if unsure:
-                # The last attempt may have posted and only lost the answer (a timeout, a dropped
-                # connection): look for the marker before posting again, or users see it twice.
-                recovered = await self._resolve_unsure(adapter, claim)
-                if recovered is not None:
-                    return recovered
+                try:
+                    found = await self._find_parts(adapter, claim, posted)
+                except RetryableDeliveryError as exc:
+                    # Unknown what landed: never risk a duplicate; recovery looks again later.
+                    await self._mark_failed(claim, exc.reason)
+                    DELIVERIES.labels(platform=platform, outcome="failed").inc()
+                    return DeliveryResult(Outcome.FAILED, claim, exc.reason)
+                for position, message_id in sorted(found.items()):
+                    if position not in posted:
+                        await self._deliveries.record_part(claim.id, position, message_id, now=self._clock.now())
+                        posted[position] = message_id
+                unsure = False
             try:
-                sent = await adapter.send(ref, message, delivery_id=claim.id)
+                sent = await adapter.send(ref, message, delivery_id=claim.id, posted=dict(posted), on_part=record)
             except RetryableDeliveryError as exc:
                 last_error = exc.reason
-                # A platform that answered with Retry-After (a 429) certainly did not post.
+                # A platform that answered with Retry-After (a 429) certainly did not post; anything else
+                # (a timeout, a dropped connection, a 5xx) may have posted and only lost the answer.
                 unsure = exc.retry_after is None
                 DELIVERIES.labels(platform=platform, outcome="retry").inc()
                 wait = self._policy.delay(attempt, exc.retry_after, self._rng)
                 logger.warning(
-                    "delivery %s retry %d in %.1fs %s: %s", claim.id, attempt + 1, wait, _ids(ref), exc.reason
+                    "delivery %s retry %d in %.1fs (%d part(s) out) %s: %s",
+                    claim.id,
+                    attempt + 1,
+                    wait,
+                    len(posted),
+                    _ids(ref),
+                    exc.reason,
                 )
                 await self._sleep(wait)
                 continue
             except PermanentDeliveryError as exc:
-                now = self._clock.now()
-                await self._deliveries.mark_failed(claim.id, error=exc.reason, now=now)
+                await self._mark_failed(claim, exc.reason)
                 await self._channels.pause(ref, exc.reason)
                 DELIVERIES.labels(platform=platform, outcome="paused").inc()
                 logger.warning("delivery %s failed permanently, digest paused %s: %s", claim.id, _ids(ref), exc.reason)
                 return DeliveryResult(Outcome.PAUSED, claim, exc.reason)
             now = self._clock.now()
             await self._deliveries.mark_sent(claim.id, message_id=sent.message_id, now=now)
-            DELIVERIES.labels(platform=platform, outcome="sent").inc()
+            # Every part found by its marker, none confirmed by an answer: what landed was recovered.
+            outcome = Outcome.RECOVERED if new_parts == 0 else Outcome.SENT
+            DELIVERIES.labels(platform=platform, outcome=outcome.value).inc()
             DELIVERY_SECONDS.labels(platform=platform).observe(max(0.0, (now - claim.claimed_at).total_seconds()))
-            logger.info("delivery %s sent as %s %s", claim.id, sent.message_id, _ids(ref))
-            return DeliveryResult(Outcome.SENT, claim)
-        await self._deliveries.mark_failed(claim.id, error=last_error or "gave up", now=self._clock.now())
+            logger.info(
+                "delivery %s %s as %s (%d part(s), %d posted now) %s",
+                claim.id,
+                outcome.value,
+                sent.message_id,
+                len(posted),
+                new_parts,
+                _ids(ref),
+            )
+            return DeliveryResult(outcome, claim)
+        await self._mark_failed(claim, last_error or "gave up")
         DELIVERIES.labels(platform=platform, outcome="failed").inc()
         logger.error("delivery %s gave up after %d attempts %s", claim.id, self._policy.attempts, _ids(ref))
         return DeliveryResult(Outcome.FAILED, claim, last_error)
 
-    async def _resolve_unsure(self, adapter: ChatAdapter, claim: Delivery) -> DeliveryResult | None:
-        """After an ambiguous failure: the result if the message did land (or if that is unknown), else None."""
-        ref = claim.channel
+    async def _find_parts(self, adapter: ChatAdapter, delivery: Delivery, posted: Mapping[int, str]) -> dict[int, str]:
+        since = delivery.claimed_at - LOOK_BACK
+        for attempt in range(self._policy.attempts):
+            try:
+                return await adapter.find_parts(delivery.channel, delivery.id, since, posted)
+            except RetryableDeliveryError as exc:
+                await self._sleep(self._policy.delay(attempt, exc.retry_after, self._rng))
+            except PermanentDeliveryError:
+                return {}  # the channel is gone or closed to Paperboy: the post attempt will say why
+        raise RetryableDeliveryError("could not check the channel for the parts already posted")
+
+    async def _mark_failed(self, claim: Delivery, error: str) -> None:
+        """FAILED, so any replica's recovery retries it; when the database is down, the claim stays ours."""
         try:
-            found = await self._find_marker(adapter, claim)
-        except RetryableDeliveryError as exc:
-            # Unknown whether it was posted: never risk a duplicate; the next run looks again.
-            await self._deliveries.mark_failed(claim.id, error=exc.reason, now=self._clock.now())
-            DELIVERIES.labels(platform=ref.platform.value, outcome="failed").inc()
-            return DeliveryResult(Outcome.FAILED, claim, exc.reason)
-        if found is None:
-            return None
-        await self._deliveries.mark_sent(claim.id, message_id=found, now=self._clock.now())
-        DELIVERIES.labels(platform=ref.platform.value, outcome="recovered").inc()
-        logger.info("delivery %s found posted after a lost answer %s; recorded", claim.id, _ids(ref))
-        return DeliveryResult(Outcome.RECOVERED, claim)
+            await self._deliveries.mark_failed(claim.id, error=error, now=self._clock.now())
+        except StoreUnavailable:
+            logger.warning("delivery %s: could not record the failure (database unreachable)", claim.id)
 
     async def unfinished(self) -> list[Delivery]:
-        """Claims whose process died or gave up: the recovery pass resolves them."""
-        return await self._deliveries.unfinished(older_than=self._clock.now() - self._policy.claim_ttl)
+        """Claims to resolve: failed ones, those of dead replicas, and this replica's own not in flight."""
+        found = await self._deliveries.unfinished(now=self._clock.now(), replica_id=self.replica_id)
+        return [d for d in found if d.id not in self._in_flight]
 
 
 def _ids(ref: ChannelRef) -> str:

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import functools
 import heapq
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import feed
 from bot.actions import paper_actions
-from bot.ports import DeliveryStore, PaperStore, SubscriptionStore
+from bot.ports import DeliveryStore, PaperStore, SourceHealthLog, SubscriptionStore
 from bot.query import QuerySyntaxError, TopicQuery, match, parse
 from bot.topic_index import PaperIndex
-from bot.types import Channel, Digest, DigestEntry, DigestReason, Paper, Subscription
+from bot.types import Channel, ChannelRef, Digest, DigestEntry, DigestReason, Paper, Subscription
 
 # A fan-out selects for thousands of channels that share topics: parse each stored query once.
 _parse_stored = functools.lru_cache(maxsize=16_384)(parse)
@@ -163,10 +165,17 @@ def select_entries(
 class DigestBuilder:
     """Reads what a channel's digest needs from the store and selects it (`select_entries`)."""
 
-    def __init__(self, papers: PaperStore, subscriptions: SubscriptionStore, deliveries: DeliveryStore) -> None:
+    def __init__(
+        self,
+        papers: PaperStore,
+        subscriptions: SubscriptionStore,
+        deliveries: DeliveryStore,
+        sources: SourceHealthLog | None = None,
+    ) -> None:
         self._papers = papers
         self._subscriptions = subscriptions
         self._deliveries = deliveries
+        self._sources = sources
 
     async def build(self, channel: Channel, *, now: datetime, day: date | None = None) -> Digest:
         """The digest `channel` gets for local day `day` (default: the channel's today at `now`)."""
@@ -191,4 +200,53 @@ class DigestBuilder:
             posted=await self._deliveries.posted_paper_ids(channel.ref),
             papers_day=papers_day,
         )
-        return Digest(channel.ref, today, tuple(entries), papers_day)
+        return Digest(channel.ref, today, tuple(entries), papers_day, note=await self._feed_note())
+
+    async def _feed_note(self) -> str | None:
+        """Why the day's papers look odd (a stale, partial or missing day), as the last ingest found."""
+        if self._sources is None:
+            return None
+        hf = next((s for s in await self._sources.all() if s.source == "hf"), None)
+        return feed.digest_note(hf.note) if hf is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# A digest as claimed. A delivery that is taken over (its claimer died) must post the same digest:
+# the same papers in the same order, split into the same parts, or the parts posted before the crash
+# and the ones posted after would overlap or leave papers out. The claim stores the entries and the
+# counts shown at that moment (upvotes move between the crash and the takeover, and a count's width
+# can move a Discord part boundary); the rest of each paper is read back from the store.
+
+
+def digest_content(digest: Digest) -> str:
+    entries = [
+        {
+            "id": e.paper.id,
+            "reason": e.reason.value,
+            "matched": list(e.matched),
+            "upvotes": e.paper.upvotes,
+            "comments": e.paper.comments,
+            "stars": e.paper.github_stars,
+        }
+        for e in digest.entries
+    ]
+    papers_day = digest.papers_day.isoformat() if digest.papers_day else None
+    return json.dumps(
+        {"day": digest.day.isoformat(), "papers_day": papers_day, "note": digest.note, "entries": entries}
+    )
+
+
+async def revive_digest(content: str, ref: ChannelRef, papers: PaperStore) -> Digest:
+    """The digest a claim stored (`digest_content`), with each paper as stored and its counts as claimed."""
+    data = json.loads(content)
+    rows = data["entries"]
+    stored = await papers.get_many([row["id"] for row in rows])
+    entries = []
+    for row in rows:
+        paper = stored.get(row["id"])
+        if paper is None:
+            continue  # papers are never deleted; a row that vanished is left out rather than shown empty
+        paper = replace(paper, upvotes=row["upvotes"], comments=row["comments"], github_stars=row["stars"])
+        entries.append(DigestEntry(paper, DigestReason(row["reason"]), tuple(row["matched"]), paper_actions(paper)))
+    papers_day = date.fromisoformat(data["papers_day"]) if data["papers_day"] else None
+    return Digest(ref, date.fromisoformat(data["day"]), tuple(entries), papers_day, note=data["note"])

@@ -15,10 +15,12 @@ from datetime import date
 
 from bot.clock import Clock
 from bot.delivery import Deliverer, Outcome
-from bot.digest import DigestBuilder, local_day
+from bot.digest import DigestBuilder, digest_content, local_day, revive_digest
+from bot.errors import StoreUnavailable
 from bot.metrics import DIGESTS
-from bot.ports import ChannelStore, DeliveryStore
-from bot.types import Channel, ChannelRef, DeliveryKind, DeliveryState, Digest
+from bot.outage import StoreHealth
+from bot.ports import ChannelStore, DeliveryStore, PaperStore
+from bot.types import Channel, ChannelRef, Delivery, DeliveryKind, DeliveryState, Digest, Message
 
 logger = logging.getLogger(__name__)
 
@@ -64,34 +66,44 @@ class DigestRunner:
         channels: ChannelStore,
         deliveries: DeliveryStore,
         digests: DigestBuilder,
+        papers: PaperStore,
         clock: Clock,
         deliverer: Deliverer,
         *,
+        health: StoreHealth | None = None,
         concurrency: int = 128,
     ) -> None:
         self._channels = channels
         self._deliveries = deliveries
         self._digests = digests
+        self._papers = papers
+        self._health = health or StoreHealth(clock)
         self._clock = clock
         self._deliverer = deliverer
         self._concurrency = concurrency
 
-    async def run(self, ref: ChannelRef, *, manual: bool = False, day: date | None = None) -> DigestRun:
+    async def run(
+        self, ref: ChannelRef, *, manual: bool = False, day: date | None = None, finishing: bool = False
+    ) -> DigestRun:
         """Deliver `ref`'s digest for its local day (or `day`), unless it is off, paused or already done.
 
-        `manual` (`digest now`) ignores the on/off and weekend settings but still never re-posts.
+        `manual` (`digest now`) ignores the pause, the on/off and weekend settings but still never
+        re-posts. `finishing` (recovery finishing a claimed digest) ignores on/off and weekends, which
+        were decided when it was claimed, but not a pause: a channel paused for a permanent error is
+        retried when a manager turns its digest on again.
         """
         channel = await self._channels.get(ref)
         if channel is None:
             return DigestRun(ref, RunOutcome.UNKNOWN_CHANNEL)
         now = self._clock.now()
         today = day or local_day(channel, now)
+        decided = manual or finishing
         result: DigestRun
         if channel.paused_reason and not manual:
             result = DigestRun(ref, RunOutcome.PAUSED, today, detail=channel.paused_reason)
-        elif not channel.digest_enabled and not manual:
+        elif not channel.digest_enabled and not decided:
             result = DigestRun(ref, RunOutcome.OFF, today)
-        elif not channel.settings.weekends and today.weekday() >= 5 and not manual:
+        elif not channel.settings.weekends and today.weekday() >= 5 and not decided:
             result = DigestRun(ref, RunOutcome.WEEKEND, today)
         else:
             result = await self._deliver(channel, today)
@@ -118,7 +130,13 @@ class DigestRunner:
         if not digest.entries:
             digest = Digest(ref, today, (), digest.papers_day, note="Nothing new for this channel today.")
         result = await self._deliverer.deliver(
-            ref, DeliveryKind.DIGEST, key, digest, paper_ids=[e.paper.id for e in digest.entries]
+            ref,
+            DeliveryKind.DIGEST,
+            key,
+            digest,
+            paper_ids=[e.paper.id for e in digest.entries],
+            content=digest_content(digest),
+            revive=self._revive,
         )
         outcome = _FROM_DELIVERY[result.outcome]
         if outcome in (RunOutcome.SENT, RunOutcome.RECOVERED):
@@ -139,23 +157,49 @@ class DigestRunner:
 
         async def one(ref: ChannelRef) -> DigestRun:
             async with gate:
-                try:
-                    return await self.run(ref, day=(days or {}).get(ref))
-                except Exception:
-                    logger.exception("digest run failed channel=%s", ref.key)
-                    return DigestRun(ref, RunOutcome.FAILED, detail="internal error")
+                return await self.run_safely(ref, day=(days or {}).get(ref))
 
         return list(await asyncio.gather(*(one(r) for r in refs)))
 
+    async def run_safely(self, ref: ChannelRef, *, day: date | None = None, finishing: bool = False) -> DigestRun:
+        """`run`, with every failure turned into a FAILED run: one channel never stops the others."""
+        try:
+            return await self.run(ref, day=day, finishing=finishing)
+        except StoreUnavailable as exc:
+            self._health.unavailable(exc, f"running the digest of {ref.key}")
+            return DigestRun(ref, RunOutcome.FAILED, day, detail="database unreachable")
+        except Exception:
+            logger.exception("digest run failed channel=%s", ref.key)
+            return DigestRun(ref, RunOutcome.FAILED, day, detail="internal error")
+
+    async def _revive(self, delivery: Delivery) -> Message:
+        assert delivery.content is not None
+        return await revive_digest(delivery.content, delivery.channel, self._papers)
+
     async def recover(self) -> list[DigestRun]:
-        """Finish deliveries left unfinished by a crash or a give-up (found by marker, or re-posted)."""
-        runs: list[DigestRun] = []
-        for d in await self._deliverer.unfinished():
+        """Finish what crashed, died or gave up: failed claims, dead replicas' claims, this one's orphans.
+
+        Each is taken over and finished part by part: what landed is found by its marker and recorded,
+        only the missing parts are posted.
+        """
+        try:
+            unfinished = await self._deliverer.unfinished()
+        except StoreUnavailable as exc:
+            self._health.unavailable(exc, "looking for unfinished deliveries")
+            return []
+        due: list[tuple[ChannelRef, date]] = []
+        for d in unfinished:
             if d.kind is not DeliveryKind.DIGEST:
                 continue
             try:
-                day = date.fromisoformat(d.key)
+                due.append((d.channel, date.fromisoformat(d.key)))
             except ValueError:
                 continue
-            runs.append(await self.run(d.channel, day=day, manual=True))
-        return runs
+        # Concurrently, like a fan-out: a dead replica may have left thousands of channels half done.
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(ref: ChannelRef, day: date) -> DigestRun:
+            async with gate:
+                return await self.run_safely(ref, day=day, finishing=True)
+
+        return list(await asyncio.gather(*(one(ref, day) for ref, day in due)))

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.commands import COMMAND_PREFIX, Bound, CommandError, CommandRegistry, refusal, screen
+from bot.errors import StoreUnavailable
 from bot.metrics import COMMANDS
+from bot.outage import UNAVAILABLE_REPLY, StoreHealth
 from bot.ports import Suggestion
 from bot.types import Audience, CommandInvocation, CommandSpec, Message, TextReply
 
@@ -23,8 +25,9 @@ MAX_SUGGESTIONS = 25
 
 
 class Engine:
-    def __init__(self, commands: CommandRegistry) -> None:
+    def __init__(self, commands: CommandRegistry, *, health: StoreHealth | None = None) -> None:
         self.commands = commands
+        self._health = health
 
     def specs(self) -> Sequence[CommandSpec]:
         return self.commands.specs()
@@ -63,6 +66,11 @@ class Engine:
         except CommandError as exc:
             COMMANDS.labels(command=name, outcome="error").inc()
             return [TextReply(exc.message, private=True, is_error=True)]
+        except StoreUnavailable as exc:
+            COMMANDS.labels(command=name, outcome="unavailable").inc()
+            if self._health is not None:
+                self._health.unavailable(exc, f"running /papers {name}")
+            return [TextReply(UNAVAILABLE_REPLY, private=True, is_error=True)]
         except Exception:
             COMMANDS.labels(command=name, outcome="failure").inc()
             ref = invocation.channel

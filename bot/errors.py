@@ -35,3 +35,11 @@ class PermanentDeliveryError(DeliveryError):
 
 class SourceError(PaperboyError):
     """A paper source failed (timeout, HTTP error, malformed data). Never fatal to the bot."""
+
+
+class StoreUnavailable(PaperboyError):
+    """The database cannot be reached right now (down, unreachable, or SQLite busy past its timeout).
+
+    Raised by the storage layer instead of its driver's errors, so the core can answer "try again in a
+    minute" and retry its jobs when the database is back, without knowing the driver.
+    """

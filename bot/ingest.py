@@ -6,19 +6,20 @@ a `HealthLog`); this module only depends on the protocols.
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from tqdm import tqdm
 
+from bot import feed
 from bot.clock import Clock
-from bot.errors import SourceError
+from bot.errors import SourceError, StoreUnavailable
 from bot.metrics import SOURCE_FETCHES
-from bot.ports import DailyPapers, Store
+from bot.ports import DailyPapers, NewSubmissions, Store
 from bot.sources.files import count_records, iter_daily_papers_files
 from bot.sources.sample import sample_paths
 from bot.types import Paper, UpsertResult
@@ -35,6 +36,10 @@ __all__ = [
 ]
 
 INGEST_LOCK = "paperboy-ingest"
+ARXIV_LOCK = "paperboy-arxiv"
+ARXIV_LAST_REQUEST = "arxiv:last_request_at"
+"""When any replica last finished asking arXiv, so that the next request, from whichever machine, keeps
+arXiv's one request every 3 seconds for all of them together."""
 
 logger = logging.getLogger(__name__)
 
@@ -153,12 +158,15 @@ async def ingest_from(
 ) -> UpsertResult | None:
     """Fetch from one source and store the papers, recording the outcome in the health log.
 
-    Never raises (except cancellation): a failing source or store is logged, recorded as a failure, and
-    None is returned, so what was stored keeps serving and the next run retries.
+    A failing source is logged, recorded as a failure, and None is returned, so what was stored keeps
+    serving and the next run retries. Only an unreachable database is raised (`StoreUnavailable`): that
+    is not the source's failure, and there is nowhere to record it.
     """
     try:
         papers = await fetch()
         result = await ingest_papers(sink, papers, now=now)
+    except StoreUnavailable:
+        raise
     except SourceError as exc:
         logger.warning("source %s failed: %s", source_name, exc)
         await _record_failure(health, source_name, now, str(exc))
@@ -172,6 +180,8 @@ async def ingest_from(
     logger.info("source %s: %s", source_name, summary)
     try:
         await health.record_success(source_name, at=now, result=summary)
+    except StoreUnavailable:
+        raise
     except Exception:
         logger.exception("source %s: could not record success", source_name)
     return result
@@ -180,6 +190,8 @@ async def ingest_from(
 async def _record_failure(health: HealthLog, source_name: str, now: datetime, error: str) -> None:
     try:
         await health.record_failure(source_name, at=now, error=error)
+    except StoreUnavailable:
+        raise
     except Exception:
         logger.exception("source %s: could not record failure", source_name)
 
@@ -200,18 +212,89 @@ async def ingest_recent(hf: DailyPapers, store: Store, clock: Clock, *, refetch_
     """The hourly job: today and the last few days again (upvotes keep growing for days).
 
     One replica at a time (an advisory lock); a failing day stops the pass, and the next run retries
-    every day.
+    every day. After a pass, what the newest weekday looked like (stale, partial, empty: `bot.feed`) is
+    recorded with the source's health, for `status`, `today` and digests to explain.
     """
     async with store.advisory_lock(INGEST_LOCK) as acquired:
         if not acquired:
             logger.info("ingest skipped: another replica holds the ingest lock")
             return
         today = clock.now().date()
+        fetched: dict[date, frozenset[str]] = {}
         for back in range(refetch_days + 1):
             day = today - timedelta(days=back)
-            result = await ingest_from(
-                "hf", functools.partial(hf.fetch_day, day), store.papers, store.sources, now=clock.now()
-            )
+
+            async def fetch(day: date = day) -> list[Paper]:
+                papers = await hf.fetch_day(day)
+                fetched[day] = frozenset(p.id for p in papers)
+                return papers
+
+            result = await ingest_from("hf", fetch, store.papers, store.sources, now=clock.now())
             SOURCE_FETCHES.labels(source="hf", outcome="ok" if result is not None else "error").inc()
             if result is None:
-                break  # the source is down; the next run retries all days
+                return  # the source is down; the next run retries all days
+        await store.sources.set_note("hf", await _feed_note(store, today, fetched))
+
+
+async def _feed_note(store: Store, today: date, fetched: dict[date, frozenset[str]]) -> str | None:
+    papers = store.papers
+    previous: dict[date, frozenset[str]] = {}
+    for day in fetched:
+        before = await papers.latest_featured_day(on_or_before=day - timedelta(days=1))
+        if before is not None:
+            previous[day] = frozenset(p.id for p in await papers.featured_on(before))
+    counts = await papers.featured_counts(today - timedelta(days=3 * feed.TYPICAL_DAYS), today - timedelta(days=1))
+    note = feed.daily_papers_note(today, fetched, previous, feed.typical_count(counts))
+    if note is not None:
+        logger.info("source hf: %s", note)
+    return note
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Busy(Exception):
+    """Another replica holds the lock for this source right now."""
+
+
+async def ingest_arxiv(
+    source: NewSubmissions,
+    store: Store,
+    clock: Clock,
+    *,
+    categories: Sequence[str],
+    query: str | None,
+    min_interval: float,
+    holidays: Sequence[date] = (),
+    sleep: Sleep = asyncio.sleep,
+) -> UpsertResult | None:
+    """The newest arXiv papers of the configured categories, by one replica at a time.
+
+    arXiv allows one request every 3 seconds per client, and every replica is the same client to it: the
+    fetch runs under an advisory lock, and starts no sooner than `min_interval` after the last request
+    any replica made (kept in the store). A fetch that finds nothing new records why (arXiv's schedule,
+    `bot.feed.arxiv_quiet_note`). Raises `Busy` when another replica is fetching.
+    """
+    async with store.advisory_lock(ARXIV_LOCK) as acquired:
+        if not acquired:
+            raise Busy("another Paperboy replica is fetching from arXiv right now")
+        last = await store.kv.get(ARXIV_LAST_REQUEST)
+        if last is not None:
+            wait = (datetime.fromisoformat(last) + timedelta(seconds=min_interval) - clock.now()).total_seconds()
+            if wait > 0:
+                await sleep(min(wait, min_interval))
+        try:
+            result = await ingest_from(
+                "arxiv",
+                lambda: source.fetch(categories=categories, query=query),
+                store.papers,
+                store.sources,
+                now=clock.now(),
+            )
+        finally:
+            await store.kv.set(ARXIV_LAST_REQUEST, clock.now().isoformat())
+        SOURCE_FETCHES.labels(source="arxiv", outcome="ok" if result is not None else "error").inc()
+        if result is not None:
+            quiet = result.inserted == 0
+            await store.sources.set_note("arxiv", feed.arxiv_quiet_note(clock.now(), holidays) if quiet else None)
+        return result

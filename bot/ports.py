@@ -8,7 +8,7 @@ mypy checks the fit where the application plugs them in.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -25,6 +25,7 @@ from bot.types import (
     Message,
     Paper,
     Platform,
+    Replica,
     SearchWindow,
     SourceHealth,
     Subscription,
@@ -68,18 +69,26 @@ class CommandPort(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SentMessage:
-    """Where a message landed: the platform's id of the first (channel-level) message."""
+    """Where a message landed: the platform's id of the first (channel-level) message, then the rest."""
 
     message_id: str
     extra_ids: tuple[str, ...] = ()
 
 
+PartRecorder = Callable[[int, str], Awaitable[None]]
+"""Called as each part of a delivery lands: (position, the platform's message id)."""
+
+
 class ChatAdapter(Protocol):
     """One platform connection. Adapters translate inbound events and render outbound messages.
 
-    `send` raises `bot.errors.RetryableDeliveryError` or `PermanentDeliveryError`; `delivery_id`,
-    when given, is attached to the posted message as a marker (Slack metadata, Discord nonce) so that
-    `find_delivery` can tell, after a crash, whether the post already happened.
+    A message renders to one or more parts, in order: the channel message (position 0), then thread
+    replies or follow-ups under it. `send` posts the parts not in `posted` (position -> message id of
+    the parts that already landed), in order, under `posted[0]` when that part landed earlier, and calls
+    `on_part` as each one lands; it returns when every part is out, or raises
+    `bot.errors.RetryableDeliveryError` / `PermanentDeliveryError` at the first part that fails. Each
+    part carries the delivery's marker for its position (Slack message metadata, Discord nonce and a
+    visible reference), so that `find_parts` can tell, after a crash, which parts already landed.
     """
 
     @property
@@ -94,10 +103,23 @@ class ChatAdapter(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def send(self, channel: ChannelRef, message: Message, *, delivery_id: str | None = None) -> SentMessage: ...
+    async def send(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        delivery_id: str | None = None,
+        posted: Mapping[int, str] | None = None,
+        on_part: PartRecorder | None = None,
+    ) -> SentMessage: ...
 
-    async def find_delivery(self, channel: ChannelRef, delivery_id: str, since: datetime) -> str | None:
-        """The message id of an earlier post carrying `delivery_id`, or None if there is none."""
+    async def find_parts(
+        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str]
+    ) -> dict[int, str]:
+        """The parts of delivery `delivery_id` found in the channel (and under its first part), by position.
+
+        `posted` holds what is already known (the first part's id tells where the replies are).
+        """
         ...
 
 
@@ -119,6 +141,14 @@ class DailyPapers(RemotePapers, Protocol):
     async def fetch_day(self, day: date) -> list[Paper]: ...
 
 
+class NewSubmissions(Protocol):
+    """arXiv: the newest papers in some categories (or matching a query)."""
+
+    async def fetch(
+        self, *, categories: Sequence[str] = (), query: str | None = None, max_results: int = 100
+    ) -> list[Paper]: ...
+
+
 # ---------------------------------------------------------------------------------------------
 # Storage. Repositories return `bot.types` values, never rows.
 
@@ -137,6 +167,8 @@ class PaperStore(Protocol):
     async def featured_on(self, day: date) -> list[Paper]: ...
 
     async def featured_between(self, start: date, end: date) -> list[Paper]: ...
+
+    async def featured_counts(self, start: date, end: date) -> dict[date, int]: ...
 
     async def arrived_between(self, start: date, end: date) -> list[Paper]: ...
 
@@ -200,11 +232,12 @@ class DeliveryStore(Protocol):
         claimed_by: str,
         now: datetime,
         paper_ids: Sequence[str] = (),
+        content: str | None = None,
     ) -> Delivery | None: ...
 
-    async def reclaim(
-        self, delivery_id: str, *, claimed_by: str, now: datetime, stale_before: datetime
-    ) -> Delivery | None: ...
+    async def reclaim(self, delivery_id: str, *, claimed_by: str, now: datetime) -> Delivery | None:
+        """Take over a FAILED claim, or one whose claimer's lease lapsed; None when it is not up for it."""
+        ...
 
     async def get_by_key(self, ref: ChannelRef, kind: DeliveryKind, key: str) -> Delivery | None: ...
 
@@ -214,7 +247,11 @@ class DeliveryStore(Protocol):
 
     async def mark_skipped(self, delivery_id: str, *, reason: str, now: datetime) -> None: ...
 
-    async def unfinished(self, *, older_than: datetime) -> list[Delivery]: ...
+    async def unfinished(self, *, now: datetime, replica_id: str) -> list[Delivery]: ...
+
+    async def parts(self, delivery_id: str) -> dict[int, str]: ...
+
+    async def record_part(self, delivery_id: str, position: int, message_id: str, *, now: datetime) -> None: ...
 
     async def last_for_channel(self, ref: ChannelRef) -> Delivery | None: ...
 
@@ -222,11 +259,31 @@ class DeliveryStore(Protocol):
 
 
 class SourceHealthLog(Protocol):
-    async def record_success(self, source: str, *, at: datetime, result: str) -> None: ...
+    async def record_success(self, source: str, *, at: datetime, result: str, note: str | None = None) -> None: ...
+
+    async def set_note(self, source: str, note: str | None) -> None: ...
 
     async def record_failure(self, source: str, *, at: datetime, error: str) -> None: ...
 
     async def all(self) -> list[SourceHealth]: ...
+
+
+class ReplicaStore(Protocol):
+    """Leases of the running processes (`bot.leases`)."""
+
+    async def register(self, replica: Replica) -> None: ...
+
+    async def renew(self, replica_id: str, *, now: datetime, expires_at: datetime) -> bool: ...
+
+    async def expire(self, replica_ids: list[str], *, now: datetime) -> None: ...
+
+    async def release(self, replica_id: str) -> None: ...
+
+    async def on_host(self, host: str) -> list[Replica]: ...
+
+    async def live(self, *, now: datetime) -> list[Replica]: ...
+
+    async def forget_lapsed(self, *, before: datetime) -> int: ...
 
 
 class KeyValueStore(Protocol):
@@ -260,6 +317,9 @@ class Store(Protocol):
 
     @property
     def inbound(self) -> InboundLog: ...
+
+    @property
+    def replicas(self) -> ReplicaStore: ...
 
     def advisory_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
         """Held by one replica at a time; entering yields whether this one got it."""

@@ -22,13 +22,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
 from bot.digest_run import DigestRun, DigestRunner, RunOutcome
+from bot.errors import StoreUnavailable
 from bot.metrics import SCHEDULER_LAG
+from bot.outage import StoreHealth
 from bot.ports import ChannelStore, DeliveryStore
 from bot.types import Channel, ChannelRef, DeliveryKind
 
 logger = logging.getLogger(__name__)
 
 INGEST_JOB = "ingest"
+ARXIV_JOB = "arxiv"
 RECOVER_JOB = "recover"
 
 
@@ -80,6 +83,9 @@ class DigestScheduler:
         ingest: Callable[[], Awaitable[object]] | None = None,
         ingest_every: timedelta = timedelta(hours=1),
         recover_every: timedelta | None = None,
+        health: StoreHealth | None = None,
+        arxiv: Callable[[], Awaitable[object]] | None = None,
+        arxiv_every: timedelta = timedelta(hours=1),
     ) -> None:
         self._channels = channels
         self._deliveries = deliveries
@@ -89,6 +95,9 @@ class DigestScheduler:
         self._ingest = ingest
         self._ingest_every = ingest_every
         self._recover_every = recover_every
+        self._health = health or StoreHealth(clock)
+        self._arxiv = arxiv
+        self._arxiv_every = arxiv_every
         self._scheduler = AsyncIOScheduler(
             timezone=ZoneInfo("UTC"),
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(grace.total_seconds())},
@@ -112,6 +121,14 @@ class DigestScheduler:
                 replace_existing=True,
                 next_run_time=self._clock.now(),
             )
+        if self._arxiv is not None:
+            self._scheduler.add_job(
+                self._run_arxiv,
+                IntervalTrigger(seconds=int(self._arxiv_every.total_seconds())),
+                id=ARXIV_JOB,
+                replace_existing=True,
+                next_run_time=self._clock.now(),
+            )
         if self._recover_every is not None:
             self._scheduler.add_job(
                 self._runner.recover,
@@ -128,7 +145,7 @@ class DigestScheduler:
             self._scheduler.shutdown(wait=False)
 
     def jobs(self) -> list[str]:
-        return [j.id for j in self._scheduler.get_jobs() if j.id not in (INGEST_JOB, RECOVER_JOB)]
+        return [j.id for j in self._scheduler.get_jobs() if j.id not in (INGEST_JOB, ARXIV_JOB, RECOVER_JOB)]
 
     def next_run(self, ref: ChannelRef) -> datetime | None:
         job = self._scheduler.get_job(job_id(ref))
@@ -151,12 +168,23 @@ class DigestScheduler:
 
     async def _run_digest(self, key: str) -> None:
         ref = ChannelRef.parse(key)
-        run = await self._runner.run(ref)
+        # run_safely: a digest that fires while the database is away is caught up when it is back.
+        run = await self._runner.run_safely(ref)
         logger.info("scheduled digest %s channel=%s day=%s papers=%d", run.outcome, key, run.day, run.papers)
+
+    async def _run_arxiv(self) -> None:
+        assert self._arxiv is not None
+        try:
+            await self._arxiv()
+        except StoreUnavailable as exc:
+            self._health.unavailable(exc, "fetching from arXiv")
 
     async def _run_ingest(self) -> None:
         assert self._ingest is not None
-        await self._ingest()
+        try:
+            await self._ingest()
+        except StoreUnavailable as exc:
+            self._health.unavailable(exc, "ingesting")
 
     async def catch_up(self, channels: list[Channel] | None = None) -> list[DigestRun]:
         """Deliver digests whose slot passed while the bot was down: within grace, now; beyond it, never."""

@@ -274,6 +274,19 @@ class Delivery:
     finished_at: datetime | None = None
     error: str | None = None
     paper_ids: tuple[str, ...] = ()
+    content: str | None = None
+    """What the delivery shows, as claimed (see `bot.delivery_content`): a takeover posts the same."""
+
+
+@dataclass(frozen=True, slots=True)
+class Replica:
+    """One running Paperboy process and its lease: alive while `expires_at` is in the future."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +296,8 @@ class SourceHealth:
     last_error_at: datetime | None = None
     last_error: str | None = None
     last_result: str | None = None
+    note: str | None = None
+    """What the latest fetch looked like when it was not a normal day: stale, partial or empty."""
 
 
 # ---------------------------------------------------------------------------------------------

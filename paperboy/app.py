@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import os
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,21 +35,20 @@ from bot.digest import DigestBuilder
 from bot.digest_run import DigestRunner
 from bot.engine import Engine
 from bot.features import Services, command_registry
-from bot.ingest import describe_result, ingest_recent, seed_sample_if_empty
+from bot.ingest import Busy, describe_result, ingest_arxiv, ingest_recent, seed_sample_if_empty
+from bot.leases import Identity, Lease
+from bot.outage import StoreHealth
 from bot.ports import ChatAdapter
 from bot.scheduler import DigestScheduler
 from bot.search import Search
+from bot.sources.arxiv import ArxivSource
 from bot.sources.hf import HfDailyPapers
-from bot.types import Platform
+from bot.types import Platform, UpsertResult
 from paperboy.platforms import discord_adapter, platform_adapters
 from paperboy.web import make_web_app
 from storage import Database
 
 logger = logging.getLogger(__name__)
-
-
-def replica_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Chat(enum.Enum):
@@ -105,8 +102,13 @@ class Paperboy:
     _scheduler: DigestScheduler | None = field(default=None, init=False)
     _channels: Channels | None = field(default=None, init=False)
     _hf: HfDailyPapers | None = field(default=None, init=False)
+    _lease: Lease | None = field(default=None, init=False)
+    health: StoreHealth = field(init=False)
     _web_runner: web.AppRunner | None = field(default=None, init=False)
     _started: list[ChatAdapter] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.health = StoreHealth(self.clock)
 
     # ---- parts, once started ---------------------------------------------------------------------
 
@@ -160,19 +162,41 @@ class Paperboy:
 
     async def _start(self) -> None:
         settings, clock, profile = self.settings, self.clock, self.profile
+        health = self.health
         db = self._db = self.database or await open_database(settings)
         self._hf = (
             None if settings.offline else HfDailyPapers(settings.hf.endpoint, settings.hf.token, settings.hf.timeout)
         )
-        policy = self.retry or RetryPolicy(
-            attempts=settings.delivery.attempts, claim_ttl=timedelta(seconds=settings.delivery.claim_ttl_seconds)
+        # Every process that may claim a delivery holds a lease, renewed in the background.
+        lease = self._lease = Lease(
+            db.replicas,
+            Identity.of_this_process(),
+            clock,
+            duration=timedelta(seconds=settings.delivery.lease_seconds),
+            health=health,
         )
+        await lease.acquire()
+        lease.keep()
+        policy = self.retry or RetryPolicy(attempts=settings.delivery.attempts)
         deliverer = Deliverer(
-            db.deliveries, db.channels, self.adapters, clock, replica_id=replica_id(), policy=policy, sleep=self.sleep
+            db.deliveries,
+            db.channels,
+            self.adapters,
+            clock,
+            replica_id=lease.replica_id,
+            policy=policy,
+            sleep=self.sleep,
         )
-        digests = DigestBuilder(db.papers, db.subscriptions, db.deliveries)
+        digests = DigestBuilder(db.papers, db.subscriptions, db.deliveries, db.sources)
         runner = self._runner = DigestRunner(
-            db.channels, db.deliveries, digests, clock, deliverer, concurrency=settings.delivery.concurrency
+            db.channels,
+            db.deliveries,
+            digests,
+            db.papers,
+            clock,
+            deliverer,
+            health=health,
+            concurrency=settings.delivery.concurrency,
         )
         scheduler = self._scheduler = DigestScheduler(
             db.channels,
@@ -181,8 +205,11 @@ class Paperboy:
             clock,
             grace=timedelta(hours=settings.digest.misfire_grace_hours),
             ingest=None if self._hf is None else self.ingest_recent,
+            arxiv=self._arxiv_job if settings.arxiv.enabled and not settings.offline else None,
+            arxiv_every=timedelta(minutes=settings.arxiv.interval_minutes),
             ingest_every=timedelta(minutes=settings.ingest.interval_minutes),
             recover_every=timedelta(seconds=settings.delivery.recover_interval_seconds),
+            health=health,
         )
         channels = self._channels = Channels(
             db.channels, digest_time=settings.digest.parsed_time, timezone=settings.digest.timezone, clock=clock
@@ -197,7 +224,7 @@ class Paperboy:
             runner=runner,
             schedule=scheduler,
         )
-        engine = self._engine = Engine(command_registry(services))
+        engine = self._engine = Engine(command_registry(services), health=health)
         if profile.seed:
             seeded = await seed_sample_if_empty(db, clock, progress=True)
             if seeded is not None:
@@ -216,6 +243,10 @@ class Paperboy:
             await channels.ensure(self.console.channel)  # so the console channel gets its daily digest too
         if profile.schedule:
             await scheduler.start()
+            # Back from an outage: the digests due meanwhile, then what was left half done, then the feed.
+            health.when_back("missed digests", scheduler.catch_up)
+            health.when_back("unfinished deliveries", runner.recover)
+            health.when_back("the ingest", self.ingest_recent)
         if profile.recover:
             await runner.recover()
 
@@ -236,6 +267,30 @@ class Paperboy:
         if self._hf is not None:
             await ingest_recent(self._hf, self.db, self.clock, refetch_days=self.settings.ingest.refetch_days)
 
+    async def ingest_arxiv(
+        self, categories: Sequence[str] | None = None, query: str | None = None
+    ) -> UpsertResult | None:
+        """The arXiv job, once: the configured categories and query unless others are given.
+
+        Raises `bot.ingest.Busy` when another replica is fetching from arXiv right now.
+        """
+        arxiv = self.settings.arxiv
+        return await ingest_arxiv(
+            ArxivSource(arxiv.api_url, arxiv.min_interval),
+            self.db,
+            self.clock,
+            categories=arxiv.categories if categories is None else categories,
+            query=arxiv.query if query is None else query,
+            min_interval=arxiv.min_interval,
+            holidays=arxiv.holidays,
+        )
+
+    async def _arxiv_job(self) -> None:
+        try:
+            await self.ingest_arxiv()
+        except Busy as exc:
+            logger.info("arxiv fetch skipped: %s", exc)
+
     async def _readiness(self) -> dict[str, bool]:
         checks = {"database": await self.db.ping()}
         for platform, adapter in self.adapters.items():
@@ -243,6 +298,7 @@ class Paperboy:
         return checks
 
     async def stop(self) -> None:
+        await self.health.close()
         if self._scheduler is not None:
             self._scheduler.shutdown()
         if self._web_runner is not None:
@@ -254,6 +310,10 @@ class Paperboy:
             except Exception:
                 logger.exception("adapter %s did not stop cleanly", adapter.platform)
         self._started.clear()
+        if self._lease is not None:
+            # Last, after the adapters: nothing of this process posts any more, others may take over.
+            await self._lease.release()
+            self._lease = None
         if self._db is not None:
             await self._db.close()
             self._db = None

@@ -26,10 +26,9 @@ from bot.digest import DigestBuilder
 from bot.errors import SourceError
 from bot.features import command_specs
 from bot.features.params import parse_query
-from bot.ingest import describe_result, ingest_from, ingest_papers, ingest_recent, seed_sample_if_empty
+from bot.ingest import Busy, describe_result, ingest_from, ingest_papers, ingest_recent, seed_sample_if_empty
 from bot.logs import configure_logging
 from bot.search import Search
-from bot.sources.arxiv import ArxivSource
 from bot.sources.files import count_records, iter_daily_papers_files
 from bot.sources.hf import HfDailyPapers
 from bot.types import ChannelRef, ListedPaper, PaperList, Platform
@@ -246,18 +245,15 @@ async def _ingest(app: Paperboy, args: argparse.Namespace) -> int:
     if app.settings.offline:
         raise UsageError("PAPERBOY_OFFLINE is set: only --file and --sample work offline")
     if args.source == "arxiv":
-        source = ArxivSource(app.settings.arxiv.api_url, app.settings.arxiv.min_interval)
         categories = args.category or app.settings.arxiv.categories
         query = args.query or app.settings.arxiv.query
         if not categories and not query:
             raise UsageError("arXiv ingest needs --category (e.g. cs.CL) or --query")
-        outcome = await ingest_from(
-            "arxiv",
-            lambda: source.fetch(categories=categories, query=query),
-            app.db.papers,
-            app.db.sources,
-            now=now,
-        )
+        try:
+            outcome = await app.ingest_arxiv(categories, query)
+        except Busy as exc:
+            print(f"paperboy: {exc}; try again in a minute", file=sys.stderr)
+            return 1
     else:
         hf = app.hf or HfDailyPapers(app.settings.hf.endpoint, app.settings.hf.token, app.settings.hf.timeout)
         if args.week:

@@ -13,20 +13,24 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, func, select, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.errors import StoreUnavailable
 from storage.channels import ChannelRepository
 from storage.deliveries import DeliveryRepository
 from storage.health import SourceHealthRepository
 from storage.inbound import InboundRepository
 from storage.kv import KeyValueRepository
 from storage.papers import PaperRepository
+from storage.replicas import ReplicaRepository
 from storage.subscriptions import SubscriptionRepository
 
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+POSTGRES_CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a PostgreSQL connection: an unreachable server is an outage to report, not a hang."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -37,6 +41,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _connect_or_unavailable(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Connecting failed because the server is down, unreachable, starting up or full: an outage."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as exc:  # refused, unreachable, timed out (asyncio's TimeoutError is an OSError)
+        raise StoreUnavailable(f"cannot connect to the database ({exc.__class__.__name__})") from exc
+    except Exception as exc:
+        if type(exc).__name__ in _TRANSIENT_AT_CONNECT:
+            raise StoreUnavailable(f"the database is not accepting connections ({type(exc).__name__})") from exc
+        raise
+
+
+# asyncpg's names for a server that is up but cannot take a connection right now.
+_TRANSIENT_AT_CONNECT = frozenset({"CannotConnectNowError", "TooManyConnectionsError"})
+
+
+def _error_or_unavailable(context: ExceptionContext) -> None:
+    """A connection lost mid-operation, or SQLite busy past its timeout: an outage, not a bug."""
+    original = context.original_exception
+    if isinstance(original, asyncio.CancelledError):
+        return  # a task being cancelled (a stop), not the database going away
+    if context.is_disconnect:
+        raise StoreUnavailable(f"lost the database connection ({type(original).__name__})") from original
+    if isinstance(original, OSError):
+        raise StoreUnavailable(f"database connection failed ({type(original).__name__})") from original
+    if "database is locked" in str(original):
+        raise StoreUnavailable("the database is busy (SQLite: database is locked)") from original
 
 
 def _make_parent_dir(database: str) -> None:
@@ -123,6 +156,7 @@ class Database:
         self.channels = ChannelRepository(engine, self.dialect)
         self.subscriptions = SubscriptionRepository(engine, self.dialect)
         self.deliveries = DeliveryRepository(engine, self.dialect)
+        self.replicas = ReplicaRepository(engine, self.dialect)
         self.sources = SourceHealthRepository(sessions, self.dialect)
         self.kv = KeyValueRepository(sessions, self.dialect)
         self.inbound = InboundRepository(engine, self.dialect)
@@ -141,13 +175,19 @@ class Database:
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
                 await asyncio.to_thread(_make_parent_dir, database)
-        elif schema is not None:
-            connect_args["server_settings"] = {"search_path": schema}
+        else:
+            connect_args["timeout"] = POSTGRES_CONNECT_TIMEOUT
+            if schema is not None:
+                connect_args["server_settings"] = {"search_path": schema}
         # Pre-ping only where connections can go stale (a server restart); a SQLite file cannot.
         is_sqlite = parsed.get_backend_name() == "sqlite"
         engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=not is_sqlite)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # Outages reach callers as one error the core knows (`bot.errors.StoreUnavailable`), whichever
+        # driver and whichever moment (connecting, or a connection lost mid-statement).
+        event.listen(engine.sync_engine, "do_connect", _connect_or_unavailable)
+        event.listen(engine.sync_engine, "handle_error", _error_or_unavailable)
         return cls(engine, url)
 
     async def upgrade(self) -> None:
@@ -159,11 +199,11 @@ class Database:
         await self.engine.dispose()
 
     async def ping(self) -> bool:
+        """Whether the database answers (readiness probes call this often: it does not log)."""
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:
-            logger.warning("database ping failed", exc_info=True)
+        except (StoreUnavailable, OSError):
             return False
         return True
 

@@ -1,7 +1,10 @@
 """Delivery claims: post each digest / paper once per channel, and remember every paper ever posted.
 
 A claim is an `INSERT ... ON CONFLICT DO NOTHING` on (channel, kind, key): exactly one claimer wins,
-on SQLite and on Postgres alike, however many replicas race for it.
+on SQLite and on Postgres alike, however many replicas race for it. A claim stays its claimer's while
+the claimer's lease (`storage.replicas`) is live, however long the delivery takes; once the lease
+lapses, one conditional UPDATE hands it to exactly one taker. Each part of a delivery (the channel
+message, thread replies, follow-ups) is recorded as it lands, so a taker posts only what is missing.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.types import ChannelRef, Delivery, DeliveryKind, DeliveryState
 from storage._sql import CHANNEL_PK, channel_params, insert_for, ref_of, require_channel_pk
-from storage.models import ChannelRow, DeliveryRow, PostedPaperRow
+from storage.models import ChannelRow, DeliveryPartRow, DeliveryRow, PostedPaperRow
+from storage.replicas import REPLICAS
 
 # Every digest claims, records and reads here: plain Core statements on connections (no ORM unit of
 # work), about half the CPU of a session per statement.
 DELIVERIES = cast(Table, DeliveryRow.__table__)
 POSTED = cast(Table, PostedPaperRow.__table__)
+PARTS = cast(Table, DeliveryPartRow.__table__)
 _CHANNELS = cast(Table, ChannelRow.__table__)
 _WITH_CHANNEL = select(DELIVERIES, _CHANNELS.c.platform, _CHANNELS.c.workspace_id, _CHANNELS.c.channel_id).join(
     _CHANNELS, _CHANNELS.c.id == DELIVERIES.c.channel_pk
@@ -44,6 +49,20 @@ _MARK_SENT = (
     .returning(DELIVERIES.c.channel_pk, DELIVERIES.c.paper_ids)
 )
 _POSTED_IDS = select(POSTED.c.paper_id).where(POSTED.c.channel_pk == CHANNEL_PK.scalar_subquery())
+_PARTS = select(PARTS.c.position, PARTS.c.message_id).where(PARTS.c.delivery_id == bindparam("d_id"))
+
+
+def _up_for_takeover(now: datetime, replica_id: str) -> ColumnElement[bool]:
+    """FAILED, or CLAIMED by a claimer without a live lease (or by `replica_id` itself, which asks only for
+    claims it no longer has in flight)."""
+    live = select(REPLICAS.c.id).where(REPLICAS.c.expires_at > now)
+    return or_(
+        DELIVERIES.c.state == DeliveryState.FAILED.value,
+        and_(
+            DELIVERIES.c.state == DeliveryState.CLAIMED.value,
+            or_(DELIVERIES.c.claimed_by.not_in(live), DELIVERIES.c.claimed_by == replica_id),
+        ),
+    )
 
 
 def _to_delivery(row: Row[Any], ref: ChannelRef) -> Delivery:
@@ -59,6 +78,7 @@ def _to_delivery(row: Row[Any], ref: ChannelRef) -> Delivery:
         finished_at=row.finished_at,
         error=row.error,
         paper_ids=tuple(row.paper_ids),
+        content=row.content,
     )
 
 
@@ -73,6 +93,9 @@ class DeliveryRepository:
             .returning(DELIVERIES.c.id)
         )
         self._record = insert_for(dialect, POSTED).on_conflict_do_nothing(index_elements=["channel_pk", "paper_id"])
+        self._record_part = insert_for(dialect, PARTS).on_conflict_do_nothing(
+            index_elements=["delivery_id", "position"]
+        )
 
     async def _one(self, conn: AsyncConnection, *where: ColumnElement[bool]) -> Delivery | None:
         row = (await conn.execute(_WITH_CHANNEL.where(*where))).first()
@@ -87,6 +110,7 @@ class DeliveryRepository:
         claimed_by: str,
         now: datetime,
         paper_ids: Sequence[str] = (),
+        content: str | None = None,
     ) -> Delivery | None:
         """Claim (channel, kind, key): the new CLAIMED Delivery, or None when someone already holds it."""
         delivery_id = uuid.uuid4().hex
@@ -104,6 +128,7 @@ class DeliveryRepository:
                 "finished_at": None,
                 "error": None,
                 "paper_ids": list(paper_ids),
+                "content": content,
             }
             won = (await conn.execute(self._claim, values)).scalar_one_or_none()
         if won is None:
@@ -117,25 +142,20 @@ class DeliveryRepository:
             claimed_at=now,
             claimed_by=claimed_by,
             paper_ids=tuple(paper_ids),
+            content=content,
         )
 
-    async def reclaim(
-        self, delivery_id: str, *, claimed_by: str, now: datetime, stale_before: datetime
-    ) -> Delivery | None:
-        """Take over a FAILED delivery, or a CLAIMED one whose claimer went quiet before `stale_before`.
+    async def reclaim(self, delivery_id: str, *, claimed_by: str, now: datetime) -> Delivery | None:
+        """Take over a FAILED delivery, or a CLAIMED one whose claimer's lease has lapsed.
 
-        One conditional UPDATE, so of several replicas trying at once exactly one gets it.
+        A live claimer is never robbed, however long it takes. One conditional UPDATE, so of several
+        replicas trying at once exactly one gets it. `claimed_at` is kept: it is when the delivery
+        started, which recovery looks back to for what already landed.
         """
         stmt = (
             update(DELIVERIES)
-            .where(
-                DELIVERIES.c.id == delivery_id,
-                or_(
-                    DELIVERIES.c.state == DeliveryState.FAILED.value,
-                    and_(DELIVERIES.c.state == DeliveryState.CLAIMED.value, DELIVERIES.c.claimed_at < stale_before),
-                ),
-            )
-            .values(state=DeliveryState.CLAIMED.value, claimed_by=claimed_by, claimed_at=now, finished_at=None)
+            .where(DELIVERIES.c.id == delivery_id, _up_for_takeover(now, claimed_by))
+            .values(state=DeliveryState.CLAIMED.value, claimed_by=claimed_by, finished_at=None)
             .returning(DELIVERIES.c.id)
         )
         async with self._engine.begin() as conn:
@@ -177,14 +197,11 @@ class DeliveryRepository:
     async def mark_skipped(self, delivery_id: str, *, reason: str, now: datetime) -> None:
         await self._finish(delivery_id, DeliveryState.SKIPPED, reason, now)
 
-    async def unfinished(self, *, older_than: datetime) -> list[Delivery]:
-        """Candidates for recovery: CLAIMED before `older_than` (claimer presumed dead), or FAILED."""
-        query = _WITH_CHANNEL.where(
-            or_(
-                DELIVERIES.c.state == DeliveryState.FAILED.value,
-                and_(DELIVERIES.c.state == DeliveryState.CLAIMED.value, DELIVERIES.c.claimed_at < older_than),
-            )
-        ).order_by(DELIVERIES.c.claimed_at, DELIVERIES.c.id)
+    async def unfinished(self, *, now: datetime, replica_id: str) -> list[Delivery]:
+        """Candidates for recovery: FAILED, or CLAIMED by a replica whose lease lapsed (or by `replica_id`)."""
+        query = _WITH_CHANNEL.where(_up_for_takeover(now, replica_id)).order_by(
+            DELIVERIES.c.claimed_at, DELIVERIES.c.id
+        )
         async with self._engine.connect() as conn:
             return [_to_delivery(row, ref_of(row)) for row in await conn.execute(query)]
 
@@ -198,6 +215,17 @@ class DeliveryRepository:
         async with self._engine.connect() as conn:
             row = (await conn.execute(query, channel_params(ref))).first()
         return None if row is None else _to_delivery(row, ref)
+
+    async def parts(self, delivery_id: str) -> dict[int, str]:
+        """The parts of a delivery that landed: position -> the platform's message id."""
+        async with self._engine.connect() as conn:
+            return {row.position: row.message_id for row in await conn.execute(_PARTS, {"d_id": delivery_id})}
+
+    async def record_part(self, delivery_id: str, position: int, message_id: str, *, now: datetime) -> None:
+        """Remember that part `position` landed as `message_id` (recording it twice changes nothing)."""
+        values = {"delivery_id": delivery_id, "position": position, "message_id": message_id, "posted_at": now}
+        async with self._engine.begin() as conn:
+            await conn.execute(self._record_part, values)
 
     async def posted_paper_ids(self, ref: ChannelRef) -> set[str]:
         async with self._engine.connect() as conn:

@@ -23,8 +23,13 @@ class SourceHealthRepository:
         async with self._sessions.begin() as session:
             await session.execute(stmt)
 
-    async def record_success(self, source: str, *, at: datetime, result: str) -> None:
-        await self._upsert(source, last_success_at=at, last_result=result)
+    async def record_success(self, source: str, *, at: datetime, result: str, note: str | None = None) -> None:
+        """A fetch that worked; `note` says when it was not a normal day (stale, partial, empty)."""
+        await self._upsert(source, last_success_at=at, last_result=result, note=note)
+
+    async def set_note(self, source: str, note: str | None) -> None:
+        """What the feed looks like now (a stale, partial or empty day), or None when it looks normal."""
+        await self._upsert(source, note=note)
 
     async def record_failure(self, source: str, *, at: datetime, error: str) -> None:
         await self._upsert(source, last_error_at=at, last_error=error)
@@ -39,6 +44,7 @@ class SourceHealthRepository:
                     last_error_at=r.last_error_at,
                     last_error=r.last_error,
                     last_result=r.last_result,
+                    note=r.note,
                 )
                 for r in rows
             ]

@@ -167,12 +167,33 @@ class DeliveryRow(Base):
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     paper_ids: Mapped[list[str]] = mapped_column(JSON)
+    content: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         UniqueConstraint("channel_pk", "kind", "key", name="uq_deliveries_channel_kind_key"),
         Index("ix_deliveries_state_claimed_at", "state", "claimed_at"),
         Index("ix_deliveries_channel_claimed_at", "channel_pk", "claimed_at"),
     )
+
+
+class DeliveryPartRow(Base):
+    __tablename__ = "delivery_parts"
+
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(128))
+    posted_at: Mapped[datetime]
+
+
+class ReplicaRow(Base):
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class PostedPaperRow(Base):
@@ -192,6 +213,7 @@ class SourceHealthRow(Base):
     last_error_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_result: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class InboundEventRow(Base):

@@ -380,6 +380,14 @@ class PaperRepository:
         self._remember(key, tuple(papers))
         return papers
 
+    async def featured_counts(self, start: date, end: date) -> dict[date, int]:
+        """How many papers each Daily Papers day in [start, end] featured (days without any are absent)."""
+        query = (
+            select(PaperDayRow.day, func.count()).where(PaperDayRow.day.between(start, end)).group_by(PaperDayRow.day)
+        )
+        async with self._sessions() as session:
+            return {day: int(n) for day, n in await session.execute(query)}
+
     async def featured_between(self, start: date, end: date) -> list[Paper]:
         featured = select(PaperDayRow.paper_id).where(PaperDayRow.day.between(start, end))
         return await self._list(_PAPERS.c.id.in_(featured), (_PAPERS.c.upvotes.desc(), _PAPERS.c.id))

@@ -43,7 +43,7 @@ from bot.clock import Clock
 from bot.config import DiscordSettings
 from bot.errors import PaperboyError, PermanentDeliveryError, RetryableDeliveryError
 from bot.inbound import MemoryInboundLog
-from bot.ports import CommandPort, InboundLog, KeyValueStore, SentMessage
+from bot.ports import CommandPort, InboundLog, KeyValueStore, PartRecorder, SentMessage
 from bot.types import (
     ChannelRef,
     CommandInvocation,
@@ -67,6 +67,8 @@ AUTOCOMPLETE_TIMEOUT = 2.5
 GLOBAL_WINDOW = 1.05
 """Discord's global limit (`requests_per_second`, 50 per bot) is counted over 1.05 s, leaving room for jitter."""
 FIND_PAGES = 10
+THREAD_ALREADY_CREATED = 160004
+"""Discord's error code when a message already has a thread (one made before a crash)."""
 # Seconds for one REST call, including discord.py's own waits on rate limits.
 REQUEST_TIMEOUT = 60.0
 """find_delivery reads at most this many pages of 100 messages."""
@@ -159,11 +161,12 @@ class _SlidingWindow:
             self._sent.append(loop.time())
 
 
-def delivery_nonce(delivery_id: str) -> str:
-    """A Discord nonce (<= 25 characters) that is stable for a delivery id."""
-    if len(delivery_id) <= NONCE_LIMIT:
-        return delivery_id
-    digest = hashlib.sha256(delivery_id.encode()).hexdigest()
+def delivery_nonce(delivery_id: str, position: int = 0) -> str:
+    """A Discord nonce (<= 25 characters) that is stable for a delivery's part."""
+    key = delivery_id if position == 0 else f"{delivery_id}.{position}"
+    if len(key) <= NONCE_LIMIT:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return f"{delivery_id[:12]}-{digest[:12]}"
 
 
@@ -583,39 +586,44 @@ class DiscordAdapter:
     # -----------------------------------------------------------------------------------------
     # Posting
 
-    async def send(self, channel: ChannelRef, message: Message, *, delivery_id: str | None = None) -> SentMessage:
-        """Post `message` to `channel` over REST; long digests continue in a thread from the first post."""
+    async def send(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        delivery_id: str | None = None,
+        posted: Mapping[int, str] | None = None,
+        on_part: PartRecorder | None = None,
+    ) -> SentMessage:
+        """Post each part not yet `posted` over REST, in order: the channel message, then follow-ups in a
+        thread started from it (in the channel when no thread can be made).
+
+        Each part carries a nonce (`enforce_nonce`: Discord itself refuses a second post of it for a few
+        minutes) and a visible `ref <id>.<part>` marker that `find_parts` reads back after a crash. The
+        first failing part raises; the parts before it have been reported to `on_part`.
+        """
         posts = r.render(message, marker=delivery_id)
+        done = dict(posted or {})
         channel_id = int(channel.channel_id)
-        nonce = delivery_nonce(delivery_id) if delivery_id else None
-        async with _as_delivery_errors(channel):
-            first_id = await self._post(channel_id, posts[0], nonce=nonce)
-        extra: list[str] = []
         thread_id: int | None = None
         thread_tried = False
-        for index, post in enumerate(posts[1:], start=1):
+        for position, post in enumerate(posts):
+            if position in done:
+                continue
             target = channel_id
-            if post.thread:
+            if position > 0 and post.thread:
                 if not thread_tried:
                     thread_tried = True
-                    thread_id = await self._open_thread(channel, channel_id, int(first_id), message)
+                    thread_id = await self._thread_for(channel, channel_id, int(done[0]), message)
                 target = thread_id or channel_id
-            try:
-                async with _as_delivery_errors(channel):
-                    extra.append(await self._post(target, post, nonce=None))
-            except (PermanentDeliveryError, RetryableDeliveryError) as exc:
-                # The channel-level message is out and carries the marker: a retry of the whole
-                # delivery would be recognised as done, so report what landed instead of raising.
-                logger.error(
-                    "discord %s delivery %s: follow-up %d of %d failed: %s",
-                    channel.key,
-                    delivery_id,
-                    index,
-                    len(posts) - 1,
-                    exc.reason,
-                )
-                break
-        return SentMessage(first_id, tuple(extra))
+            nonce = delivery_nonce(delivery_id, position) if delivery_id else None
+            async with _as_delivery_errors(channel):
+                message_id = await self._post(target, post, nonce=nonce)
+            done[position] = message_id
+            if on_part is not None:
+                await on_part(position, message_id)
+        ids = [done[p] for p in sorted(done)]
+        return SentMessage(ids[0], tuple(ids[1:]))
 
     async def _post(self, channel_id: int, post: r.DiscordPost, *, nonce: str | None) -> str:
         payload = post.payload()
@@ -630,7 +638,9 @@ class DiscordAdapter:
         data = await asyncio.wait_for(self.client.http.request(route, json=payload), timeout=REQUEST_TIMEOUT)
         return str(data["id"])
 
-    async def _open_thread(self, channel: ChannelRef, channel_id: int, message_id: int, message: Message) -> int | None:
+    async def _thread_for(self, channel: ChannelRef, channel_id: int, message_id: int, message: Message) -> int | None:
+        """The thread under the first part: created now, or the one created before a crash (Discord gives
+        a thread started from a message that message's id); None when none can be made."""
         name = "More papers"
         day = getattr(message, "day", None)
         if day is not None:
@@ -640,40 +650,49 @@ class DiscordAdapter:
             thread = await self.client.http.start_thread_with_message(
                 channel_id, message_id, name=name, auto_archive_duration=1440
             )
-        except (TimeoutError, discord.HTTPException, aiohttp.ClientError) as exc:
+        except discord.HTTPException as exc:
+            if exc.code == THREAD_ALREADY_CREATED:
+                return message_id
+            logger.warning("discord %s: no thread for the digest (%s); following up in the channel", channel.key, exc)
+            return None
+        except (TimeoutError, aiohttp.ClientError) as exc:
             logger.warning("discord %s: no thread for the digest (%s); following up in the channel", channel.key, exc)
             return None
         return int(thread["id"])
 
-    async def find_delivery(self, channel: ChannelRef, delivery_id: str, since: datetime) -> str | None:
-        """Scan the channel's messages since `since` for the visible `ref <id>` marker."""
-        marker = r.marker_text(delivery_id)
+    async def find_parts(
+        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str]
+    ) -> dict[int, str]:
+        """Scan the channel (since `since`) and the thread under the first part for the parts' markers."""
+        found = await self._scan(channel, int(channel.channel_id), delivery_id, since)
+        top = posted.get(0) or found.get(0)
+        if top is not None:
+            # No thread under the first part (PermanentDeliveryError): the follow-ups, if any, are in the channel.
+            with contextlib.suppress(PermanentDeliveryError):
+                in_thread = await self._scan(channel, int(top), delivery_id, since)
+                found.update({p: m for p, m in in_thread.items() if p})
+        return found
+
+    async def _scan(self, channel: ChannelRef, channel_id: int, delivery_id: str, since: datetime) -> dict[int, str]:
         after = discord.utils.time_snowflake(since, high=False)
         me = self.client.user.id if self.client.user else None
-        channel_id = int(channel.channel_id)
+        found: dict[int, str] = {}
         async with _as_delivery_errors(channel):
             for _ in range(FIND_PAGES):
                 await self._global_limit.acquire()
                 page = await asyncio.wait_for(
                     self.client.http.logs_from(channel_id, 100, after=after), timeout=REQUEST_TIMEOUT
                 )
-                if not page:
-                    return None
                 for item in page:
                     if me is not None and str(item.get("author", {}).get("id")) != str(me):
                         continue
-                    if _carries(cast(Mapping[str, Any], item), marker):
-                        return str(item["id"])
-                after = max(int(item["id"]) for item in page)
+                    for position in r.marker_positions(cast(Mapping[str, Any], item), delivery_id):
+                        found.setdefault(position, str(item["id"]))
                 if len(page) < 100:
-                    return None
-        return None
-
-
-def _carries(message: Mapping[str, Any], marker: str) -> bool:
-    if marker in str(message.get("content", "")):
-        return True
-    return any(marker in str((e.get("footer") or {}).get("text", "")) for e in message.get("embeds") or [])
+                    return found
+                after = max(int(item["id"]) for item in page)
+        logger.warning("discord %s: find_parts %s read %d pages", channel.key, delivery_id, FIND_PAGES)
+        return found
 
 
 def _followup_kwargs(post: r.DiscordPost) -> dict[str, Any]:

@@ -377,24 +377,27 @@ def _shrink(embed: dict[str, Any]) -> int:
 
 
 def _with_marker(posts: list[DiscordPost], marker: str | None) -> list[DiscordPost]:
-    """Put `ref <marker>` where find_delivery looks: the first post's last embed footer, or its content."""
+    """Put each post's `ref <marker>` (`ref <marker>.<part>` after the first) where find_parts looks: the
+    post's last embed footer, or its content."""
     if not marker or not posts:
         return posts
-    tag = f"ref {marker[:12]}"
-    first = posts[0]
-    if first.embeds:
-        last = dict(first.embeds[-1])
+    return [_marked(post, marker_text(marker, position)) for position, post in enumerate(posts)]
+
+
+def _marked(post: DiscordPost, tag: str) -> DiscordPost:
+    if post.embeds:
+        last = dict(post.embeds[-1])
         footer = last.get("footer", {}).get("text", "")
         text = f"{footer} · {tag}" if footer else f"Paperboy · {tag}"
-        total = sum(embed_chars(e) for e in first.embeds)
+        total = sum(embed_chars(e) for e in post.embeds)
         if total - len(footer) + len(text) <= EMBED_TOTAL_LIMIT and len(text) <= FOOTER_LIMIT:
             last["footer"] = {"text": text}
-            return [_replace(first, embeds=[*first.embeds[:-1], last]), *posts[1:]]
+            return _replace(post, embeds=[*post.embeds[:-1], last])
     line = f"-# {tag}"
-    content = f"{first.content}\n{line}" if first.content else line
+    content = f"{post.content}\n{line}" if post.content else line
     if len(content) > CONTENT_LIMIT:
-        content = fit(first.content, CONTENT_LIMIT - len(line) - 1) + "\n" + line
-    return [_replace(first, content=content), *posts[1:]]
+        content = fit(post.content, CONTENT_LIMIT - len(line) - 1) + "\n" + line
+    return _replace(post, content=content)
 
 
 def _replace(post: DiscordPost, **changes: Any) -> DiscordPost:
@@ -409,9 +412,22 @@ def _replace(post: DiscordPost, **changes: Any) -> DiscordPost:
     return DiscordPost(**values)
 
 
-def marker_text(delivery_id: str) -> str:
-    """The visible marker that `render(..., marker=delivery_id)` puts on the first post."""
-    return f"ref {delivery_id[:12]}"
+MARKER_ID_CHARS = 12
+
+
+def marker_text(delivery_id: str, position: int = 0) -> str:
+    """The visible marker that `render(..., marker=delivery_id)` puts on part `position` of a delivery."""
+    tag = f"ref {delivery_id[:MARKER_ID_CHARS]}"
+    return tag if position == 0 else f"{tag}.{position}"
+
+
+def marker_positions(message: dict[str, Any] | Any, delivery_id: str) -> set[int]:
+    """The parts of `delivery_id` whose markers a message (as the API returns it) carries."""
+    texts = [str(message.get("content", ""))]
+    texts += [str((e.get("footer") or {}).get("text", "")) for e in message.get("embeds") or []]
+    # "ref <id>" is part 0, "ref <id>.<n>" part n; nothing may follow that would make it another id.
+    marker = re.compile(r"\bref " + re.escape(delivery_id[:MARKER_ID_CHARS]) + r"(?:\.(\d{1,3}))?(?![\w.-])")
+    return {int(m.group(1) or 0) for text in texts for m in marker.finditer(text)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,6 +607,8 @@ def _render_status(message: Status) -> list[DiscordPost]:
             text += f"\n{safe(health.last_result)}"
         if health.last_error:
             text += f"\nlast error {_when(health.last_error_at)}: {safe(health.last_error)}"
+        if health.note:
+            text += f"\n⚠️ {safe(health.note)}"
         fields.append(_field(f"Source: {safe(health.source)}", text))
     embed: dict[str, Any] = {
         "type": "rich",

@@ -41,14 +41,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from adapters.slack import inbound, translate
 from adapters.slack.installations import SealedInstallationStore, TokenTables, seal_stored
 from adapters.slack.manifest import BOT_SCOPES
-from adapters.slack.render import SlackPost, render
+from adapters.slack.render import SlackPost, delivery_marker, marker_position, render
 from bot import actions as codec
 from bot.clock import Clock
 from bot.config import SlackPermissionRule, SlackSettings
 from bot.crypto import SecretBox
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 from bot.inbound import MemoryInboundLog
-from bot.ports import CommandPort, InboundLog, SentMessage
+from bot.ports import CommandPort, InboundLog, PartRecorder, SentMessage
 from bot.types import ChannelRef, CommandInvocation, Message, Permission, Platform, TextReply
 
 logger = logging.getLogger(__name__)
@@ -291,43 +291,91 @@ class SlackAdapter:
         if self._engine is not None:
             await self._engine.dispose()
 
-    async def send(self, channel: ChannelRef, message: Message, *, delivery_id: str | None = None) -> SentMessage:
+    async def send(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        delivery_id: str | None = None,
+        posted: Mapping[int, str] | None = None,
+        on_part: PartRecorder | None = None,
+    ) -> SentMessage:
+        """chat.postMessage each part not yet `posted`, in order: the channel message, then thread replies.
+
+        Every part of a delivery carries its marker in message metadata (`delivery_id`, `part`), so
+        `find_parts` can tell after a crash which landed. The first failing part raises; the parts before
+        it have been reported to `on_part`.
+        """
         posts = render(message)
+        done = dict(posted or {})
         token = await self._token_for(channel)
-        first_ts: str | None = None
-        extra: list[str] = []
-        for i, post in enumerate(posts):
-            metadata = post.metadata
-            if i == 0 and delivery_id is not None:
-                metadata = {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": delivery_id}}
+        for position, post in enumerate(posts):
+            if position in done:
+                continue
+            metadata = delivery_marker(delivery_id, position) if delivery_id is not None else post.metadata
+            parent = done.get(0)
             try:
                 ts = await self._post(
                     channel,
                     post,
                     token=token,
                     client=self._delivery_client,
-                    thread_ts=first_ts if post.thread else None,
+                    thread_ts=parent if post.thread else None,
                     metadata=metadata,
                 )
             except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 error = delivery_error(exc, channel)
-                if first_ts is None:
-                    logger.warning("slack: delivery %s to %s failed: %s", delivery_id, channel, error.reason)
-                    raise error from None
-                # The channel message (with the marker) landed: the delivery counts as made; say what is missing.
                 logger.warning(
-                    "slack: delivery %s to %s: thread reply %d failed: %s", delivery_id, channel, i, error.reason
+                    "slack: delivery %s to %s: part %d of %d failed: %s",
+                    delivery_id,
+                    channel,
+                    position + 1,
+                    len(posts),
+                    error.reason,
                 )
-                continue
-            if first_ts is None:
-                first_ts = ts
-            else:
-                extra.append(ts)
-        assert first_ts is not None
-        return SentMessage(first_ts, tuple(extra))
+                raise error from None
+            done[position] = ts
+            if on_part is not None:
+                await on_part(position, ts)
+        ids = [done[p] for p in sorted(done)]
+        return SentMessage(ids[0], tuple(ids[1:]))
 
-    async def find_delivery(self, channel: ChannelRef, delivery_id: str, since: datetime) -> str | None:
+    async def find_parts(
+        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str]
+    ) -> dict[int, str]:
+        """The parts of a delivery in the channel (conversations.history) and its thread (.replies)."""
         token = await self._token_for(channel)
+        found: dict[int, str] = {}
+        top = posted.get(0) or await self._find_in_history(channel, token, delivery_id, since)
+        if top is None:
+            return found
+        found[0] = top
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                response = await self._client.conversations_replies(
+                    token=token,
+                    channel=channel.channel_id,
+                    ts=top,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise delivery_error(exc, channel) from None
+            for msg in response.get("messages") or []:
+                position = marker_position(msg, delivery_id)
+                if position is not None and position > 0:
+                    found[position] = str(msg["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or not cursor:
+                return found
+        logger.warning("slack: find_parts %s in %s read %d pages of replies", delivery_id, channel, HISTORY_PAGES)
+        return found
+
+    async def _find_in_history(
+        self, channel: ChannelRef, token: str | None, delivery_id: str, since: datetime
+    ) -> str | None:
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             try:
@@ -342,13 +390,12 @@ class SlackAdapter:
             except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 raise delivery_error(exc, channel) from None
             for msg in response.get("messages") or []:
-                payload = (msg.get("metadata") or {}).get("event_payload") or {}
-                if payload.get("delivery_id") == delivery_id:
+                if marker_position(msg, delivery_id) == 0:
                     return str(msg["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or not cursor:
                 return None
-        logger.warning("slack: find_delivery %s in %s gave up after %d pages", delivery_id, channel, HISTORY_PAGES)
+        logger.warning("slack: find_parts %s in %s gave up after %d pages", delivery_id, channel, HISTORY_PAGES)
         return None
 
     # ---- HTTP endpoints ----------------------------------------------------------------------

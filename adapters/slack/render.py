@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
 from urllib.parse import urlsplit
@@ -314,6 +314,32 @@ def _chunks(blocks: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------
+# Delivery markers
+
+MARKER_EVENT = "paperboy_delivery"
+
+
+def delivery_marker(delivery_id: str, position: int) -> dict[str, Any]:
+    """Message metadata naming the delivery and the part (0: the channel message, then thread replies)."""
+    return {"event_type": MARKER_EVENT, "event_payload": {"delivery_id": delivery_id, "part": position}}
+
+
+def marker_position(message: Mapping[str, Any], delivery_id: str) -> int | None:
+    """Which part of `delivery_id` a message from history is, or None when it is not one of its parts.
+
+    Messages posted before parts were numbered carry only the delivery id: they are the channel message.
+    """
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != MARKER_EVENT:
+        return None
+    payload = metadata.get("event_payload") or {}
+    if payload.get("delivery_id") != delivery_id:
+        return None
+    part = payload.get("part", 0)
+    return part if isinstance(part, int) and part >= 0 else None
+
+
+# ---------------------------------------------------------------------------------------------
 # Message types
 
 
@@ -413,8 +439,8 @@ def digest_heading(message: Digest) -> str:
 def _render_digest(message: Digest) -> list[SlackPost]:
     posts = _digest_posts(paper_view.as_shown(message))
     if message.delivery_id:
-        metadata = {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": message.delivery_id}}
-        return [replace(posts[0], metadata=metadata), *posts[1:]]
+        delivery_id = message.delivery_id
+        return [replace(post, metadata=delivery_marker(delivery_id, i)) for i, post in enumerate(posts)]
     return list(posts)
 
 
@@ -497,6 +523,8 @@ def _render_status(message: Status) -> SlackPost:
         line = f"• *{escape(s.source)}*: last success {_fmt_dt(s.last_success_at)}"
         if s.last_error:
             line += f"; last error {_fmt_dt(s.last_error_at)}: {escape(truncate(s.last_error, 200))}"
+        if s.note:
+            line += f"\n   ⚠️ {escape(truncate(s.note, 300))}"
         source_lines.append(line)
     blocks = [_header("Paperboy status"), _section("\n".join(lines))]
     if source_lines:

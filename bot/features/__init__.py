@@ -46,7 +46,7 @@ def command_registry(s: Services) -> CommandRegistry:
     store = s.store
     return (
         CommandRegistry()
-        .include(papers.router, papers.PaperServices(store.papers, s.search, s.clock, s.remote))
+        .include(papers.router, papers.PaperServices(store.papers, s.search, s.clock, s.remote, store.sources))
         .include(
             subscriptions.router,
             subscriptions.TopicServices(s.channels, store.subscriptions, store.papers, s.clock),

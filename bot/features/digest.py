@@ -72,6 +72,8 @@ async def digest(
     if action == "preview":
         preview = await services.digests.build(channel, now=services.clock.now())
         note = "Preview: this is what the next digest would contain." + ("" if preview.entries else " Nothing new yet.")
+        if preview.note:
+            note += f" {preview.note}"
         return replace(preview, private=True, note=note)
     ctx.require_manager(f"digest {action}")
     store = services.channels.store

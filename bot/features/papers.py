@@ -13,7 +13,7 @@ from bot.commands import Arg, CommandError, Context, Router
 from bot.errors import SourceError
 from bot.features.params import Count, PaperId, Query, day_label
 from bot.ingest import ingest_papers
-from bot.ports import PaperStore, RemotePapers
+from bot.ports import PaperStore, RemotePapers, SourceHealthLog
 from bot.query import QuerySyntaxError, parse
 from bot.search import Search
 from bot.types import ListedPaper, Paper, PaperCard, PaperList, TextReply, canonical_arxiv_id
@@ -31,6 +31,8 @@ class PaperServices:
     search: Search
     clock: Clock
     remote: RemotePapers | None = None
+    sources: SourceHealthLog | None = None
+    """Where the last ingest said what the feed looked like (stale, partial, not published yet)."""
 
 
 router: Router[PaperServices] = Router("papers")
@@ -64,6 +66,9 @@ async def today(ctx: Ctx, n: Count = 10) -> PaperList | TextReply:
         note = f"{day_label(day)} is still filling up; these are its papers so far."
     else:
         note = explain_gap(day, current)
+    feed_note = await _feed_note(ctx.services.sources)
+    if feed_note:
+        note = f"{note} {feed_note}" if note else feed_note
     shown = [p for p in await papers.featured_on(day) if not p.withdrawn]
     return PaperList(
         heading=f"Top papers of {day_label(day)}",
@@ -71,6 +76,13 @@ async def today(ctx: Ctx, n: Count = 10) -> PaperList | TextReply:
         note=note,
         more=max(0, len(shown) - n),
     )
+
+
+async def _feed_note(sources: SourceHealthLog | None) -> str | None:
+    if sources is None:
+        return None
+    hf = next((s for s in await sources.all() if s.source == "hf"), None)
+    return hf.note if hf is not None else None
 
 
 def explain_gap(day: date, current: date) -> str | None:

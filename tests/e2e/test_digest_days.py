@@ -154,16 +154,24 @@ async def test_crash_between_post_and_record_does_not_duplicate(harness: Harness
     assert recorded is not None and recorded.message_id is not None
 
 
-async def test_crash_before_post_is_reposted_once(harness: Harness) -> None:
+async def test_a_live_claimer_is_never_robbed_and_a_dead_ones_claim_is_finished_once(harness: Harness) -> None:
     h = harness
     await h.app.channels.ensure(HERE)
-    from bot.types import DeliveryKind
+    from bot.types import DeliveryKind, Replica
 
-    day = h.clock.now().date().isoformat()
-    assert await h.app.db.deliveries.claim(HERE, DeliveryKind.DIGEST, day, claimed_by="dead", now=h.clock.now())
-    # While the claimer may still be alive, nobody else posts.
-    assert (await h.app.runner.run(HERE)).outcome is RunOutcome.BUSY
-    h.clock.advance(timedelta(minutes=30))
+    now = h.clock.now()
+    other = Replica("other-replica", "elsewhere", 4242, now, now + timedelta(seconds=15))
+    await h.app.db.replicas.register(other)
+    day = now.date().isoformat()
+    assert await h.app.db.deliveries.claim(HERE, DeliveryKind.DIGEST, day, claimed_by=other.id, now=now)
+    # The claimer renews its lease: however long it takes, nobody else posts.
+    for _ in range(3):
+        h.clock.advance(timedelta(minutes=30))
+        await h.app.db.replicas.renew(other.id, now=h.clock.now(), expires_at=h.clock.now() + timedelta(seconds=15))
+        assert (await h.app.runner.run(HERE)).outcome is RunOutcome.BUSY
+        assert await h.app.runner.recover() == []
+    # It stops renewing (it died): the next recovery pass finishes the digest, once.
+    h.clock.advance(timedelta(seconds=16))
     runs = await h.app.runner.recover()
     assert [r.outcome for r in runs] == [RunOutcome.SENT]
     assert (await h.app.runner.run(HERE)).outcome is RunOutcome.ALREADY

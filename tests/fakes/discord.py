@@ -497,6 +497,10 @@ class FakeDiscord:
         if channel in self.knobs.permanent:
             status, code, message = self.knobs.permanent[channel]
             return _error(status, code, message)
+        unknown = channel not in self.messages and not any(t["id"] == channel for t in self.threads)
+        if unknown and any(m["id"] == channel for msgs in self.messages.values() for m in msgs):
+            # A message's id that no thread was started from: Discord knows no such channel.
+            return _error(404, 10003, "Unknown Channel")
         after = int(request.query.get("after", "0"))
         limit = int(request.query.get("limit", "50"))
         newer = [m for m in self.messages.get(channel, []) if int(m["id"]) > after]
@@ -510,7 +514,10 @@ class FakeDiscord:
         if self.knobs.thread_forbidden:
             return _error(403, 50013, "Missing Permissions")
         body = await request.json()
-        thread_id = self.next_id()
+        # As on Discord: a thread started from a message has that message's id, and a message has one.
+        thread_id = request.match_info["message"]
+        if any(t["id"] == thread_id for t in self.threads):
+            return _error(400, 160004, "A thread has already been created for this message")
         thread = {
             "id": thread_id,
             "type": 11,
@@ -613,6 +620,10 @@ class FakeDiscord:
             "preferred_locale": "en-US",
             "system_channel_flags": 0,
         }
+
+    def forget_nonces(self, *, keep: set[str]) -> None:
+        """Forget the nonces of messages other than `keep` (as if those posts never happened, or long ago)."""
+        self._nonces = {k: m for k, m in self._nonces.items() if m["id"] in keep}
 
     async def push_interaction(self, payload: dict[str, Any]) -> None:
         """Deliver an INTERACTION_CREATE to every connected gateway session."""

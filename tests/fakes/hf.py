@@ -66,6 +66,12 @@ class FakeHub:
     slow_next: int = 0
     delay: float = 1.0
     corrupt_index: int | None = None
+    stale_days: dict[str, str] = field(default_factory=dict)
+    """day -> another day whose records the feed serves for it (a stale feed repeating a batch)."""
+    partial_days: dict[str, int] = field(default_factory=dict)
+    """day -> how many of its records the feed serves (a partial day)."""
+    empty_days: set[str] = field(default_factory=set)
+    """days the feed serves nothing for (not published yet, or lost)."""
     requests: list[RecordedRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -115,7 +121,11 @@ class FakeHub:
                 date.fromisoformat(params["date"])
             except ValueError:
                 return _json(400, {"error": "Invalid date"})
-            chosen = [r for r in records if featured_day(r) == params["date"]]
+            day = params["date"]
+            served = self.stale_days.get(day, day)
+            chosen = [] if day in self.empty_days else [r for r in records if featured_day(r) == served]
+            if day in self.partial_days:
+                chosen = chosen[: self.partial_days[day]]
         elif "week" in params:
             chosen = [r for r in records if iso_week(featured_day(r)) == params["week"]]
         elif "month" in params:

@@ -78,6 +78,9 @@ class Failure:
     retry_after: int | None = None
 
 
+_PASS = Failure(0, "")  # a queued call that succeeds (see FakeSlack.fail_next's `after`)
+
+
 @dataclass
 class Post:
     channel: str
@@ -125,7 +128,7 @@ def _block_problems(blocks: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-_CHAOS_METHODS = frozenset({"chat.postMessage", "conversations.history"})
+_CHAOS_METHODS = frozenset({"chat.postMessage", "conversations.history", "conversations.replies"})
 
 
 class FakeSlack:
@@ -207,11 +210,14 @@ class FakeSlack:
             "deleted": False,
         }
 
-    def fail_next(self, method: str, count: int = 1, *, status: int = 429, retry_after: int | None = 1) -> None:
+    def fail_next(
+        self, method: str, count: int = 1, *, status: int = 429, retry_after: int | None = 1, after: int = 0
+    ) -> None:
+        """Fail the next `count` calls of `method`, once `after` more calls of it have succeeded."""
         error = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}.get(status, "fatal_error")
-        self._failures.setdefault(method, []).extend(
-            Failure(status, error, retry_after if status == 429 else None) for _ in range(count)
-        )
+        queue = self._failures.setdefault(method, [])
+        queue.extend(_PASS for _ in range(after))
+        queue.extend(Failure(status, error, retry_after if status == 429 else None) for _ in range(count))
 
     def calls_of(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
@@ -276,8 +282,8 @@ class FakeSlack:
         token = auth[7:] if auth.startswith("Bearer ") else args.get("token")
         self.calls.append(ApiCall(method, token, args))
         queue = self._failures.get(method)
-        if queue:
-            failure = queue.pop(0)
+        failure = queue.pop(0) if queue else _PASS
+        if failure is not _PASS:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
         fault = self.chaos.draw(method) if self.chaos is not None and method in _CHAOS_METHODS else None
@@ -340,6 +346,7 @@ class FakeSlack:
             "chat.postEphemeral": self._post_ephemeral,
             "users.info": self._users_info,
             "conversations.history": self._history,
+            "conversations.replies": self._replies,
         }.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
@@ -426,16 +433,33 @@ class FakeSlack:
         if channel in self.channel_errors:
             return {"ok": False, "error": self.channel_errors[channel]}
         oldest = float(args.get("oldest") or 0)
-        limit = min(int(args.get("limit") or 100), 999, self.history_page_size or 999)
-        include_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         # Only channel-level messages, newest first, like Slack.
         found = [p for p in self.posts if p.channel == channel and p.thread_ts is None and float(p.ts) > oldest]
         found.sort(key=lambda p: float(p.ts), reverse=True)
+        return self._page(ws, found, args)
+
+    def _replies(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        """The thread of `ts`: the parent first, then its replies oldest first (as Slack orders them)."""
+        channel = str(args.get("channel", ""))
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        parent = str(args.get("ts", ""))
+        thread = [p for p in self.posts if p.channel == channel and (p.ts == parent or p.thread_ts == parent)]
+        if not any(p.ts == parent for p in thread):
+            return {"ok": False, "error": "thread_not_found"}
+        thread.sort(key=lambda p: (p.thread_ts is not None, float(p.ts)))
+        return self._page(ws, thread, args)
+
+    def _page(self, ws: Workspace, found: list[Post], args: dict[str, Any]) -> dict[str, Any]:
+        """One page of `found` as conversations.history / .replies answer it (cursor, limit, metadata)."""
+        limit = min(int(args.get("limit") or 100), 999, self.history_page_size or 999)
+        include_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         start = int(args.get("cursor") or 0)
-        page = found[start : start + limit]
         messages = []
-        for p in page:
+        for p in found[start : start + limit]:
             m: dict[str, Any] = {"type": "message", "ts": p.ts, "text": p.text, "bot_id": ws.bot_id}
+            if p.thread_ts is not None:
+                m["thread_ts"] = p.thread_ts
             if include_metadata and p.metadata:
                 m["metadata"] = p.metadata
             messages.append(m)

@@ -34,6 +34,62 @@ def slack_markers(fake: FakeSlack) -> Counter[tuple[str, str]]:
     return seen
 
 
+def slack_parts(fake: FakeSlack) -> dict[tuple[str, str], Counter[int]]:
+    """(channel, delivery id) -> how many times each part was posted; replies counted only under their part 0."""
+    tops = {p.ts: p for p in fake.posts if p.thread_ts is None}
+    seen: dict[tuple[str, str], Counter[int]] = {}
+    for post in fake.posts:
+        payload = (post.metadata or {}).get("event_payload") or {}
+        delivery = payload.get("delivery_id")
+        if not delivery:
+            continue
+        part = int(payload.get("part", 0))
+        if post.thread_ts is not None:
+            parent = tops.get(post.thread_ts)
+            parent_payload = ((parent.metadata or {}).get("event_payload") or {}) if parent else {}
+            if parent_payload.get("delivery_id") != delivery:
+                part = -1  # a reply under the wrong parent
+        seen.setdefault((post.channel, str(delivery)), Counter())[part] += 1
+    return seen
+
+
+def slack_expected_parts(papers: int) -> int:
+    """How many posts Slack's renderer makes of a digest with `papers` papers (message + thread replies)."""
+    from adapters.slack.render import DIGEST_TOP_PAPERS, PAPERS_PER_THREAD_REPLY
+
+    rest = max(0, papers - DIGEST_TOP_PAPERS)
+    return 1 + -(-rest // PAPERS_PER_THREAD_REPLY)
+
+
+async def slack_whole_digests(url: str, fake: FakeSlack, refs: list[ChannelRef], day: str) -> list[str]:
+    """Every channel's digest: recorded SENT, each of its parts posted exactly once, under the right parent."""
+    parts = slack_parts(fake)
+    problems: list[str] = []
+    db = await Database.connect(url)
+    try:
+        for ref in refs:
+            d = await db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, day)
+            if d is None or d.state is not DeliveryState.SENT:
+                problems.append(f"{ref.channel_id}: not recorded as sent ({d.state if d else 'no claim'})")
+                continue
+            want = slack_expected_parts(len(d.paper_ids))
+            got = parts.get((ref.channel_id, d.id), Counter())
+            if got != Counter(range(want)):
+                problems.append(f"{ref.channel_id}: parts {dict(got)}, wanted each of 0..{want - 1} once")
+            recorded = await db.deliveries.parts(d.id)
+            if sorted(recorded) != list(range(want)):
+                problems.append(f"{ref.channel_id}: recorded parts {sorted(recorded)}")
+        others = {c for c, _ in parts} - {r.channel_id for r in refs}
+        problems += [f"{c}: posted, though no digest was due there" for c in sorted(others)]
+    finally:
+        await db.close()
+    return problems
+
+
+def slack_last_post_at(fake: FakeSlack) -> float:
+    return max((p.at for p in fake.posts), default=0.0)
+
+
 def slack_channel_posts(fake: FakeSlack) -> Counter[str]:
     """channel -> how many channel-level (not thread) messages it received."""
     return Counter(p.channel for p in fake.posts if p.thread_ts is None)

@@ -1,16 +1,19 @@
-"""A real `paperboy run` SIGKILLed in the middle of a 200-channel fan-out, restarted: no digest lost or doubled.
+"""A real `paperboy run` SIGKILLed in the middle of a 200-channel fan-out, restarted: every digest whole, once.
 
 The process runs against FakeSlack (served by this test's event loop) on a SQLite file prepared here:
 200 Slack channels whose digest time passed a few minutes ago, so the scheduler's catch-up at start fans
-out to all of them. The test kills the process after a random number of posts reached the fake (so some
-kills land between a post and its record), restarts it, and waits until every channel has its digest.
-The recovery pass (claim TTL 2 s, every 1 s) resolves the half-done deliveries by looking for their
-marker in conversations.history. The fake's log, not the database, is the judge.
+out to all of them. Each digest is two parts: the channel message ("top 5 here, 5 more in the thread")
+and a thread reply. The test kills the process after a random number of posts reached the fake (so kills
+land between a message and its reply, and between a post and its record), restarts it, and waits until
+every channel has its whole digest. The restarted process ends its dead predecessor's lease at once and
+its first recovery pass finds what landed by marker (conversations.history and .replies), then posts only
+the missing parts. The fake's log, not the database, is the judge.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +28,9 @@ from tests.reliability.support import (
     prepare_due_channels,
     run_env,
     slack_channel_posts,
+    slack_last_post_at,
     slack_markers,
+    slack_whole_digests,
     wait_all_sent,
     wait_until,
 )
@@ -43,7 +48,7 @@ def settings_env(data_dir: Path, fake: FakeSlack) -> dict[str, str]:
         SLACK_SIGNING_SECRET="secret",
         PAPERBOY_SLACK__API_URL=fake.api_url,
         PAPERBOY_HTTP__PORT=str(free_port()),
-        PAPERBOY_DELIVERY__CLAIM_TTL_SECONDS="2",
+        PAPERBOY_DELIVERY__LEASE_SECONDS="3",
         PAPERBOY_DELIVERY__RECOVER_INTERVAL_SECONDS="1",
     )
 
@@ -75,6 +80,8 @@ async def test_sigkill_during_fanout_then_restart_delivers_every_digest_exactly_
             bot.kill()
             await bot.wait(10)
 
+        half_done = len(fake.posts)
+        restarted = time.monotonic()
         bot = await Bot.start(settings_env(data_dir, fake), tmp_path, tmp_path / "run-final.log")
         bots.append(bot)
         expected = {r.channel_id for r in refs}
@@ -97,6 +104,12 @@ async def test_sigkill_during_fanout_then_restart_delivers_every_digest_exactly_
     doubled = {c: n for c, n in posts.items() if n != 1}
     assert not doubled, f"channels that saw their digest more than once: {doubled}"
     assert set(posts) == expected
+    url = f"sqlite+aiosqlite:///{data_dir / 'paperboy.db'}"
+    assert await slack_whole_digests(url, fake, refs, day) == []
+    print(
+        f"\nseed {seed}: {half_done} posts before the last kill; restart to last part "
+        f"{slack_last_post_at(fake) - restarted:.1f} s; {len(fake.posts)} posts in all, every channel whole and once"
+    )
 
     db = await Database.connect(f"sqlite+aiosqlite:///{data_dir / 'paperboy.db'}")
     try:

@@ -125,3 +125,82 @@ async def test_a_partial_day_stores_the_good_papers_and_counts_as_a_success(app:
     assert ok_at == TUESDAY_NIGHT and error_at is None
     today = await ask(app, "today")
     assert isinstance(today, PaperList) and today.papers and today.more > 0, today
+
+
+# ---- a stale feed, a partial day, an empty day: said as such in status, today and the digest -----------
+
+
+async def with_history(app: Paperboy) -> None:
+    """What earlier hourly runs stored: September's days before the ones the job fetches."""
+    from bot.ingest import ingest_papers
+    from bot.sources.files import iter_daily_papers_files
+    from tests.shared_data import ARCHIVE
+
+    before = [
+        p for p in iter_daily_papers_files([ARCHIVE / "daily_papers_2025-09.json"]) if max(p.featured_days) < WEEKEND
+    ]
+    await ingest_papers(app.db.papers, before, now=app.clock.now())
+
+
+WEEKEND = datetime(2025, 9, 27, tzinfo=UTC).date()
+
+
+async def feed_note(app: Paperboy) -> str | None:
+    status = await ask(app, "status")
+    assert isinstance(status, Status), status
+    (hf,) = [s for s in status.sources if s.source == "hf"]
+    return hf.note
+
+
+async def digest_note(app: Paperboy) -> str | None:
+    preview = await ask(app, "digest preview")
+    from bot.types import Digest
+
+    assert isinstance(preview, Digest), preview
+    return preview.note
+
+
+async def test_a_stale_feed_is_said_to_be_stale(app: Paperboy, hub: FakeHub) -> None:
+    await with_history(app)
+    hub.stale_days = {"2025-09-30": "2025-09-29"}  # Tuesday's listing repeats Monday's batch
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)
+    note = await feed_note(app)
+    assert note is not None and "looks stale" in note and "Tue 30 Sep" in note, note
+    today = await ask(app, "today")
+    assert isinstance(today, PaperList) and today.note is not None and "looks stale" in today.note
+    assert "29 Sep" in today.heading, "what is shown is Monday's, the newest real day"
+    assert "looks stale" in (await digest_note(app) or "")
+    # The next run finds the feed well again: the note goes.
+    hub.stale_days = {}
+    assert isinstance(app.clock, FixedClock)
+    app.clock.advance(timedelta(minutes=30))
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)
+    assert await feed_note(app) is None
+
+
+async def test_a_partial_day_is_said_to_be_partial(app: Paperboy, hub: FakeHub) -> None:
+    await with_history(app)
+    hub.empty_days = {"2025-09-30"}
+    hub.partial_days = {"2025-09-29": 2}
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)
+    note = await feed_note(app)
+    assert note is not None and "Mon 29 Sep look partial: 2 papers" in note, note
+    today = await ask(app, "today")
+    assert isinstance(today, PaperList) and today.note is not None and "partial" in today.note
+    assert "partial" in (await digest_note(app) or "")
+
+
+async def test_an_empty_weekday_and_an_unpublished_today_are_said_as_such(app: Paperboy, hub: FakeHub) -> None:
+    await with_history(app)
+    hub.empty_days = {"2025-09-30", "2025-09-29"}
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)
+    note = await feed_note(app)
+    assert note is not None and "No Daily Papers were published for Mon 29 Sep" in note, note
+    hub.empty_days = {"2025-09-30"}  # Monday arrives; Tuesday's are not out yet
+    assert isinstance(app.clock, FixedClock)
+    app.clock.advance(timedelta(minutes=30))
+    await asyncio.wait_for(app.ingest_recent(), JOB_TIMEOUT)
+    assert await feed_note(app) == "Today's Daily Papers are not published yet; Paperboy fetches them every hour."
+    today = await ask(app, "today")
+    assert isinstance(today, PaperList) and today.note is not None and "not published yet" in today.note
+    assert "not published" not in (await digest_note(app) or ""), "a digest of Monday says nothing of Tuesday"

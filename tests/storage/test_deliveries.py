@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from bot.types import ChannelRef, DeliveryKind, DeliveryState
+from bot.types import ChannelRef, DeliveryKind, DeliveryState, Replica
 from storage import Database
 from tests.storage.conftest import NOW, RANDOM
-
-STALE_AFTER = timedelta(minutes=10)
 
 
 async def test_claim_creates_a_claimed_delivery_and_a_second_claim_loses(db: Database, general: ChannelRef) -> None:
@@ -60,28 +58,53 @@ async def test_claim_on_unknown_channel_raises(db: Database) -> None:
         await db.deliveries.claim(RANDOM, DeliveryKind.DIGEST, "2025-11-10", claimed_by="a", now=NOW)
 
 
-async def test_reclaim_takes_over_failed_and_stale_claims_only(db: Database, general: ChannelRef) -> None:
+async def lease(db: Database, replica_id: str, *, until: datetime, host: str = "host-a", pid: int = 1) -> None:
+    await db.replicas.register(Replica(replica_id, host, pid, NOW, until))
+
+
+async def test_reclaim_takes_over_failed_claims_and_those_of_lapsed_leases_only(
+    db: Database, general: ChannelRef
+) -> None:
+    await lease(db, "a", until=NOW + timedelta(seconds=15))
+    await lease(db, "b", until=NOW + timedelta(hours=1))
     fresh = await db.deliveries.claim(general, DeliveryKind.DIGEST, "d1", claimed_by="a", now=NOW)
     assert fresh is not None
-    later = NOW + timedelta(minutes=5)
-    # still within its claimer's time: not eligible
-    assert await db.deliveries.reclaim(fresh.id, claimed_by="b", now=later, stale_before=later - STALE_AFTER) is None
+    # "a" is alive: however old its claim, nobody robs it.
+    assert await db.deliveries.reclaim(fresh.id, claimed_by="b", now=NOW + timedelta(seconds=10)) is None
+    await db.replicas.renew("a", now=NOW, expires_at=NOW + timedelta(hours=2))
+    assert await db.deliveries.reclaim(fresh.id, claimed_by="b", now=NOW + timedelta(hours=1)) is None
 
-    much_later = NOW + timedelta(minutes=30)
-    taken = await db.deliveries.reclaim(fresh.id, claimed_by="b", now=much_later, stale_before=much_later - STALE_AFTER)
+    # "a" stopped renewing: the claim is up for takeover the moment its lease lapses.
+    lapsed = NOW + timedelta(hours=2, seconds=1)
+    taken = await db.deliveries.reclaim(fresh.id, claimed_by="b", now=lapsed)
     assert taken is not None
-    assert (taken.state, taken.claimed_by, taken.claimed_at) == (DeliveryState.CLAIMED, "b", much_later)
+    assert (taken.state, taken.claimed_by, taken.claimed_at) == (DeliveryState.CLAIMED, "b", NOW)  # started at NOW
 
-    await db.deliveries.mark_failed(taken.id, error="HTTP 503", now=much_later)
+    await db.deliveries.mark_failed(taken.id, error="HTTP 503", now=lapsed)
     failed = await db.deliveries.get(taken.id)
     assert failed is not None and failed.state is DeliveryState.FAILED and failed.error == "HTTP 503"
-    retried = await db.deliveries.reclaim(taken.id, claimed_by="c", now=much_later, stale_before=NOW)
+    retried = await db.deliveries.reclaim(taken.id, claimed_by="c", now=lapsed)
     assert retried is not None and retried.claimed_by == "c"
 
-    await db.deliveries.mark_sent(retried.id, message_id="1731.0001", now=much_later)
-    for when in (much_later, much_later + timedelta(days=1)):
-        assert await db.deliveries.reclaim(retried.id, claimed_by="d", now=when, stale_before=when) is None
-    assert await db.deliveries.reclaim("0" * 32, claimed_by="d", now=much_later, stale_before=much_later) is None
+    await db.deliveries.mark_sent(retried.id, message_id="1731.0001", now=lapsed)
+    for when in (lapsed, lapsed + timedelta(days=1)):
+        assert await db.deliveries.reclaim(retried.id, claimed_by="d", now=when) is None
+    assert await db.deliveries.reclaim("0" * 32, claimed_by="d", now=lapsed) is None
+
+
+async def test_a_claimer_without_any_lease_is_dead(db: Database, general: ChannelRef) -> None:
+    # Claims made before leases existed, or by a replica whose lapsed lease was cleaned up.
+    old = await db.deliveries.claim(general, DeliveryKind.DIGEST, "d0", claimed_by="gone:123", now=NOW)
+    assert old is not None
+    assert await db.deliveries.reclaim(old.id, claimed_by="b", now=NOW) is not None
+
+
+async def test_a_replica_may_take_back_its_own_claim(db: Database, general: ChannelRef) -> None:
+    # Its own orphan (the process is alive but the delivery is not in flight: it died in a task).
+    await lease(db, "a", until=NOW + timedelta(hours=1))
+    mine = await db.deliveries.claim(general, DeliveryKind.DIGEST, "d9", claimed_by="a", now=NOW)
+    assert mine is not None
+    assert await db.deliveries.reclaim(mine.id, claimed_by="a", now=NOW) is not None
 
 
 async def test_concurrent_reclaims_have_one_winner(db: Database, general: ChannelRef) -> None:
@@ -89,8 +112,10 @@ async def test_concurrent_reclaims_have_one_winner(db: Database, general: Channe
     assert claimed is not None
     await db.deliveries.mark_failed(claimed.id, error="timeout", now=NOW)
     later = NOW + timedelta(minutes=1)
+    for i in range(6):  # takers are live replicas: whoever wins holds it against the others
+        await lease(db, f"w{i}", until=later + timedelta(hours=1))
     results = await asyncio.gather(
-        *(db.deliveries.reclaim(claimed.id, claimed_by=f"w{i}", now=later, stale_before=NOW) for i in range(6))
+        *(db.deliveries.reclaim(claimed.id, claimed_by=f"w{i}", now=later) for i in range(6))
     )
     assert sum(r is not None for r in results) == 1
 
@@ -103,23 +128,57 @@ async def test_skipped_delivery_is_final(db: Database, general: ChannelRef) -> N
     assert skipped is not None and skipped.state is DeliveryState.SKIPPED and skipped.error == "nothing new"
     assert skipped.finished_at == NOW
     when = NOW + timedelta(days=1)
-    assert await db.deliveries.reclaim(claimed.id, claimed_by="b", now=when, stale_before=when) is None
+    assert await db.deliveries.reclaim(claimed.id, claimed_by="b", now=when) is None
 
 
-async def test_unfinished_lists_stale_claims_and_failures(db: Database, general: ChannelRef) -> None:
-    stale = await db.deliveries.claim(general, DeliveryKind.DIGEST, "old", claimed_by="a", now=NOW)
-    recent = await db.deliveries.claim(
-        general, DeliveryKind.DIGEST, "new", claimed_by="a", now=NOW + timedelta(minutes=20)
-    )
+async def test_unfinished_lists_failures_dead_claims_and_own_claims(db: Database, general: ChannelRef) -> None:
+    await lease(db, "live", until=NOW + timedelta(hours=1))
+    await lease(db, "dead", until=NOW - timedelta(seconds=1))
+    await lease(db, "me", until=NOW + timedelta(hours=1))
+    dead = await db.deliveries.claim(general, DeliveryKind.DIGEST, "old", claimed_by="dead", now=NOW)
+    live = await db.deliveries.claim(general, DeliveryKind.DIGEST, "new", claimed_by="live", now=NOW)
     failed = await db.deliveries.claim(
-        general, DeliveryKind.PAPER, "p", claimed_by="a", now=NOW + timedelta(minutes=25)
+        general, DeliveryKind.PAPER, "p", claimed_by="live", now=NOW + timedelta(minutes=25)
     )
-    sent = await db.deliveries.claim(general, DeliveryKind.PAPER, "q", claimed_by="a", now=NOW)
-    assert stale and recent and failed and sent
+    mine = await db.deliveries.claim(general, DeliveryKind.PAPER, "m", claimed_by="me", now=NOW + timedelta(hours=1))
+    sent = await db.deliveries.claim(general, DeliveryKind.PAPER, "q", claimed_by="dead", now=NOW)
+    assert dead and live and failed and mine and sent
     await db.deliveries.mark_failed(failed.id, error="boom", now=NOW + timedelta(minutes=26))
     await db.deliveries.mark_sent(sent.id, message_id="m", now=NOW)
-    found = await db.deliveries.unfinished(older_than=NOW + timedelta(minutes=10))
-    assert [d.id for d in found] == [stale.id, failed.id]
+    found = await db.deliveries.unfinished(now=NOW, replica_id="me")
+    assert [d.id for d in found] == [dead.id, failed.id, mine.id]
+
+
+async def test_parts_are_recorded_once_each_and_read_back_in_order(db: Database, general: ChannelRef) -> None:
+    claimed = await db.deliveries.claim(
+        general, DeliveryKind.DIGEST, "2025-11-12", claimed_by="a", now=NOW, content='{"entries": []}'
+    )
+    assert claimed is not None and claimed.content == '{"entries": []}'
+    assert await db.deliveries.parts(claimed.id) == {}
+    await db.deliveries.record_part(claimed.id, 0, "1731.0001", now=NOW)
+    await db.deliveries.record_part(claimed.id, 2, "1731.0003", now=NOW)
+    await db.deliveries.record_part(claimed.id, 1, "1731.0002", now=NOW)
+    await db.deliveries.record_part(claimed.id, 1, "1731.9999", now=NOW)  # recorded twice: the first stays
+    assert await db.deliveries.parts(claimed.id) == {0: "1731.0001", 1: "1731.0002", 2: "1731.0003"}
+    stored = await db.deliveries.get(claimed.id)
+    assert stored is not None and stored.content == '{"entries": []}'
+
+
+async def test_leases_register_renew_expire_and_release(db: Database) -> None:
+    await lease(db, "a", until=NOW + timedelta(seconds=15), host="h1", pid=10)
+    await lease(db, "b", until=NOW + timedelta(seconds=15), host="h2", pid=10)
+    assert [r.id for r in await db.replicas.live(now=NOW)] == ["a", "b"]
+    assert [r.id for r in await db.replicas.on_host("h1")] == ["a"]
+    assert await db.replicas.renew("a", now=NOW, expires_at=NOW + timedelta(minutes=1))
+    assert [r.id for r in await db.replicas.live(now=NOW + timedelta(seconds=20))] == ["a"]
+    await db.replicas.expire(["a"], now=NOW)
+    assert await db.replicas.live(now=NOW) == [r for r in await db.replicas.live(now=NOW) if r.id == "b"]
+    await db.replicas.release("b")
+    assert await db.replicas.live(now=NOW - timedelta(days=1)) == [
+        r for r in await db.replicas.on_host("h1") if r.id == "a"
+    ]
+    assert not await db.replicas.renew("b", now=NOW, expires_at=NOW + timedelta(minutes=1))  # gone
+    assert await db.replicas.forget_lapsed(before=NOW + timedelta(days=1)) == 1
 
 
 async def test_last_for_channel_is_the_most_recent_claim(db: Database, general: ChannelRef) -> None:

@@ -3,7 +3,7 @@
 - the core (`bot/`) never imports, at run time, an adapter, the storage layer, the application or a
   platform SDK (imports under `if TYPE_CHECKING:` are for type checkers only and are allowed);
 - an adapter never imports the storage layer, the application, or another platform's adapter;
-- the storage layer imports no more of the core than its leaf modules (value types, text normalisation,
+- the storage layer imports no more of the core than its leaf modules (value types, text normalisation, errors,
   the inbound log's retention).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SDKS = ("slack_bolt", "slack_sdk", "discord")
 PLATFORM_ADAPTERS = ("adapters.slack", "adapters.discord", "adapters.console", "adapters.memory")
-STORAGE_MAY_IMPORT = ("bot.types", "bot.textnorm", "bot.inbound")
+STORAGE_MAY_IMPORT = ("bot.types", "bot.textnorm", "bot.errors", "bot.inbound")
 
 
 def module_name(path: Path) -> str:

@@ -190,8 +190,8 @@ def test_the_same_digest_in_two_channels_carries_each_delivery_id() -> None:
     first = make_digest(12, delivery_id="d-first")
     second = replace(first, channel=ChannelRef(Platform.SLACK, "T2", "C9"), delivery_id="d-second")
     a, b = render(first), render(second)
-    assert a[0].metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "d-first"}}
-    assert b[0].metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "d-second"}}
+    assert a[0].metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "d-first", "part": 0}}
+    assert b[0].metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "d-second", "part": 0}}
     assert [p.blocks for p in a] == [p.blocks for p in b]
     assert render(first)[0].metadata == a[0].metadata
     assert render(replace(first, delivery_id=None))[0].metadata is None
@@ -267,7 +267,7 @@ def test_digest_heading_and_matched_line() -> None:
     assert header == "Papers for Fri 27 Nov · 3 trending, 4 for your topics"
     all_text = json.dumps([p.blocks for p in posts], ensure_ascii=False)
     assert "matched: mixture of experts" in all_text
-    assert posts[0].metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "d-1"}}
+    assert posts[0].metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "d-1", "part": 0}}
 
 
 def test_long_digest_overflows_into_thread_within_limits() -> None:

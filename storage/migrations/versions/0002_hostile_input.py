@@ -9,7 +9,7 @@
   The tokens themselves are sealed by Paperboy at start (they need the key, which a migration has not).
 
 Revision ID: 0002_hostile_input
-Revises: 0001
+Revises: 0002_leases_and_parts
 Create Date: 2026-12-01
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_hostile_input"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_leases_and_parts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

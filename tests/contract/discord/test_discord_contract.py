@@ -10,6 +10,7 @@ import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters.discord import render as discord_render
 from adapters.discord.adapter import COMMANDS_HASH_KEY, DiscordAdapter
 from bot.clock import FixedClock
 from bot.errors import PaperboyError, PermanentDeliveryError, RetryableDeliveryError
@@ -328,8 +329,41 @@ async def test_long_digest_continues_in_a_thread(adapter: DiscordAdapter, fake: 
     assert rest and all(p.channel_id == thread["id"] for p in rest)
     assert list(sent.extra_ids) == [p.id for p in rest]
     assert sum(len(p.embeds) for p in fake.posted) == 25
-    assert "nonce" not in rest[0].body  # only the channel-level message carries the delivery nonce
+    # Every part carries its own nonce and visible marker, so a retry is refused and a crash is readable.
+    nonces = [p.body["nonce"] for p in fake.posted]
+    assert len(set(nonces)) == len(nonces) and all(p.body["enforce_nonce"] for p in fake.posted)
+    for position, post in enumerate(fake.posted):
+        assert discord_render.marker_positions(post.body, digest.delivery_id) == {position}
     assert not fake.rejected
+
+
+async def test_a_resumed_digest_posts_only_the_missing_parts_in_the_same_thread(
+    adapter: DiscordAdapter, fake: FakeDiscord
+) -> None:
+    entries = tuple(DigestEntry(paper(i), DigestReason.TOPIC, ("mixture of experts",)) for i in range(1, 26))
+    digest = Digest(CHANNEL, NOW.date(), entries, delivery_id="5e2c9a2e7d414b8a9f001234567890ab")
+    landed: dict[int, str] = {}
+
+    async def record(position: int, message_id: str) -> None:
+        landed[position] = message_id
+
+    sent = await adapter.send(CHANNEL, digest, delivery_id=digest.delivery_id, on_part=record)
+    parts = [sent.message_id, *sent.extra_ids]
+    assert len(parts) >= 3
+    # As if the process died after the first follow-up: the thread exists, the rest never went out.
+    (thread,) = fake.threads
+    kept = fake.posted[:2]
+    fake.posted[:] = kept
+    fake.messages[thread["id"]] = [m for m in fake.messages[thread["id"]] if m["id"] == kept[1].id]
+    fake.forget_nonces(keep={p.id for p in kept})
+    since = NOW - timedelta(days=1)
+    found = await adapter.find_parts(CHANNEL, digest.delivery_id, since, {})
+    assert found == {0: parts[0], 1: parts[1]}
+    resumed = await adapter.send(CHANNEL, digest, delivery_id=digest.delivery_id, posted=found)
+    assert resumed.message_id == parts[0]
+    assert len(fake.threads) == 1, "the thread made before the crash is used again"
+    assert [p.channel_id for p in fake.posted[2:]] == [thread["id"]] * (len(parts) - 2)
+    assert sum(len(p.embeds) for p in fake.posted) == 25
 
 
 async def test_digest_follow_ups_stay_in_channel_without_thread_permission(
@@ -342,18 +376,18 @@ async def test_digest_follow_ups_stay_in_channel_without_thread_permission(
     assert sum(len(p.embeds) for p in fake.posted) == 25
 
 
-async def test_find_delivery_finds_the_marker(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
+async def test_find_parts_finds_the_marker(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
     await adapter.send(CHANNEL, TextReply("unrelated"))
     sent = await adapter.send(CHANNEL, _list(), delivery_id="d1e2f3a4b5c6d7e8f9")
     await adapter.send(CHANNEL, TextReply("later"), delivery_id="other-delivery")
     since = NOW - timedelta(days=1)
-    assert await adapter.find_delivery(CHANNEL, "d1e2f3a4b5c6d7e8f9", since) == sent.message_id
-    assert await adapter.find_delivery(CHANNEL, "never-posted-id", since) is None
+    assert await adapter.find_parts(CHANNEL, "d1e2f3a4b5c6d7e8f9", since, {}) == {0: sent.message_id}
+    assert await adapter.find_parts(CHANNEL, "never-posted-id", since, {}) == {}
     text_sent = await adapter.send(CHANNEL, TextReply("plain"), delivery_id="plain-text-delivery")
-    assert await adapter.find_delivery(CHANNEL, "plain-text-delivery", since) == text_sent.message_id
+    assert await adapter.find_parts(CHANNEL, "plain-text-delivery", since, {}) == {0: text_sent.message_id}
 
 
-async def test_find_delivery_on_a_deleted_channel_is_permanent(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
+async def test_find_parts_on_a_deleted_channel_is_permanent(adapter: DiscordAdapter, fake: FakeDiscord) -> None:
     fake.knobs.permanent["333"] = (404, 10003, "Unknown Channel")
     with pytest.raises(PermanentDeliveryError):
-        await adapter.find_delivery(CHANNEL, "x", NOW)
+        await adapter.find_parts(CHANNEL, "x", NOW, {})

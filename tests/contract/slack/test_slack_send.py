@@ -1,4 +1,4 @@
-"""send() and find_delivery() through the real AsyncWebClient against the fake Web API."""
+"""send() part by part and find_parts() through the real AsyncWebClient against the fake Web API."""
 
 from __future__ import annotations
 
@@ -28,40 +28,92 @@ async def adapter(fake: FakeSlack) -> AsyncIterator[SlackAdapter]:
     await slack.stop()
 
 
-async def test_send_marks_the_first_post_and_threads_the_rest(fake: FakeSlack, adapter: SlackAdapter) -> None:
+def marker(delivery_id: str, part: int) -> dict[str, object]:
+    return {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": delivery_id, "part": part}}
+
+
+async def test_send_marks_every_part_and_threads_the_rest(fake: FakeSlack, adapter: SlackAdapter) -> None:
+    landed: list[tuple[int, str]] = []
+
+    async def record(position: int, ts: str) -> None:
+        landed.append((position, ts))
+
     started = time.monotonic()
-    sent = await adapter.send(C1, digest(25), delivery_id="dlv-42")
+    sent = await adapter.send(C1, digest(25), delivery_id="dlv-42", on_part=record)
     elapsed = time.monotonic() - started
     first, *replies = fake.posts
     assert sent.message_id == first.ts and sent.extra_ids == tuple(r.ts for r in replies)
-    assert first.metadata == {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "dlv-42"}}
-    assert replies and all(r.thread_ts == first.ts and r.metadata is None for r in replies)
+    assert first.metadata == marker("dlv-42", 0)
+    assert replies and all(r.thread_ts == first.ts for r in replies)
+    assert [r.metadata for r in replies] == [marker("dlv-42", i) for i in range(1, len(replies) + 1)]
+    assert landed == [(i, p.ts) for i, p in enumerate(fake.posts)], "each part reported as it lands"
     assert elapsed >= 0.2 * len(replies) * 0.9, "posts to one channel are paced"
     assert all(p.token == "xoxb-t1-token" for p in fake.posts)
 
 
-async def test_find_delivery(fake: FakeSlack, adapter: SlackAdapter) -> None:
+async def test_send_posts_only_the_parts_not_yet_posted_under_the_first(fake: FakeSlack, adapter: SlackAdapter) -> None:
+    whole = digest(25)
+    sent = await adapter.send(C1, whole, delivery_id="dlv-7")
+    first, second, *_ = fake.posts
+    fake.posts[:] = fake.posts[:2]  # as if the process died after the first reply
+    resumed = await adapter.send(C1, whole, delivery_id="dlv-7", posted={0: first.ts, 1: second.ts})
+    assert resumed.message_id == first.ts and len(resumed.extra_ids) == len(sent.extra_ids)
+    assert [p.metadata["event_payload"]["part"] for p in fake.posts] == list(range(len(sent.extra_ids) + 1))  # type: ignore[index]
+    assert all(p.thread_ts == first.ts for p in fake.posts[1:])
+
+
+async def test_a_failing_reply_raises_after_reporting_what_landed(fake: FakeSlack, adapter: SlackAdapter) -> None:
+    landed: dict[int, str] = {}
+
+    async def record(position: int, ts: str) -> None:
+        landed[position] = ts
+
+    fake.fail_next("chat.postMessage", 1, status=500, after=1)  # the channel message lands, the first reply fails
+    with pytest.raises(RetryableDeliveryError, match="server error"):
+        await adapter.send(C1, digest(25), delivery_id="dlv-9", on_part=record)
+    assert landed == {0: fake.posts[0].ts} and len(fake.posts) == 1
+    # The retry posts only what is missing, under the first part.
+    sent = await adapter.send(C1, digest(25), delivery_id="dlv-9", posted=landed, on_part=record)
+    assert sent.message_id == fake.posts[0].ts and len(fake.posts) == 1 + len(sent.extra_ids)
+    assert sorted(landed) == list(range(len(fake.posts)))
+
+
+async def test_find_parts_reads_the_channel_and_the_thread(fake: FakeSlack, adapter: SlackAdapter) -> None:
     since = datetime.now(UTC) - timedelta(hours=1)
     await adapter.send(C1, TextReply("unrelated"))
-    sent = await adapter.send(C1, digest(2), delivery_id="dlv-1")
-    assert await adapter.find_delivery(C1, "dlv-1", since) == sent.message_id
-    assert await adapter.find_delivery(C1, "dlv-unknown", since) is None
-    assert await adapter.find_delivery(C1, "dlv-1", datetime.now(UTC) + timedelta(hours=1)) is None, "oldest honoured"
+    sent = await adapter.send(C1, digest(25), delivery_id="dlv-1")
+    parts = [sent.message_id, *sent.extra_ids]
+    assert await adapter.find_parts(C1, "dlv-1", since, {}) == dict(enumerate(parts))
+    assert await adapter.find_parts(C1, "dlv-1", since, {0: sent.message_id}) == dict(enumerate(parts))
+    assert await adapter.find_parts(C1, "dlv-unknown", since, {}) == {}
+    late = datetime.now(UTC) + timedelta(hours=1)
+    assert await adapter.find_parts(C1, "dlv-1", late, {}) == {}, "oldest honoured"
     call = fake.calls_of("conversations.history")[-1]
     assert call.args["include_all_metadata"] in ("1", "true", "True")
     assert call.args["limit"] == "200"
+    replies = fake.calls_of("conversations.replies")[-1]
+    assert replies.args["ts"] == sent.message_id and replies.args["include_all_metadata"] in ("1", "true", "True")
 
 
-async def test_find_delivery_pages_through_history_boundedly(fake: FakeSlack, adapter: SlackAdapter) -> None:
+async def test_a_channel_message_from_before_numbered_parts_is_part_zero(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    since = datetime.now(UTC) - timedelta(hours=1)
+    await adapter.send(C1, digest(2), delivery_id="dlv-old")
+    fake.posts[0].metadata = {"event_type": "paperboy_delivery", "event_payload": {"delivery_id": "dlv-old"}}
+    assert await adapter.find_parts(C1, "dlv-old", since, {}) == {0: fake.posts[0].ts}
+
+
+async def test_find_parts_pages_through_history_boundedly(fake: FakeSlack, adapter: SlackAdapter) -> None:
     since = datetime.now(UTC) - timedelta(hours=1)
     sent = await adapter.send(C1, digest(1), delivery_id="dlv-old")
     for i in range(6):
         await adapter.send(C1, TextReply(f"newer {i}"))
     fake.history_page_size = 2
-    assert await adapter.find_delivery(C1, "dlv-old", since) == sent.message_id
+    assert await adapter.find_parts(C1, "dlv-old", since, {}) == {0: sent.message_id}
     assert len(fake.calls_of("conversations.history")) == 4
     fake.history_page_size = 1
-    assert await adapter.find_delivery(C1, "dlv-old", since) is None, "gives up after a bounded number of pages"
+    assert await adapter.find_parts(C1, "dlv-old", since, {}) == {}, "gives up after a bounded number of pages"
     assert len(fake.calls_of("conversations.history")) == 4 + 5
 
 

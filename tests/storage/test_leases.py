@@ -1,0 +1,108 @@
+"""Leases on the real store: a restarted process ends its dead predecessors' leases at once, never a live one's."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.errors import StoreUnavailable
+from bot.leases import Identity, Lease, this_host
+from bot.outage import StoreHealth
+from bot.types import Replica
+from storage import Database
+from tests.storage.conftest import NOW
+
+LEASE = timedelta(seconds=15)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(child.stdout)
+
+
+def lease_for(db: Database, identity: Identity, clock: FixedClock) -> Lease:
+    return Lease(db.replicas, identity, clock, duration=LEASE, health=StoreHealth(clock))
+
+
+async def test_acquire_ends_the_leases_of_dead_predecessors_on_this_host_only(db: Database) -> None:
+    clock = FixedClock(NOW)
+    host = this_host()
+    until = NOW + LEASE
+    gone = dead_pid()
+    await db.replicas.register(Replica("same-pid", host, os.getpid(), NOW, until))  # a container restart: pid 1 again
+    await db.replicas.register(Replica("dead-pid", host, gone, NOW, until))
+    await db.replicas.register(Replica("alive", host, os.getppid(), NOW, until))  # a live process on this host
+    await db.replicas.register(Replica("elsewhere", "another-host/boot", gone, NOW, until))  # not ours to judge
+    me = Identity("me", host, os.getpid())
+    ended = await lease_for(db, me, clock).acquire()
+    assert sorted(ended) == ["dead-pid", "same-pid"]
+    assert {r.id for r in await db.replicas.live(now=NOW)} == {"alive", "elsewhere", "me"}
+
+
+async def test_renewal_keeps_the_lease_and_registers_again_after_it_was_cleaned_up(db: Database) -> None:
+    clock = FixedClock(NOW)
+    lease = lease_for(db, Identity("me", "h", 1), clock)
+    await lease.acquire()
+    clock.advance(timedelta(seconds=10))
+    assert await lease.renew()
+    assert [r.expires_at for r in await db.replicas.live(now=clock.now())] == [clock.now() + LEASE]
+    await db.replicas.release("me")  # as housekeeping would after a long outage
+    assert await lease.renew()
+    assert [r.id for r in await db.replicas.live(now=clock.now())] == ["me"]
+    await lease.release()
+    assert await db.replicas.live(now=clock.now()) == []
+
+
+class Unreachable:
+    """A replica store whose database is down until told otherwise."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.down = True
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self._db.replicas, name)
+
+        async def call(*args: object, **kwargs: object) -> object:
+            if self.down:
+                raise StoreUnavailable("cannot connect to the database (ConnectionRefusedError)")
+            return await method(*args, **kwargs)
+
+        return call
+
+
+async def test_an_outage_is_logged_once_and_its_end_runs_the_catch_up(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FixedClock(NOW)
+    health = StoreHealth(clock)
+    caught_up: list[str] = []
+
+    async def catch_up() -> None:
+        caught_up.append("digests")
+
+    health.when_back("missed digests", catch_up)
+    store = Unreachable(db)
+    lease = Lease(store, Identity("me", "h", 1), clock, duration=LEASE, health=health)  # type: ignore[arg-type]
+    with caplog.at_level(logging.DEBUG, logger="bot.outage"):
+        for _ in range(20):  # a minute of renewals every 3 s
+            assert not await lease.renew()
+            clock.advance(timedelta(seconds=3))
+        assert not health.up and caught_up == []
+        store.down = False
+        await db.replicas.register(Replica("me", "h", 1, NOW, NOW + LEASE))
+        assert await lease.renew()
+        await health.settle()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(":")[0] for r in warnings] == [
+        "database unreachable while renewing the replica lease",
+        "database reachable again after 60 s (20 failed operations); catching up",
+    ]
+    assert health.up and caught_up == ["digests"]
