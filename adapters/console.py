@@ -88,7 +88,13 @@ class ConsoleAdapter:
         return SentMessage(message_id)
 
     async def find_parts(
-        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str]
+        self,
+        channel: ChannelRef,
+        delivery_id: str,
+        since: datetime,
+        posted: Mapping[int, str],
+        *,
+        under: str | None = None,
     ) -> dict[int, str]:
         found = self._posted.get(delivery_id)
         return {0: found} if found else {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.ports import CommandPort, PartRecorder, SentMessage
-from bot.types import ChannelRef, Digest, Message, Platform
+from bot.types import ChannelRef, Digest, FollowUp, Message, Platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,9 @@ class MemoryAdapter:
             if failure is not None:
                 raise failure
             message_id = f"m{len(self.posted) + 1}"
-            self.posted.append(Posted(channel, message, delivery_id, message_id, part, done.get(0)))
+            # A follow-up goes in the thread of the message that carried its paper; other parts under part 0.
+            parent = done.get(0) if part else (message.parent if isinstance(message, FollowUp) else None)
+            self.posted.append(Posted(channel, message, delivery_id, message_id, part, parent))
             done[part] = message_id
             if on_part is not None:
                 await on_part(part, message_id)
@@ -85,7 +87,13 @@ class MemoryAdapter:
         return SentMessage(ids[0], tuple(ids[1:]))
 
     async def find_parts(
-        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str]
+        self,
+        channel: ChannelRef,
+        delivery_id: str,
+        since: datetime,
+        posted: Mapping[int, str],
+        *,
+        under: str | None = None,
     ) -> dict[int, str]:
         return {p.part: p.message_id for p in self.posted if p.channel == channel and p.delivery_id == delivery_id}
 

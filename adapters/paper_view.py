@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.types import ChannelRef, Digest, Paper, Platform
+from bot.types import WEEKDAYS, ArtifactKind, ChannelRef, ChannelSettings, Digest, FollowUp, Paper, Platform, Trajectory
 
 _ANY_CHANNEL = ChannelRef(Platform.CONSOLE, "-", "-")
 
@@ -51,3 +51,51 @@ def as_shown(digest: Digest) -> Digest:
     this, so a fan-out renders each distinct digest once and adds the delivery id afterwards.
     """
     return replace(digest, channel=_ANY_CHANNEL, delivery_id=None)
+
+
+def short_count(n: int) -> str:
+    """1234 -> "1.2k", 15300 -> "15k": star counts as people read them."""
+    if n < 1000:
+        return str(n)
+    if n < 10_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k")
+    return f"{round(n / 1000)}k"
+
+
+def climb(trajectory: Trajectory) -> str:
+    """ "▲ 12 → 148 since Tue 25 Nov": how a rising paper climbed."""
+    since = trajectory.since
+    return f"▲ {trajectory.from_upvotes} → {trajectory.to_upvotes} since {since:%a} {since.day} {since:%b}"
+
+
+_FOLLOWUP_LABELS = {
+    ArtifactKind.CODE: ("💻", "Code released"),
+    ArtifactKind.MODEL: ("🤗", "Model"),
+    ArtifactKind.DATASET: ("📊", "Dataset"),
+    ArtifactKind.SPACE: ("🚀", "Space"),
+}
+_HUB_PATHS = {ArtifactKind.MODEL: "", ArtifactKind.DATASET: "datasets/", ArtifactKind.SPACE: "spaces/"}
+
+
+def followup_parts(message: FollowUp) -> tuple[str, str, str | None, str]:
+    """(emoji, label, link of what appeared or None, the rest: "· ★ 1.2k", "· 3 more") for a follow-up."""
+    emoji, label = _FOLLOWUP_LABELS[message.kind]
+    if message.kind is ArtifactKind.CODE:
+        url = message.paper.github_repo
+        rest = f" · ★ {short_count(message.stars)}" if message.stars else ""
+    else:
+        url = f"https://huggingface.co/{_HUB_PATHS[message.kind]}{message.detail}" if message.detail else None
+        rest = f" · {message.more} more" if message.more else ""
+    if url is not None and not url.lower().startswith(("https://", "http://")):
+        url = None
+    return emoji, label, url, rest
+
+
+def following_line(settings: ChannelSettings) -> str:
+    """ "Follow-ups on · rising on · weekly rollup on Mondays": what the channel follows up on."""
+
+    def onoff(flag: bool) -> str:
+        return "on" if flag else "off"
+
+    weekly = f"on {WEEKDAYS[settings.weekly_day].capitalize()}s" if settings.weekly_day is not None else "off"
+    return f"Follow-ups {onoff(settings.followups)} · rising {onoff(settings.rising)} · weekly rollup {weekly}"

@@ -10,6 +10,7 @@ from adapters import paper_view
 from bot.types import (
     Digest,
     DigestReason,
+    FollowUp,
     ListedPaper,
     Message,
     Paper,
@@ -18,6 +19,7 @@ from bot.types import (
     Status,
     TextReply,
     TopicList,
+    WeeklyRollup,
 )
 
 WIDTH = 100
@@ -37,12 +39,14 @@ def excerpt(paper: Paper, limit: int = EXCERPT) -> str:
     return cut + "…"
 
 
-def _paper_block(rank: int | None, item: ListedPaper, *, detail: bool = True) -> list[str]:
+def _paper_block(rank: int | None, item: ListedPaper, *, detail: bool = True, note: str = "") -> list[str]:
     p = item.paper
     head = f"{rank:>2}. " if rank is not None else ""
     lines = [f"{head}{p.title}  [{p.id}]"]
     pad = " " * len(head)
     lines.append(f"{pad}▲ {p.upvotes} · 💬 {p.comments} · {short_authors(p.authors)}")
+    if note:
+        lines.append(pad + note)
     if item.matched:
         lines.append(f"{pad}matched: {', '.join(item.matched)}")
     if detail:
@@ -85,19 +89,28 @@ def render_text(message: Message) -> str:
             return "\n".join(lines)
         case Status():
             return render_status(message)
+        case FollowUp():
+            return render_followup(message)
+        case WeeklyRollup():
+            return render_weekly(message)
         case _:
             assert_never(message)
 
 
 def render_digest(d: Digest) -> str:
     day = f"{d.day:%a} {d.day.day} {d.day:%b %Y}"
-    head = f"== Paperboy digest · {day} · {d.trending_count} trending, {d.topic_count} for your topics =="
+    head = f"== Paperboy digest · {day} · {d.trending_count} trending, {d.topic_count} for your topics"
+    head += f", {d.rising_count} rising ==" if d.rising_count else " =="
     lines = [head]
     if d.papers_day:
         lines.append(f"Daily Papers of {d.papers_day:%a} {d.papers_day.day} {d.papers_day:%b}")
     if d.note:
         lines.append(d.note)
-    sections = ((DigestReason.TRENDING, "Trending"), (DigestReason.TOPIC, "For your topics"))
+    sections = (
+        (DigestReason.TRENDING, "Trending"),
+        (DigestReason.TOPIC, "For your topics"),
+        (DigestReason.RISING, "Rising"),
+    )
     rank = 0
     for reason, title in sections:
         entries = [e for e in d.entries if e.reason is reason]
@@ -106,7 +119,29 @@ def render_digest(d: Digest) -> str:
         lines.append(f"-- {title} --")
         for e in entries:
             rank += 1
-            lines += _paper_block(rank, ListedPaper(e.paper, e.matched))
+            note = f"rising: {paper_view.climb(e.trajectory)}" if e.trajectory is not None else ""
+            lines += _paper_block(rank, ListedPaper(e.paper, e.matched), note=note)
+    return "\n".join(lines)
+
+
+def render_followup(f: FollowUp) -> str:
+    emoji, label, url, rest = paper_view.followup_parts(f)
+    shown = f.detail or label
+    where = f" <{url}>" if url and url.removeprefix("https://").removeprefix("http://") != shown else ""
+    return f"{emoji} {label}: {shown}{rest}{where}\n   for {f.paper.title}  [{f.paper.id}]"
+
+
+def render_weekly(w: WeeklyRollup) -> str:
+    lines = [f"== Your week in papers · {w.start:%a %d %b} – {w.end:%a %d %b %Y} =="]
+    if not w.topics:
+        lines.append("This channel follows no topics yet. `subscribe <query>` adds one.")
+    for topic in w.topics:
+        lines.append(f"-- {topic.query}: {topic.matched} paper{'s' if topic.matched != 1 else ''} this week --")
+        lines += [f"   • {p.title}  [{p.id}] (▲ {p.upvotes})" for p in topic.top]
+    if w.liked:
+        lines.append("-- Most liked here this week --")
+        lines += [f"   • {p.title}  [{p.id}]" for p in w.liked]
+    lines.append("The week's most upvoted papers: `top week`.")
     return "\n".join(lines)
 
 
@@ -125,6 +160,12 @@ def render_status(s: Status) -> str:
         lines.append(f"PAUSED: {s.paused_reason}")
     latest = f"{s.latest_day:%Y-%m-%d}" if s.latest_day else "none"
     lines.append(f"Papers stored: {s.papers_stored}; latest Daily Papers day: {latest}; topics: {s.topics}")
+    if s.settings is not None:
+        lines.append(paper_view.following_line(s.settings))
+    for label, delivery in (("Last follow-up", s.last_followup), ("Last weekly rollup", s.last_weekly)):
+        if delivery is not None:
+            result = delivery.state.value + (f" ({delivery.error})" if delivery.error else "")
+            lines.append(f"{label}: {result} at {_when(delivery.finished_at or delivery.claimed_at)}")
     for h in s.sources:
         line = f"Source {h.source}: last success {_when(h.last_success_at)}"
         if h.last_result:

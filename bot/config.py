@@ -185,6 +185,22 @@ class IngestSettings(BaseModel):
     refetch_days: int = Field(default=3, ge=0, le=30)
 
 
+class FollowUpSettings(BaseModel):
+    # Papers posted within this many days are followed: their code, models, datasets and Spaces.
+    window_days: int = Field(default=30, ge=1, le=365)
+    # How often the follow-ups due are posted (news found by any ingest or the poll).
+    interval_minutes: int = Field(default=60, ge=1, le=1440)
+    # Paper-info calls to the Hub per 5 minutes. The Hub allows about 500 anonymously and 1,000 with a
+    # token, shared with the ingest and searches: unset, the poll takes 400 (800 with `hf.token`).
+    poll_budget: int | None = Field(default=None, ge=1, le=1000)
+    poll: bool = True
+
+    def budget(self, has_token: bool) -> int:
+        if self.poll_budget is not None:
+            return self.poll_budget
+        return 800 if has_token else 400
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAPERBOY_",
@@ -212,6 +228,7 @@ class Settings(BaseSettings):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    followups: FollowUpSettings = Field(default_factory=FollowUpSettings)
 
     @property
     def secret_box(self) -> SecretBox | None:

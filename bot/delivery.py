@@ -31,7 +31,17 @@ from bot.clock import Clock
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError, StoreUnavailable
 from bot.metrics import DELIVERIES, DELIVERY_SECONDS
 from bot.ports import ChannelStore, ChatAdapter, DeliveryStore
-from bot.types import ChannelRef, Delivery, DeliveryKind, DeliveryState, Digest, Message, Platform
+from bot.types import (
+    ChannelRef,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Digest,
+    FollowUp,
+    Message,
+    Platform,
+    WeeklyRollup,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +80,11 @@ class DeliveryResult:
 Sleep = Callable[[float], Awaitable[None]]
 Revive = Callable[[Delivery], Awaitable[Message]]
 """The message a claim stored (`Delivery.content`), for a delivery that is taken over."""
+
+
+def posted_under(message: Message) -> str | None:
+    """The message whose thread `message` goes in (a follow-up's paper message): where its parts are."""
+    return message.parent if isinstance(message, FollowUp) else None
 
 
 class Deliverer:
@@ -124,17 +139,34 @@ class Deliverer:
         existing = await deliveries.get_by_key(ref, kind, key)
         if existing is None or existing.state in (DeliveryState.SENT, DeliveryState.SKIPPED):
             return DeliveryResult(Outcome.ALREADY, existing)
+        return await self._take_over(adapter, existing, message, revive)
+
+    async def finish(self, delivery: Delivery, revive: Revive) -> DeliveryResult:
+        """Take over an unfinished claim and finish it with the message it stored (recovery)."""
+        adapter = self._adapters.get(delivery.channel.platform)
+        if adapter is None:
+            return DeliveryResult(Outcome.NO_ADAPTER, detail=f"no {delivery.channel.platform.value} connection")
+        if delivery.content is None:
+            return DeliveryResult(Outcome.FAILED, delivery, "the claim stored no content to finish it with")
+        return await self._take_over(adapter, delivery, None, revive)
+
+    async def _take_over(
+        self, adapter: ChatAdapter, existing: Delivery, message: Message | None, revive: Revive | None
+    ) -> DeliveryResult:
+        ref = existing.channel
         # Reserve the id before any await: two recovery passes of this process must not both take it.
         if existing.id in self._in_flight:
             return DeliveryResult(Outcome.BUSY, existing)
         self._in_flight.add(existing.id)
         try:
-            taken = await deliveries.reclaim(existing.id, claimed_by=self.replica_id, now=now)
+            taken = await self._deliveries.reclaim(existing.id, claimed_by=self.replica_id, now=self._clock.now())
             if taken is None:
                 return DeliveryResult(Outcome.BUSY, existing)
             logger.info("delivery %s taken over by %s %s", taken.id, self.replica_id, _ids(ref))
             if revive is not None and taken.content is not None:
                 message = await revive(taken)
+            if message is None:
+                return DeliveryResult(Outcome.FAILED, taken, "nothing to finish the delivery with")
             return await self._finish(adapter, taken, message, resumed=True)
         finally:
             self._in_flight.discard(existing.id)
@@ -158,7 +190,7 @@ class Deliverer:
     async def _send(self, adapter: ChatAdapter, claim: Delivery, message: Message, *, resumed: bool) -> DeliveryResult:
         ref = claim.channel
         platform = ref.platform.value
-        if isinstance(message, Digest):
+        if isinstance(message, Digest | FollowUp | WeeklyRollup):
             message = replace(message, delivery_id=claim.id)
         posted = await self._deliveries.parts(claim.id) if resumed else {}
         new_parts = 0
@@ -175,7 +207,7 @@ class Deliverer:
         for attempt in range(self._policy.attempts):
             if unsure:
                 try:
-                    found = await self._find_parts(adapter, claim, posted)
+                    found = await self._find_parts(adapter, claim, posted, posted_under(message))
                 except RetryableDeliveryError as exc:
                     # Unknown what landed: never risk a duplicate; recovery looks again later.
                     await self._mark_failed(claim, exc.reason)
@@ -233,11 +265,13 @@ class Deliverer:
         logger.error("delivery %s gave up after %d attempts %s", claim.id, self._policy.attempts, _ids(ref))
         return DeliveryResult(Outcome.FAILED, claim, last_error)
 
-    async def _find_parts(self, adapter: ChatAdapter, delivery: Delivery, posted: Mapping[int, str]) -> dict[int, str]:
+    async def _find_parts(
+        self, adapter: ChatAdapter, delivery: Delivery, posted: Mapping[int, str], under: str | None
+    ) -> dict[int, str]:
         since = delivery.claimed_at - LOOK_BACK
         for attempt in range(self._policy.attempts):
             try:
-                return await adapter.find_parts(delivery.channel, delivery.id, since, posted)
+                return await adapter.find_parts(delivery.channel, delivery.id, since, posted, under=under)
             except RetryableDeliveryError as exc:
                 await self._sleep(self._policy.delay(attempt, exc.retry_after, self._rng))
             except PermanentDeliveryError:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import heapq
 import json
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,8 +25,12 @@ from bot import feed
 from bot.actions import paper_actions
 from bot.ports import DeliveryStore, PaperStore, SourceHealthLog, SubscriptionStore
 from bot.query import QuerySyntaxError, TopicQuery, match, parse
+from bot.rising import MAX_PER_DIGEST as MAX_RISING
+from bot.rising import WITHIN_DAYS, rising_papers
 from bot.topic_index import PaperIndex
-from bot.types import Channel, ChannelRef, Digest, DigestEntry, DigestReason, Paper, Subscription
+from bot.types import Channel, ChannelRef, Digest, DigestEntry, DigestReason, Paper, Subscription, Trajectory
+
+RISING_CACHE_SECONDS = 30.0
 
 # A fan-out selects for thousands of channels that share topics: parse each stored query once.
 _parse_stored = functools.lru_cache(maxsize=16_384)(parse)
@@ -105,6 +111,34 @@ def _window_hits(index: PaperIndex, query: TopicQuery, start: date, end: date) -
     return index.derived(("window", query, start, end), compute)
 
 
+@dataclass(frozen=True, slots=True)
+class RisingPool:
+    """The papers climbing fast at one papers day (`bot.rising`), and an index to match topics against
+    them; shared by every channel of a fan-out."""
+
+    papers: tuple[tuple[Paper, Trajectory], ...]
+    index: PaperIndex
+
+    @classmethod
+    def of(cls, found: Sequence[tuple[Paper, Trajectory]]) -> RisingPool:
+        return cls(tuple(found), PaperIndex([p for p, _ in found]))
+
+    def matched(self, windows: Sequence[TopicWindow], paper: Paper) -> tuple[str, ...]:
+        """Why `paper` fits these topics (empty when none matches)."""
+        found: list[str] = []
+        for w in windows:
+            if paper.id in self.index.evaluate(w.query):
+                found += [r for r in self._reasons(w.query, paper) if r not in found]
+        return tuple(found)
+
+    def _reasons(self, query: TopicQuery, paper: Paper) -> tuple[str, ...]:
+        def compute() -> tuple[str, ...]:
+            m = match(query, paper)
+            return m.reasons if m else ()
+
+        return self.index.derived(("reasons", query, paper.id), compute)
+
+
 def select_entries(
     channel: Channel,
     *,
@@ -114,6 +148,7 @@ def select_entries(
     posted: set[str],
     papers_day: date,
     index: PaperIndex | None = None,
+    rising: RisingPool | None = None,
 ) -> list[DigestEntry]:
     """The pure selection, separated from storage so it can be tested and benchmarked alone.
 
@@ -159,6 +194,22 @@ def select_entries(
         chosen.add(p.id)
         entries.append(DigestEntry(p, DigestReason.TOPIC, reasons(p), paper_actions(p)))
         taken += 1
+    if s.rising and rising is not None:
+        entries += _rising_entries(s.trending, rising, windows, posted | chosen)
+    return entries
+
+
+def _rising_entries(
+    trending: bool, rising: RisingPool, windows: Sequence[TopicWindow], seen: set[str]
+) -> list[DigestEntry]:
+    """Up to `bot.rising.MAX_PER_DIGEST` climbers that fit the channel's interests and it never got."""
+    entries: list[DigestEntry] = []
+    for paper, climb in rising.papers:
+        if len(entries) >= MAX_RISING or paper.id in seen:
+            continue
+        matched = rising.matched(windows, paper)
+        if matched or trending:
+            entries.append(DigestEntry(paper, DigestReason.RISING, matched, paper_actions(paper), climb))
     return entries
 
 
@@ -176,6 +227,7 @@ class DigestBuilder:
         self._subscriptions = subscriptions
         self._deliveries = deliveries
         self._sources = sources
+        self._rising: dict[tuple[date, int], tuple[float, RisingPool]] = {}
 
     async def build(self, channel: Channel, *, now: datetime, day: date | None = None) -> Digest:
         """The digest `channel` gets for local day `day` (default: the channel's today at `now`)."""
@@ -199,8 +251,23 @@ class DigestBuilder:
             windows=windows,
             posted=await self._deliveries.posted_paper_ids(channel.ref),
             papers_day=papers_day,
+            rising=await self.rising_pool(papers_day) if channel.settings.rising else None,
         )
         return Digest(channel.ref, today, tuple(entries), papers_day, note=await self._feed_note())
+
+    async def rising_pool(self, papers_day: date) -> RisingPool:
+        """The day's climbers, read once per papers day and kept briefly: every channel of a fan-out
+        shares them (two queries in all, not two per channel). A write of papers here (an ingest, the
+        poll) makes a new pool; another replica's shows within `RISING_CACHE_SECONDS`."""
+        key = (papers_day, self._papers.generation)
+        cached = self._rising.get(key)
+        if cached is not None and time.monotonic() - cached[0] < RISING_CACHE_SECONDS:
+            return cached[1]
+        pool = await self._papers.arrived_between(papers_day - timedelta(days=WITHIN_DAYS - 1), papers_day)
+        first = await self._papers.first_upvotes([p.id for p in pool])
+        found = RisingPool.of(rising_papers(pool, first, papers_day))
+        self._rising = {key: (time.monotonic(), found)}
+        return found
 
     async def _feed_note(self) -> str | None:
         """Why the day's papers look odd (a stale, partial or missing day), as the last ingest found."""
@@ -218,6 +285,10 @@ class DigestBuilder:
 # can move a Discord part boundary); the rest of each paper is read back from the store.
 
 
+def _climb(t: Trajectory | None) -> list[object] | None:
+    return None if t is None else [t.from_upvotes, t.to_upvotes, t.since.isoformat()]
+
+
 def digest_content(digest: Digest) -> str:
     entries = [
         {
@@ -227,6 +298,7 @@ def digest_content(digest: Digest) -> str:
             "upvotes": e.paper.upvotes,
             "comments": e.paper.comments,
             "stars": e.paper.github_stars,
+            "climb": _climb(e.trajectory),
         }
         for e in digest.entries
     ]
@@ -247,6 +319,15 @@ async def revive_digest(content: str, ref: ChannelRef, papers: PaperStore) -> Di
         if paper is None:
             continue  # papers are never deleted; a row that vanished is left out rather than shown empty
         paper = replace(paper, upvotes=row["upvotes"], comments=row["comments"], github_stars=row["stars"])
-        entries.append(DigestEntry(paper, DigestReason(row["reason"]), tuple(row["matched"]), paper_actions(paper)))
+        climb = row.get("climb")
+        entries.append(
+            DigestEntry(
+                paper,
+                DigestReason(row["reason"]),
+                tuple(row["matched"]),
+                paper_actions(paper),
+                Trajectory(climb[0], climb[1], date.fromisoformat(climb[2])) if climb else None,
+            )
+        )
     papers_day = date.fromisoformat(data["papers_day"]) if data["papers_day"] else None
     return Digest(ref, date.fromisoformat(data["day"]), tuple(entries), papers_day, note=data["note"])

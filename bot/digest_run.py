@@ -176,17 +176,19 @@ class DigestRunner:
         assert delivery.content is not None
         return await revive_digest(delivery.content, delivery.channel, self._papers)
 
-    async def recover(self) -> list[DigestRun]:
-        """Finish what crashed, died or gave up: failed claims, dead replicas' claims, this one's orphans.
+    async def recover(self, unfinished: Sequence[Delivery] | None = None) -> list[DigestRun]:
+        """Finish the digests that crashed, died or gave up: failed claims, dead replicas' claims, this
+        one's orphans (`unfinished`, or read now).
 
         Each is taken over and finished part by part: what landed is found by its marker and recorded,
         only the missing parts are posted.
         """
-        try:
-            unfinished = await self._deliverer.unfinished()
-        except StoreUnavailable as exc:
-            self._health.unavailable(exc, "looking for unfinished deliveries")
-            return []
+        if unfinished is None:
+            try:
+                unfinished = await self._deliverer.unfinished()
+            except StoreUnavailable as exc:
+                self._health.unavailable(exc, "looking for unfinished deliveries")
+                return []
         due: list[tuple[ChannelRef, date]] = []
         for d in unfinished:
             if d.kind is not DeliveryKind.DIGEST:

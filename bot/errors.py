@@ -37,6 +37,10 @@ class SourceError(PaperboyError):
     """A paper source failed (timeout, HTTP error, malformed data). Never fatal to the bot."""
 
 
+class SourceRateLimited(SourceError):
+    """The source said to slow down (HTTP 429): callers stop the round rather than press on."""
+
+
 class StoreUnavailable(PaperboyError):
     """The database cannot be reached right now (down, unreachable, or SQLite busy past its timeout).
 

@@ -208,19 +208,20 @@ async def seed_sample_if_empty(store: Store, clock: Clock, *, progress: bool = F
     return result
 
 
-async def ingest_recent(hf: DailyPapers, store: Store, clock: Clock, *, refetch_days: int) -> None:
+async def ingest_recent(hf: DailyPapers, store: Store, clock: Clock, *, refetch_days: int) -> str:
     """The hourly job: today and the last few days again (upvotes keep growing for days).
 
     One replica at a time (an advisory lock); a failing day stops the pass, and the next run retries
     every day. After a pass, what the newest weekday looked like (stale, partial, empty: `bot.feed`) is
-    recorded with the source's health, for `status`, `today` and digests to explain.
+    recorded with the source's health, for `status`, `today` and digests to explain. Returns what it did.
     """
     async with store.advisory_lock(INGEST_LOCK) as acquired:
         if not acquired:
             logger.info("ingest skipped: another replica holds the ingest lock")
-            return
+            return "skipped: another replica is ingesting"
         today = clock.now().date()
         fetched: dict[date, frozenset[str]] = {}
+        total = UpsertResult()
         for back in range(refetch_days + 1):
             day = today - timedelta(days=back)
 
@@ -232,8 +233,11 @@ async def ingest_recent(hf: DailyPapers, store: Store, clock: Clock, *, refetch_
             result = await ingest_from("hf", fetch, store.papers, store.sources, now=clock.now())
             SOURCE_FETCHES.labels(source="hf", outcome="ok" if result is not None else "error").inc()
             if result is None:
-                return  # the source is down; the next run retries all days
+                # The source is down; the next run retries all days.
+                return f"Hugging Face failed at {day}; the next run retries (see `status`)"
+            total += result
         await store.sources.set_note("hf", await _feed_note(store, today, fetched))
+        return f"{len(fetched)} days from Hugging Face: {describe_result(total)}"
 
 
 async def _feed_note(store: Store, today: date, fetched: dict[date, frozenset[str]]) -> str | None:
@@ -267,20 +271,23 @@ async def ingest_arxiv(
     min_interval: float,
     holidays: Sequence[date] = (),
     sleep: Sleep = asyncio.sleep,
+    wall: Clock | None = None,
 ) -> UpsertResult | None:
     """The newest arXiv papers of the configured categories, by one replica at a time.
 
     arXiv allows one request every 3 seconds per client, and every replica is the same client to it: the
     fetch runs under an advisory lock, and starts no sooner than `min_interval` after the last request
     any replica made (kept in the store). A fetch that finds nothing new records why (arXiv's schedule,
-    `bot.feed.arxiv_quiet_note`). Raises `Busy` when another replica is fetching.
+    `bot.feed.arxiv_quiet_note`). Raises `Busy` when another replica is fetching. The pacing keeps to the
+    `wall` clock (real time, whatever time a job run by hand pretends it is).
     """
+    wall = wall or clock
     async with store.advisory_lock(ARXIV_LOCK) as acquired:
         if not acquired:
             raise Busy("another Paperboy replica is fetching from arXiv right now")
         last = await store.kv.get(ARXIV_LAST_REQUEST)
         if last is not None:
-            wait = (datetime.fromisoformat(last) + timedelta(seconds=min_interval) - clock.now()).total_seconds()
+            wait = (datetime.fromisoformat(last) + timedelta(seconds=min_interval) - wall.now()).total_seconds()
             if wait > 0:
                 await sleep(min(wait, min_interval))
         try:
@@ -292,7 +299,7 @@ async def ingest_arxiv(
                 now=clock.now(),
             )
         finally:
-            await store.kv.set(ARXIV_LAST_REQUEST, clock.now().isoformat())
+            await store.kv.set(ARXIV_LAST_REQUEST, wall.now().isoformat())
         SOURCE_FETCHES.labels(source="arxiv", outcome="ok" if result is not None else "error").inc()
         if result is not None:
             quiet = result.inserted == 0

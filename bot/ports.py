@@ -22,6 +22,7 @@ from bot.types import (
     CommandSpec,
     Delivery,
     DeliveryKind,
+    FollowUpDue,
     Message,
     Paper,
     Platform,
@@ -114,11 +115,18 @@ class ChatAdapter(Protocol):
     ) -> SentMessage: ...
 
     async def find_parts(
-        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str]
+        self,
+        channel: ChannelRef,
+        delivery_id: str,
+        since: datetime,
+        posted: Mapping[int, str],
+        *,
+        under: str | None = None,
     ) -> dict[int, str]:
         """The parts of delivery `delivery_id` found in the channel (and under its first part), by position.
 
-        `posted` holds what is already known (the first part's id tells where the replies are).
+        `posted` holds what is already known (the first part's id tells where the replies are). `under`
+        is the message whose thread the delivery was posted in (a follow-up): its parts are looked for there.
         """
         ...
 
@@ -175,6 +183,13 @@ class PaperStore(Protocol):
     async def recent(self, limit: int) -> list[Paper]: ...
 
     async def search_window(self, phrases: Sequence[Sequence[str]], limit: int) -> SearchWindow: ...
+
+    async def first_upvotes(self, ids: Sequence[str]) -> dict[str, tuple[datetime, int]]: ...
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever this process writes papers (another replica's writes show within a cache's TTL)."""
+        ...
 
 
 class ChannelStore(Protocol):
@@ -253,7 +268,9 @@ class DeliveryStore(Protocol):
 
     async def record_part(self, delivery_id: str, position: int, message_id: str, *, now: datetime) -> None: ...
 
-    async def last_for_channel(self, ref: ChannelRef) -> Delivery | None: ...
+    async def last_for_channel(self, ref: ChannelRef, kind: DeliveryKind | None = None) -> Delivery | None:
+        """The channel's latest delivery (of `kind`, when given)."""
+        ...
 
     async def posted_paper_ids(self, ref: ChannelRef) -> set[str]: ...
 
@@ -266,6 +283,14 @@ class SourceHealthLog(Protocol):
     async def record_failure(self, source: str, *, at: datetime, error: str) -> None: ...
 
     async def all(self) -> list[SourceHealth]: ...
+
+
+class FollowUpStore(Protocol):
+    """Papers posted in channels that gained code, models, datasets or Spaces since (`bot.followups`)."""
+
+    async def due(self, *, posted_since: datetime) -> list[FollowUpDue]: ...
+
+    async def posted_since(self, since: datetime) -> list[str]: ...
 
 
 class ReplicaStore(Protocol):
@@ -320,6 +345,9 @@ class Store(Protocol):
 
     @property
     def replicas(self) -> ReplicaStore: ...
+
+    @property
+    def followups(self) -> FollowUpStore: ...
 
     def advisory_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
         """Held by one replica at a time; entering yields whether this one got it."""

@@ -2,15 +2,17 @@
 
 The database is the source of truth; jobs live in memory and are rebuilt at start. One digest job per
 channel fires at its local time in its IANA timezone (APScheduler's cron trigger is DST-correct: a
-time skipped by spring-forward fires at the next valid instant; a repeated time fires once). A
-digest missed while the bot was down is caught up at start within the grace period, and recorded as
-skipped beyond it. A job only claims and posts, so a double fire is harmless.
+time skipped by spring-forward fires at the next valid instant; a repeated time fires once), and one
+weekly-rollup job on its weekly day at the same time. A digest missed while the bot was down is caught
+up at start within the grace period, and recorded as skipped beyond it; a rollup is caught up the same
+day. The periodic jobs (`bot.jobs`: ingest, arXiv, follow-ups, the Hub poll, recovery) fire at their
+intervals. A job only claims and posts, so a double fire is harmless.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,16 +25,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock
 from bot.digest_run import DigestRun, DigestRunner, RunOutcome
 from bot.errors import StoreUnavailable
+from bot.jobs import Job
 from bot.metrics import SCHEDULER_LAG
 from bot.outage import StoreHealth
 from bot.ports import ChannelStore, DeliveryStore
-from bot.types import Channel, ChannelRef, DeliveryKind
+from bot.types import WEEKDAYS, Channel, ChannelRef, DeliveryKind
+from bot.weekly import WeeklyRollups
 
 logger = logging.getLogger(__name__)
-
-INGEST_JOB = "ingest"
-ARXIV_JOB = "arxiv"
-RECOVER_JOB = "recover"
 
 
 def digest_trigger(channel: Channel) -> CronTrigger:
@@ -67,11 +67,27 @@ def last_digest_slot(channel: Channel, now: datetime) -> datetime | None:
     return slot
 
 
+def weekly_trigger(channel: Channel) -> CronTrigger | None:
+    """The channel's weekly rollup: its weekly day at its digest time, or None when it is off."""
+    if channel.settings.weekly_day is None:
+        return None
+    return CronTrigger(
+        day_of_week=WEEKDAYS[channel.settings.weekly_day][:3],
+        hour=channel.digest_time.hour,
+        minute=channel.digest_time.minute,
+        timezone=ZoneInfo(channel.timezone),
+    )
+
+
 def job_id(ref: ChannelRef) -> str:
     return f"digest:{ref.key}"
 
 
-class DigestScheduler:
+def weekly_job_id(ref: ChannelRef) -> str:
+    return f"weekly:{ref.key}"
+
+
+class Scheduler:
     def __init__(
         self,
         channels: ChannelStore,
@@ -80,24 +96,18 @@ class DigestScheduler:
         clock: Clock,
         *,
         grace: timedelta = timedelta(hours=6),
-        ingest: Callable[[], Awaitable[object]] | None = None,
-        ingest_every: timedelta = timedelta(hours=1),
-        recover_every: timedelta | None = None,
+        periodic: Sequence[Job] = (),
+        weekly: WeeklyRollups | None = None,
         health: StoreHealth | None = None,
-        arxiv: Callable[[], Awaitable[object]] | None = None,
-        arxiv_every: timedelta = timedelta(hours=1),
     ) -> None:
         self._channels = channels
         self._deliveries = deliveries
         self._runner = runner
         self._clock = clock
         self._grace = grace
-        self._ingest = ingest
-        self._ingest_every = ingest_every
-        self._recover_every = recover_every
+        self._periodic = {job.name: job for job in periodic if job.every is not None}
+        self._weekly = weekly
         self._health = health or StoreHealth(clock)
-        self._arxiv = arxiv
-        self._arxiv_every = arxiv_every
         self._scheduler = AsyncIOScheduler(
             timezone=ZoneInfo("UTC"),
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(grace.total_seconds())},
@@ -113,39 +123,31 @@ class DigestScheduler:
         channels = await self._channels.all()
         for channel in channels:
             self.channel_changed(channel)
-        if self._ingest is not None:
+        for job in self._periodic.values():
+            assert job.every is not None
+            extra: dict[str, Any] = {"next_run_time": self._clock.now()} if job.at_start else {}
             self._scheduler.add_job(
-                self._run_ingest,
-                IntervalTrigger(seconds=int(self._ingest_every.total_seconds())),
-                id=INGEST_JOB,
+                self._run_periodic,
+                IntervalTrigger(seconds=max(1, int(job.every.total_seconds()))),
+                args=[job.name],
+                id=f"job:{job.name}",
                 replace_existing=True,
-                next_run_time=self._clock.now(),
-            )
-        if self._arxiv is not None:
-            self._scheduler.add_job(
-                self._run_arxiv,
-                IntervalTrigger(seconds=int(self._arxiv_every.total_seconds())),
-                id=ARXIV_JOB,
-                replace_existing=True,
-                next_run_time=self._clock.now(),
-            )
-        if self._recover_every is not None:
-            self._scheduler.add_job(
-                self._runner.recover,
-                IntervalTrigger(seconds=max(1, int(self._recover_every.total_seconds()))),
-                id=RECOVER_JOB,
-                replace_existing=True,
+                **extra,
             )
         self._scheduler.start()
         logger.info("scheduler started with %d channel jobs", len(self.jobs()))
-        return await self.catch_up(channels)
+        runs = await self.catch_up(channels)
+        if self._weekly is not None:
+            await self._weekly.catch_up()
+        return runs
 
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
     def jobs(self) -> list[str]:
-        return [j.id for j in self._scheduler.get_jobs() if j.id not in (INGEST_JOB, ARXIV_JOB, RECOVER_JOB)]
+        """The per-channel jobs (digests and weekly rollups) by id."""
+        return [j.id for j in self._scheduler.get_jobs() if not j.id.startswith("job:")]
 
     def next_run(self, ref: ChannelRef) -> datetime | None:
         job = self._scheduler.get_job(job_id(ref))
@@ -153,18 +155,20 @@ class DigestScheduler:
 
     def channel_changed(self, channel: Channel) -> None:
         """Apply a channel's new time, timezone, on/off or pause at once."""
-        jid = job_id(channel.ref)
-        if not is_scheduled(channel):
+        self._set_job(
+            job_id(channel.ref), self._run_digest, digest_trigger(channel) if is_scheduled(channel) else None, channel
+        )
+        weekly = weekly_trigger(channel) if self._weekly is not None and channel.paused_reason is None else None
+        self._set_job(weekly_job_id(channel.ref), self._run_weekly, weekly, channel)
+
+    def _set_job(
+        self, jid: str, run: Callable[[str], Awaitable[None]], trigger: CronTrigger | None, channel: Channel
+    ) -> None:
+        if trigger is None:
             if self._scheduler.get_job(jid):
                 self._scheduler.remove_job(jid)
             return
-        self._scheduler.add_job(
-            self._run_digest,
-            digest_trigger(channel),
-            args=[channel.ref.key],
-            id=jid,
-            replace_existing=True,
-        )
+        self._scheduler.add_job(run, trigger, args=[channel.ref.key], id=jid, replace_existing=True)
 
     async def _run_digest(self, key: str) -> None:
         ref = ChannelRef.parse(key)
@@ -172,19 +176,26 @@ class DigestScheduler:
         run = await self._runner.run_safely(ref)
         logger.info("scheduled digest %s channel=%s day=%s papers=%d", run.outcome, key, run.day, run.papers)
 
-    async def _run_arxiv(self) -> None:
-        assert self._arxiv is not None
+    async def _run_weekly(self, key: str) -> None:
+        assert self._weekly is not None
         try:
-            await self._arxiv()
+            await self._weekly.run(ChannelRef.parse(key))
         except StoreUnavailable as exc:
-            self._health.unavailable(exc, "fetching from arXiv")
+            self._health.unavailable(exc, f"posting the weekly rollup of {key}")
+        except Exception:
+            logger.exception("weekly rollup failed channel=%s", key)
 
-    async def _run_ingest(self) -> None:
-        assert self._ingest is not None
+    async def _run_periodic(self, name: str) -> None:
+        job = self._periodic[name]
         try:
-            await self._ingest()
+            report = await job.run()
         except StoreUnavailable as exc:
-            self._health.unavailable(exc, "ingesting")
+            self._health.unavailable(exc, f"running the {name} job")
+            return
+        except Exception:
+            logger.exception("job %s failed", name)
+            return
+        logger.debug("job %s: %s", name, report)
 
     async def catch_up(self, channels: list[Channel] | None = None) -> list[DigestRun]:
         """Deliver digests whose slot passed while the bot was down: within grace, now; beyond it, never."""

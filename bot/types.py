@@ -169,6 +169,13 @@ class Paper:
     withdrawn: bool = False
     sources: tuple[Source, ...] = (Source.HF,)
     categories: tuple[str, ...] = ()
+    # What the Hub links to the paper (`GET /api/papers/{id}`): the first few names and the totals.
+    models: tuple[str, ...] = ()
+    models_total: int = 0
+    datasets: tuple[str, ...] = ()
+    datasets_total: int = 0
+    spaces: tuple[str, ...] = ()
+    spaces_total: int = 0
 
     def __hash__(self) -> int:
         # Renderers and the digest memoise on papers, thousands of times per fan-out; the generated
@@ -191,6 +198,29 @@ class Paper:
     @property
     def first_featured(self) -> date | None:
         return min(self.featured_days) if self.featured_days else None
+
+    @property
+    def artifacts(self) -> frozenset[ArtifactKind]:
+        """What the paper has released so far: code, models, datasets, Spaces."""
+        found = set()
+        if self.github_repo:
+            found.add(ArtifactKind.CODE)
+        if self.models_total or self.models:
+            found.add(ArtifactKind.MODEL)
+        if self.datasets_total or self.datasets:
+            found.add(ArtifactKind.DATASET)
+        if self.spaces_total or self.spaces:
+            found.add(ArtifactKind.SPACE)
+        return frozenset(found)
+
+
+class ArtifactKind(enum.StrEnum):
+    """What a paper can gain after it is posted; each is followed up once per channel."""
+
+    CODE = "code"
+    MODEL = "model"
+    DATASET = "dataset"
+    SPACE = "space"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +247,10 @@ class SearchWindow:
 # Channels, topics, deliveries
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+"""Weekday names, Monday first (Python's `date.weekday()` order)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelSettings:
     max_papers: int = 10
@@ -224,6 +258,12 @@ class ChannelSettings:
     trending: bool = True
     weekends: bool = True
     empty: bool = False
+    followups: bool = True
+    """Reply in a posted paper's thread when its code, models, datasets or Spaces appear."""
+    rising: bool = True
+    """Bring back, once, a paper of the channel's interests that climbs fast (`bot.rising`)."""
+    weekly_day: int | None = None
+    """The weekday (Monday 0) of the weekly rollup, or None when it is off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +290,8 @@ class Subscription:
 class DeliveryKind(enum.StrEnum):
     DIGEST = "digest"
     PAPER = "paper"
+    FOLLOWUP = "followup"  # key: "<paper id>:<artifact kind>"
+    WEEKLY = "weekly"  # key: the ISO week, "2025-W48"
 
 
 class DeliveryState(enum.StrEnum):
@@ -287,6 +329,17 @@ class Replica:
     pid: int
     started_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpDue:
+    """A paper posted in `channel` that has gained `kind` since; `parent` is the message that carried it."""
+
+    channel: ChannelRef
+    paper_id: str
+    kind: ArtifactKind
+    parent: str | None
+    posted_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +395,16 @@ class PaperCard:
 class DigestReason(enum.StrEnum):
     TRENDING = "trending"
     TOPIC = "topic"
+    RISING = "rising"
+
+
+@dataclass(frozen=True, slots=True)
+class Trajectory:
+    """How a rising paper climbed: upvotes when first seen, now, and the day it was first seen."""
+
+    from_upvotes: int
+    to_upvotes: int
+    since: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +413,7 @@ class DigestEntry:
     reason: DigestReason
     matched: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()
+    trajectory: Trajectory | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +435,52 @@ class Digest:
     @property
     def topic_count(self) -> int:
         return sum(1 for e in self.entries if e.reason is DigestReason.TOPIC)
+
+    @property
+    def rising_count(self) -> int:
+        return sum(1 for e in self.entries if e.reason is DigestReason.RISING)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """News about a paper a channel was sent: posted in the thread of the message that carried it.
+
+    `parent` is the platform's id of that message (the delivery's channel message); `detail` the names
+    shown ("github.com/org/repo", "org/model"), `more` how many others there are.
+    """
+
+    channel: ChannelRef
+    paper: Paper
+    kind: ArtifactKind
+    parent: str | None
+    detail: str = ""
+    more: int = 0
+    stars: int | None = None
+    delivery_id: str | None = None
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TopicWeek:
+    """One topic's week: how many papers it matched, and the best three by upvotes."""
+
+    query: str
+    matched: int
+    top: tuple[Paper, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyRollup:
+    """A channel's week: per topic, what matched; the week's most-liked papers here; where to see more."""
+
+    channel: ChannelRef
+    week: str
+    start: date
+    end: date
+    topics: tuple[TopicWeek, ...]
+    liked: tuple[Paper, ...] = ()
+    delivery_id: str | None = None
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,9 +515,12 @@ class Status:
     latest_day: date | None
     topics: int
     private: bool = False
+    settings: ChannelSettings | None = None
+    last_followup: Delivery | None = None
+    last_weekly: Delivery | None = None
 
 
-Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status
+Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status | FollowUp | WeeklyRollup
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,7 +555,7 @@ class ParamSpec:
 
     @property
     def usage(self) -> str:
-        shown = "|".join(self.choices) if self.kind is ParamKind.CHOICE else (self.metavar or self.name)
+        shown = self.metavar or ("|".join(self.choices) if self.kind is ParamKind.CHOICE else self.name)
         if self.required:
             return shown if self.kind is ParamKind.CHOICE else f"<{shown}>"
         return f"[{shown}]"

@@ -35,15 +35,20 @@ from bot.digest import DigestBuilder
 from bot.digest_run import DigestRunner
 from bot.engine import Engine
 from bot.features import Services, command_registry
-from bot.ingest import Busy, describe_result, ingest_arxiv, ingest_recent, seed_sample_if_empty
+from bot.followups import FollowUps, PaperInfoPoll
+from bot.ingest import describe_result, ingest_arxiv, ingest_recent, seed_sample_if_empty
+from bot.jobs import Jobs
 from bot.leases import Identity, Lease
 from bot.outage import StoreHealth
 from bot.ports import ChatAdapter
-from bot.scheduler import DigestScheduler
+from bot.recovery import Recovery
+from bot.scheduler import Scheduler
 from bot.search import Search
 from bot.sources.arxiv import ArxivSource
 from bot.sources.hf import HfDailyPapers
-from bot.types import Platform, UpsertResult
+from bot.types import DeliveryKind, Platform, UpsertResult
+from bot.weekly import WeeklyRollups
+from paperboy.jobs import scheduled_jobs
 from paperboy.platforms import discord_adapter, platform_adapters
 from paperboy.web import make_web_app
 from storage import Database
@@ -86,6 +91,11 @@ class Paperboy:
     settings: Settings
     profile: Profile = COMMANDS
     clock: Clock = field(default_factory=SystemClock)
+    """What time it is for Paperboy's decisions (which day, which slot, which window)."""
+    wall: Clock | None = None
+    """Real time, for what other processes and the platforms read: leases, claims, pacing. Defaults to
+    `clock`; a job run by hand at a pretend time (`jobs run --at`) keeps the system clock here, so other
+    replicas never take its lease for lapsed nor its claims for abandoned."""
     database: Database | None = None
     """A database to use instead of opening `settings`' one (it is closed on stop all the same)."""
     chat: Sequence[ChatAdapter] | None = None
@@ -99,7 +109,9 @@ class Paperboy:
     _db: Database | None = field(default=None, init=False)
     _engine: Engine | None = field(default=None, init=False)
     _runner: DigestRunner | None = field(default=None, init=False)
-    _scheduler: DigestScheduler | None = field(default=None, init=False)
+    _scheduler: Scheduler | None = field(default=None, init=False)
+    _jobs: Jobs | None = field(default=None, init=False)
+    _recovery: Recovery | None = field(default=None, init=False)
     _channels: Channels | None = field(default=None, init=False)
     _hf: HfDailyPapers | None = field(default=None, init=False)
     _lease: Lease | None = field(default=None, init=False)
@@ -108,7 +120,7 @@ class Paperboy:
     _started: list[ChatAdapter] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
-        self.health = StoreHealth(self.clock)
+        self.health = StoreHealth(self.wall or self.clock)
 
     # ---- parts, once started ---------------------------------------------------------------------
 
@@ -125,8 +137,17 @@ class Paperboy:
         return _started(self._runner, "digest runner")
 
     @property
-    def scheduler(self) -> DigestScheduler:
+    def scheduler(self) -> Scheduler:
         return _started(self._scheduler, "scheduler")
+
+    @property
+    def jobs(self) -> Jobs:
+        """Every scheduled job by name (`paperboy jobs list`), each runnable once by hand."""
+        return _started(self._jobs, "job registry")
+
+    @property
+    def recovery(self) -> Recovery:
+        return _started(self._recovery, "recovery")
 
     @property
     def channels(self) -> Channels:
@@ -162,6 +183,7 @@ class Paperboy:
 
     async def _start(self) -> None:
         settings, clock, profile = self.settings, self.clock, self.profile
+        wall = self.wall or clock
         health = self.health
         db = self._db = self.database or await open_database(settings)
         self._hf = (
@@ -171,7 +193,7 @@ class Paperboy:
         lease = self._lease = Lease(
             db.replicas,
             Identity.of_this_process(),
-            clock,
+            wall,
             duration=timedelta(seconds=settings.delivery.lease_seconds),
             health=health,
         )
@@ -182,7 +204,7 @@ class Paperboy:
             db.deliveries,
             db.channels,
             self.adapters,
-            clock,
+            wall,
             replica_id=lease.replica_id,
             policy=policy,
             sleep=self.sleep,
@@ -198,17 +220,31 @@ class Paperboy:
             health=health,
             concurrency=settings.delivery.concurrency,
         )
-        scheduler = self._scheduler = DigestScheduler(
+        window = timedelta(days=settings.followups.window_days)
+        followups = FollowUps(db, deliverer, clock, window=window)
+        poll = None
+        if self._hf is not None:
+            budget = settings.followups.budget(settings.hf.token is not None)
+            poll = PaperInfoPoll(self._hf, db, clock, window=window, budget=budget, sleep=self.sleep)
+        weekly = WeeklyRollups(db.channels, db.subscriptions, db.papers, deliverer, clock)
+        recovery = self._recovery = Recovery(
+            deliverer,
+            {
+                DeliveryKind.DIGEST: runner.recover,
+                DeliveryKind.FOLLOWUP: followups.recover,
+                DeliveryKind.WEEKLY: weekly.recover,
+            },
+            health=health,
+        )
+        jobs = self._jobs = Jobs(scheduled_jobs(self, followups, poll, weekly, recovery, digests))
+        scheduler = self._scheduler = Scheduler(
             db.channels,
             db.deliveries,
             runner,
             clock,
             grace=timedelta(hours=settings.digest.misfire_grace_hours),
-            ingest=None if self._hf is None else self.ingest_recent,
-            arxiv=self._arxiv_job if settings.arxiv.enabled and not settings.offline else None,
-            arxiv_every=timedelta(minutes=settings.arxiv.interval_minutes),
-            ingest_every=timedelta(minutes=settings.ingest.interval_minutes),
-            recover_every=timedelta(seconds=settings.delivery.recover_interval_seconds),
+            periodic=jobs.periodic(),
+            weekly=weekly,
             health=health,
         )
         channels = self._channels = Channels(
@@ -245,10 +281,11 @@ class Paperboy:
             await scheduler.start()
             # Back from an outage: the digests due meanwhile, then what was left half done, then the feed.
             health.when_back("missed digests", scheduler.catch_up)
-            health.when_back("unfinished deliveries", runner.recover)
+            health.when_back("missed weekly rollups", weekly.catch_up)
+            health.when_back("unfinished deliveries", recovery.run)
             health.when_back("the ingest", self.ingest_recent)
         if profile.recover:
-            await runner.recover()
+            await recovery.run()
 
     def _chosen_adapters(self) -> list[ChatAdapter]:
         match self.profile.chat:
@@ -262,10 +299,11 @@ class Paperboy:
                 found = platform_adapters(self.settings, self.clock, self.db, self.web_app)
                 return found or [ConsoleAdapter(self.clock)]
 
-    async def ingest_recent(self) -> None:
-        """The hourly ingest job, once (nothing when offline)."""
-        if self._hf is not None:
-            await ingest_recent(self._hf, self.db, self.clock, refetch_days=self.settings.ingest.refetch_days)
+    async def ingest_recent(self) -> str:
+        """The hourly ingest job, once (nothing when offline); what it did."""
+        if self._hf is None:
+            return "offline: nothing fetched"
+        return await ingest_recent(self._hf, self.db, self.clock, refetch_days=self.settings.ingest.refetch_days)
 
     async def ingest_arxiv(
         self, categories: Sequence[str] | None = None, query: str | None = None
@@ -283,13 +321,8 @@ class Paperboy:
             query=arxiv.query if query is None else query,
             min_interval=arxiv.min_interval,
             holidays=arxiv.holidays,
+            wall=self.wall,
         )
-
-    async def _arxiv_job(self) -> None:
-        try:
-            await self.ingest_arxiv()
-        except Busy as exc:
-            logger.info("arxiv fetch skipped: %s", exc)
 
     async def _readiness(self) -> dict[str, bool]:
         checks = {"database": await self.db.ping()}

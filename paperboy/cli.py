@@ -99,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     pv.add_argument("--out", type=Path, help="the HTML file (default: DATA_DIR/preview.html)")
     pv.add_argument("--json", action="store_true", help="print the path and the digest's papers as JSON")
 
+    jb = sub.add_parser("jobs", help="list the scheduled jobs, or run one once by hand")
+    jb_sub = jb.add_subparsers(dest="jobs_command", required=True)
+    jb_sub.add_parser("list", help="every job, what it does and when the scheduler runs it")
+    jr = jb_sub.add_parser("run", help="run one job once, through the configured chat connections")
+    jr.add_argument("name", help="the job (see `paperboy jobs list`)")
+    jr.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, e.g. 2025-11-29T09:00Z)")
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument(
         "action",
@@ -169,15 +176,20 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "db":
         return await _db(settings, args.action)
     clock: Clock = SystemClock()
-    at: datetime | None = getattr(args, "at", None) if command == "digest" else None
+    wall: Clock | None = None
+    at: datetime | None = getattr(args, "at", None) if command in ("digest", "jobs") else None
     if at is not None:
         if at.tzinfo is None:
             raise UsageError("--at needs a timezone, e.g. 2025-11-29T09:00+00:00 or ...Z")
-        clock = FixedClock(at)  # the whole run (selection, claims, records) happens "at" that time
+        # Every decision (the day, the slot, the selection) is made "at" that time; leases, claims and
+        # pacing keep real time, which other replicas and the platforms read.
+        clock, wall = FixedClock(at), SystemClock()
     profile = _PROFILES.get(command, COMMANDS)
     if command == "digest" and args.action == "preview":
         profile = COMMANDS
-    async with Paperboy(settings, profile=profile, clock=clock) as app:
+    if command == "jobs" and args.jobs_command == "list":
+        profile = COMMANDS
+    async with Paperboy(settings, profile=profile, clock=clock, wall=wall) as app:
         if command == "chat":
             return await _chat(app)
         if command == "ingest":
@@ -192,10 +204,26 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await _preview(app, args)
         if command == "discord":
             return await _discord_sync(app, args.guild)
+        if command == "jobs":
+            return await _jobs(app, args)
         raise UsageError(f"unknown command {command}")
 
 
-_PROFILES: dict[str, Profile] = {"chat": CHAT, "digest": POST, "discord": DISCORD_SYNC}
+_PROFILES: dict[str, Profile] = {"chat": CHAT, "digest": POST, "discord": DISCORD_SYNC, "jobs": POST}
+
+
+async def _jobs(app: Paperboy, args: argparse.Namespace) -> int:
+    if args.jobs_command == "list":
+        width = max(len(job.name) for job in app.jobs)
+        for job in app.jobs:
+            print(f"{job.name:<{width}}  {job.schedule:<46}  {job.summary}")
+        return 0
+    try:
+        job = app.jobs.get(args.name)
+    except LookupError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{job.name}: {await job.run()}")
+    return 0
 
 
 async def _db(settings: Settings, action: str) -> int:

@@ -41,6 +41,9 @@ def _to_channel(row: Row[Any]) -> Channel:
             trending=row.trending,
             weekends=row.weekends,
             empty=row.empty,
+            followups=row.followups,
+            rising=row.rising,
+            weekly_day=row.weekly_day,
         ),
         paused_reason=row.paused_reason,
         last_digest_at=row.last_digest_at,
@@ -78,6 +81,9 @@ class ChannelRepository:
                 trending=defaults.trending,
                 weekends=defaults.weekends,
                 empty=defaults.empty,
+                followups=defaults.followups,
+                rising=defaults.rising,
+                weekly_day=defaults.weekly_day,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
@@ -112,6 +118,9 @@ class ChannelRepository:
                 trending=settings.trending,
                 weekends=settings.weekends,
                 empty=settings.empty,
+                followups=settings.followups,
+                rising=settings.rising,
+                weekly_day=settings.weekly_day,
             )
         async with self._engine.begin() as conn:
             if values:

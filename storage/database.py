@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from bot.errors import StoreUnavailable
 from storage.channels import ChannelRepository
 from storage.deliveries import DeliveryRepository
+from storage.followups import FollowUpRepository
 from storage.health import SourceHealthRepository
 from storage.inbound import InboundRepository
 from storage.kv import KeyValueRepository
@@ -157,6 +158,7 @@ class Database:
         self.subscriptions = SubscriptionRepository(engine, self.dialect)
         self.deliveries = DeliveryRepository(engine, self.dialect)
         self.replicas = ReplicaRepository(engine, self.dialect)
+        self.followups = FollowUpRepository(engine, self.dialect)
         self.sources = SourceHealthRepository(sessions, self.dialect)
         self.kv = KeyValueRepository(sessions, self.dialect)
         self.inbound = InboundRepository(engine, self.dialect)

@@ -205,13 +205,11 @@ class DeliveryRepository:
         async with self._engine.connect() as conn:
             return [_to_delivery(row, ref_of(row)) for row in await conn.execute(query)]
 
-    async def last_for_channel(self, ref: ChannelRef) -> Delivery | None:
-        query = (
-            select(DELIVERIES)
-            .where(DELIVERIES.c.channel_pk == CHANNEL_PK.scalar_subquery())
-            .order_by(DELIVERIES.c.claimed_at.desc(), DELIVERIES.c.id.desc())
-            .limit(1)
-        )
+    async def last_for_channel(self, ref: ChannelRef, kind: DeliveryKind | None = None) -> Delivery | None:
+        query = select(DELIVERIES).where(DELIVERIES.c.channel_pk == CHANNEL_PK.scalar_subquery())
+        if kind is not None:
+            query = query.where(DELIVERIES.c.kind == kind.value)
+        query = query.order_by(DELIVERIES.c.claimed_at.desc(), DELIVERIES.c.id.desc()).limit(1)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query, channel_params(ref))).first()
         return None if row is None else _to_delivery(row, ref)

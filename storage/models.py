@@ -81,6 +81,18 @@ class PaperRow(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     sources: Mapped[list[str]] = mapped_column(JSON)
     categories: Mapped[list[str]] = mapped_column(JSON)
+    # What the Hub links to the paper, and when Paperboy first saw each kind (follow-ups compare it with
+    # the paper's post in a channel).
+    models: Mapped[list[str]] = mapped_column(JSON, default=list)
+    models_total: Mapped[int] = mapped_column(Integer, default=0)
+    datasets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    datasets_total: Mapped[int] = mapped_column(Integer, default=0)
+    spaces: Mapped[list[str]] = mapped_column(JSON, default=list)
+    spaces_total: Mapped[int] = mapped_column(Integer, default=0)
+    code_seen_at: Mapped[datetime | None]
+    models_seen_at: Mapped[datetime | None]
+    datasets_seen_at: Mapped[datetime | None]
+    spaces_seen_at: Mapped[datetime | None]
     # Derived, kept for queries: first featured day, and the arrival day (first featured day, else the
     # published date) that `recent` and `arrived_between` use.
     first_featured: Mapped[date | None]
@@ -131,6 +143,9 @@ class ChannelRow(Base):
     trending: Mapped[bool] = mapped_column(Boolean, default=True)
     weekends: Mapped[bool] = mapped_column(Boolean, default=True)
     empty: Mapped[bool] = mapped_column(Boolean, default=False)
+    followups: Mapped[bool] = mapped_column(Boolean, default=True)
+    rising: Mapped[bool] = mapped_column(Boolean, default=True)
+    weekly_day: Mapped[int | None] = mapped_column(Integer)
     paused_reason: Mapped[str | None] = mapped_column(Text)
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.types import Paper, SearchWindow, Source, UpsertResult
+from bot.types import ArtifactKind, Paper, SearchWindow, Source, UpsertResult
 from storage.models import PaperDayRow, PaperRow, UpvoteSampleRow
 from storage.search import FTS_WEIGHTS, clean_phrases, fts5_match, joined_forms
 
@@ -91,6 +91,13 @@ def merge(old: Paper, new: Paper) -> Paper:
         withdrawn=new.withdrawn,
         sources=_union(old.sources, new.sources),
         categories=_union(old.categories, new.categories),
+        # A daily listing carries no linked models: only a sighting that has them replaces them.
+        models=new.models or old.models,
+        models_total=max(new.models_total, old.models_total) if not new.models else new.models_total,
+        datasets=new.datasets or old.datasets,
+        datasets_total=max(new.datasets_total, old.datasets_total) if not new.datasets else new.datasets_total,
+        spaces=new.spaces or old.spaces,
+        spaces_total=max(new.spaces_total, old.spaces_total) if not new.spaces else new.spaces_total,
     )
 
 
@@ -125,7 +132,26 @@ def _row_values(p: Paper, search: tuple[str, str, str, str, str]) -> dict[str, A
         "authors_text": authors,
         "keywords_text": keywords,
         "joined_text": joined,
+        "models": list(p.models),
+        "models_total": p.models_total,
+        "datasets": list(p.datasets),
+        "datasets_total": p.datasets_total,
+        "spaces": list(p.spaces),
+        "spaces_total": p.spaces_total,
     }
+
+
+_SEEN = {
+    ArtifactKind.CODE: "code_seen_at",
+    ArtifactKind.MODEL: "models_seen_at",
+    ArtifactKind.DATASET: "datasets_seen_at",
+    ArtifactKind.SPACE: "spaces_seen_at",
+}
+"""The column that remembers when Paperboy first saw a paper with each kind of artifact."""
+
+
+def _seen_values(gained: frozenset[ArtifactKind], seen_at: datetime) -> dict[str, datetime | None]:
+    return {f"s_{column}": (seen_at if kind in gained else None) for kind, column in _SEEN.items()}
 
 
 _SOURCES = {s.value: s for s in Source}
@@ -153,6 +179,12 @@ def _to_paper(row: Any) -> Paper:
         withdrawn=row.withdrawn,
         sources=tuple(_SOURCES[s] for s in row.sources),
         categories=tuple(row.categories),
+        models=tuple(row.models),
+        models_total=row.models_total,
+        datasets=tuple(row.datasets),
+        datasets_total=row.datasets_total,
+        spaces=tuple(row.spaces),
+        spaces_total=row.spaces_total,
     )
 
 
@@ -162,7 +194,7 @@ _PAPER_COLUMNS = [
     for name in (
         "seq", "id", "title", "abstract", "authors", "published_at", "upvotes", "comments", "ai_summary",
         "ai_keywords", "github_repo", "github_stars", "project_page", "thumbnail", "organization", "withdrawn",
-        "sources", "categories",
+        "sources", "categories", "models", "models_total", "datasets", "datasets_total", "spaces", "spaces_total",
     )
 ]  # fmt: skip
 
@@ -185,6 +217,8 @@ class PaperRepository:
         # `today` and digests read the same day lists over and over while they change only on ingest:
         # keep them briefly. Local upserts clear it; another replica's ingest shows within the TTL.
         self._day_cache: dict[tuple[str, date | None], tuple[float, Any]] = {}
+        self.generation = 0
+        """Bumped by every write of this process: what is derived from papers (the rising pool) keys on it."""
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -211,6 +245,7 @@ class PaperRepository:
                     finally:
                         # After the commit (or the failure): a read during the write may have cached old days.
                         self._day_cache.clear()
+                        self.generation += 1
             except IntegrityError:
                 if attempt == _UPSERT_ATTEMPTS:
                     raise
@@ -262,7 +297,14 @@ class PaperRepository:
             await session.execute(
                 insert(_PAPERS),
                 [
-                    {"id": p.id, **_row_values(p, search), "first_seen_at": seen_at, "updated_at": seen_at}
+                    {
+                        "id": p.id,
+                        **_row_values(p, search),
+                        # Every row names every column (one executemany): None for what it does not have.
+                        **{column: (seen_at if kind in p.artifacts else None) for kind, column in _SEEN.items()},
+                        "first_seen_at": seen_at,
+                        "updated_at": seen_at,
+                    }
                     for p, search in fts_rows
                 ],
             )
@@ -273,10 +315,17 @@ class PaperRepository:
         if updates:
             searches = [_search_fields(merged) for _, _, merged in updates]
             values = [
-                {"b_id": merged.id, **_row_values(merged, search), "updated_at": seen_at}
-                for (_, _, merged), search in zip(updates, searches, strict=True)
+                {
+                    "b_id": merged.id,
+                    **_row_values(merged, search),
+                    **_seen_values(merged.artifacts - old.artifacts, seen_at),
+                    "updated_at": seen_at,
+                }
+                for (_, old, merged), search in zip(updates, searches, strict=True)
             ]
-            columns: dict[str, Any] = {k: bindparam(k) for k in values[0] if k != "b_id"}
+            columns: dict[str, Any] = {k: bindparam(k) for k in values[0] if k != "b_id" and not k.startswith("s_")}
+            # First sightings only: a kind the paper had before keeps the time it was first seen.
+            columns.update({c: func.coalesce(_PAPERS.c[c], bindparam(f"s_{c}")) for c in _SEEN.values()})
             await session.execute(
                 update(_PAPERS).where(_PAPERS.c.id == bindparam("b_id")).values(columns),
                 values,
@@ -405,6 +454,20 @@ class PaperRepository:
         """Newest arrival first: the first featured day, else the published date."""
         order = (_PAPERS.c.arrival_day.desc().nulls_last(), _PAPERS.c.seq.desc())
         return await self._list(true(), order, limit)
+
+    async def first_upvotes(self, ids: Sequence[str]) -> dict[str, tuple[datetime, int]]:
+        """Each paper's earliest upvote sample: when Paperboy first saw it, and with how many upvotes."""
+        found: dict[str, tuple[datetime, int]] = {}
+        query = (
+            select(UpvoteSampleRow.paper_id, UpvoteSampleRow.at, UpvoteSampleRow.upvotes)
+            .where(UpvoteSampleRow.paper_id.in_(bindparam("ids", expanding=True)))
+            .order_by(UpvoteSampleRow.paper_id, UpvoteSampleRow.at, UpvoteSampleRow.id)
+        )
+        async with self._sessions() as session:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                for paper_id, at, votes in await session.execute(query, {"ids": list(chunk)}):
+                    found.setdefault(paper_id, (at, votes))
+        return found
 
     async def upvote_history(self, paper_id: str) -> list[tuple[datetime, int]]:
         query = (

@@ -610,27 +610,52 @@ class DiscordAdapter:
         for position, post in enumerate(posts):
             if position in done:
                 continue
-            target = channel_id
-            if position > 0 and post.thread:
-                if not thread_tried:
-                    thread_tried = True
-                    thread_id = await self._thread_for(channel, channel_id, int(done[0]), message)
-                target = thread_id or channel_id
             nonce = delivery_nonce(delivery_id, position) if delivery_id else None
-            async with _as_delivery_errors(channel):
-                message_id = await self._post(target, post, nonce=nonce)
+            if post.under is not None:
+                message_id = await self._post_under(channel, int(post.under), post, nonce=nonce)
+            else:
+                target = channel_id
+                if position > 0 and post.thread:
+                    if not thread_tried:
+                        thread_tried = True
+                        thread_id = await self._thread_for(channel, channel_id, int(done[0]), message)
+                    target = thread_id or channel_id
+                async with _as_delivery_errors(channel):
+                    message_id = await self._post(target, post, nonce=nonce)
             done[position] = message_id
             if on_part is not None:
                 await on_part(position, message_id)
         ids = [done[p] for p in sorted(done)]
         return SentMessage(ids[0], tuple(ids[1:]))
 
-    async def _post(self, channel_id: int, post: r.DiscordPost, *, nonce: str | None) -> str:
+    async def _post_under(self, channel: ChannelRef, parent: int, post: r.DiscordPost, *, nonce: str | None) -> str:
+        """Post in the thread of message `parent` (created when there is none yet); when the thread
+        cannot be made or refuses the post (archived and locked, no permission to post in threads), as a
+        reply to `parent` in the channel: a follow-up never pauses a channel that would take it."""
+        channel_id = int(channel.channel_id)
+        thread_id = await self._thread_for(channel, channel_id, parent, name="Paperboy follow-ups")
+        if thread_id is not None:
+            try:
+                async with _as_delivery_errors(channel):
+                    return await self._post(thread_id, post, nonce=nonce)
+            except PermanentDeliveryError as exc:
+                logger.warning(
+                    "discord %s: the thread refused a follow-up (%s); replying in the channel", channel.key, exc
+                )
+        async with _as_delivery_errors(channel):
+            return await self._post(channel_id, post, nonce=nonce, reply_to=parent)
+
+    async def _post(
+        self, channel_id: int, post: r.DiscordPost, *, nonce: str | None, reply_to: int | None = None
+    ) -> str:
         payload = post.payload()
         payload["allowed_mentions"] = {"parse": []}
         if nonce:
             payload["nonce"] = nonce
             payload["enforce_nonce"] = True
+        if reply_to is not None:
+            # A reply to a message that was deleted meanwhile is posted as a plain message.
+            payload["message_reference"] = {"message_id": str(reply_to), "fail_if_not_exists": False}
         await self._global_limit.acquire()
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
         # discord.py's session has aiohttp's 300 s default; a hung call must not hold a delivery that long.
@@ -638,10 +663,17 @@ class DiscordAdapter:
         data = await asyncio.wait_for(self.client.http.request(route, json=payload), timeout=REQUEST_TIMEOUT)
         return str(data["id"])
 
-    async def _thread_for(self, channel: ChannelRef, channel_id: int, message_id: int, message: Message) -> int | None:
-        """The thread under the first part: created now, or the one created before a crash (Discord gives
-        a thread started from a message that message's id); None when none can be made."""
-        name = "More papers"
+    async def _thread_for(
+        self,
+        channel: ChannelRef,
+        channel_id: int,
+        message_id: int,
+        message: Message | None = None,
+        *,
+        name: str = "More papers",
+    ) -> int | None:
+        """The thread under message `message_id`: created now, or the one created before (Discord gives a
+        thread started from a message that message's id); None when none can be made."""
         day = getattr(message, "day", None)
         if day is not None:
             name = f"Paperboy digest {day:%Y-%m-%d}"
@@ -661,10 +693,23 @@ class DiscordAdapter:
         return int(thread["id"])
 
     async def find_parts(
-        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str]
+        self,
+        channel: ChannelRef,
+        delivery_id: str,
+        since: datetime,
+        posted: Mapping[int, str],
+        *,
+        under: str | None = None,
     ) -> dict[int, str]:
-        """Scan the channel (since `since`) and the thread under the first part for the parts' markers."""
+        """Scan the channel (since `since`) and the thread under the first part for the parts' markers;
+        for a delivery posted under `under` (a follow-up), that message's thread and the channel (where
+        it is a reply when no thread could take it)."""
         found = await self._scan(channel, int(channel.channel_id), delivery_id, since)
+        if under is not None:
+            with contextlib.suppress(PermanentDeliveryError):  # no thread under it: only the channel
+                in_thread = await self._scan(channel, int(under), delivery_id, since)
+                found.update({p: m for p, m in in_thread.items() if p not in found})
+            return found
         top = posted.get(0) or found.get(0)
         if top is not None:
             # No thread under the first part (PermanentDeliveryError): the follow-ups, if any, are in the channel.

@@ -35,7 +35,9 @@ from bot.types import (
     Action,
     ActionStyle,
     Digest,
+    DigestEntry,
     DigestReason,
+    FollowUp,
     Message,
     Paper,
     PaperCard,
@@ -43,6 +45,7 @@ from bot.types import (
     Status,
     TextReply,
     TopicList,
+    WeeklyRollup,
 )
 
 CONTENT_LIMIT = 2000
@@ -76,8 +79,10 @@ class DiscordPost:
     """One Discord message to send.
 
     `components` are action rows (type 1) of buttons (type 2). `thread` means "post in the thread
-    created from the first post of this render" (plain follow-up when that is impossible).
-    `ephemeral` only means something for interaction replies.
+    created from the first post of this render" (plain follow-up when that is impossible). `under`
+    means "post in the thread of that message" (a follow-up under the message that carried a paper):
+    the thread is created when there is none yet, and the post is a reply to that message in the
+    channel when no thread can be made. `ephemeral` only means something for interaction replies.
     """
 
     content: str = ""
@@ -85,6 +90,7 @@ class DiscordPost:
     components: list[dict[str, Any]] = field(default_factory=list)
     ephemeral: bool = False
     thread: bool = False
+    under: str | None = None
 
     def payload(self) -> dict[str, Any]:
         """The JSON body for `POST /channels/{id}/messages` (without nonce and allowed_mentions)."""
@@ -189,6 +195,7 @@ def paper_embed(
     matched: Sequence[str] = (),
     excerpt_chars: int = EXCERPT_CHARS,
     keywords: bool = False,
+    rising: str = "",
 ) -> dict[str, Any]:
     """One paper as a new embed (digests share theirs through `_memoised_block`)."""
     prefix = f"{number}. " if number is not None else ""
@@ -203,6 +210,8 @@ def paper_embed(
         _field("Authors", safe(short_authors(paper.authors)), inline=True),
         _field("Votes", _stats(paper), inline=True),
     ]
+    if rising:
+        fields.append(_field("📈 Rising", safe(rising)))
     if matched:
         fields.append(_field("Matched", safe("; ".join(matched))))
     if keywords and paper.ai_keywords:
@@ -407,6 +416,7 @@ def _replace(post: DiscordPost, **changes: Any) -> DiscordPost:
         "components": post.components,
         "ephemeral": post.ephemeral,
         "thread": post.thread,
+        "under": post.under,
     }
     values.update(changes)
     return DiscordPost(**values)
@@ -456,6 +466,10 @@ def render(message: Message, *, marker: str | None = None) -> list[DiscordPost]:
             posts = _render_topics(message)
         case Status():
             posts = _render_status(message)
+        case FollowUp():
+            posts = [_render_followup(message)]
+        case WeeklyRollup():
+            posts = _render_weekly(message)
         case _:
             assert_never(message)
     return _with_marker(posts, marker)
@@ -468,23 +482,30 @@ def _render_text(message: TextReply) -> list[DiscordPost]:
     return [DiscordPost(content=part, ephemeral=message.private) for part in split_text(text)]
 
 
-def _paper_blocks(
-    entries: Iterable[tuple[Paper, Sequence[str], tuple[Action, ...]]], excerpt_chars: int
-) -> list[_Block]:
+_Shown = tuple[Paper, Sequence[str], tuple[Action, ...], str]
+"""A paper as a list shows it: the paper, why it matched, its buttons, how it rose (or "")."""
+
+
+def _paper_blocks(entries: Iterable[_Shown], excerpt_chars: int) -> list[_Block]:
     blocks = []
-    for number, (paper, matched, actions) in enumerate(entries, start=1):
-        embed, size, buttons = _memoised_block(paper, number, tuple(matched), excerpt_chars, actions)
+    for number, (paper, matched, actions, rising) in enumerate(entries, start=1):
+        embed, size, buttons = _memoised_block(paper, number, tuple(matched), excerpt_chars, actions, rising)
         blocks.append(_Block(embed, list(buttons), size))
     return blocks
 
 
 @functools.lru_cache(maxsize=4096)
 def _memoised_block(
-    paper: Paper, number: int, matched: tuple[str, ...], excerpt_chars: int, actions: tuple[Action, ...]
+    paper: Paper,
+    number: int,
+    matched: tuple[str, ...],
+    excerpt_chars: int,
+    actions: tuple[Action, ...],
+    rising: str = "",
 ) -> tuple[dict[str, Any], int, tuple[dict[str, Any], ...]]:
     # A fan-out shows the same papers at the same numbers in thousands of digests: the embed, its size
     # and its buttons are built once and shared (never changed: see `_fitted`).
-    embed = paper_embed(paper, number=number, matched=matched, excerpt_chars=excerpt_chars)
+    embed = paper_embed(paper, number=number, matched=matched, excerpt_chars=excerpt_chars, rising=rising)
     return embed, embed_chars(embed), tuple(action_buttons(actions, number))
 
 
@@ -494,7 +515,7 @@ def _render_paper_list(message: PaperList) -> list[DiscordPost]:
         lines.append(safe(message.note))
     if not message.papers:
         lines.append("No papers to show.")
-    blocks = _paper_blocks(((lp.paper, lp.matched, lp.actions) for lp in message.papers), EXCERPT_CHARS)
+    blocks = _paper_blocks(((lp.paper, lp.matched, lp.actions, "") for lp in message.papers), EXCERPT_CHARS)
     if message.more > 0 and blocks:
         footer = {"text": f"…and {message.more} more. Narrow the query to see them."}
         blocks[-1].embed = {**blocks[-1].embed, "footer": footer}
@@ -523,6 +544,11 @@ def _entry_matched(reason: DigestReason, matched: Sequence[str]) -> Sequence[str
     return ("trending today",) if reason is DigestReason.TRENDING else ()
 
 
+def _entry_block(entry: DigestEntry) -> _Shown:
+    rising = paper_view.climb(entry.trajectory) if entry.trajectory is not None else ""
+    return entry.paper, _entry_matched(entry.reason, entry.matched), entry.actions, rising
+
+
 @functools.lru_cache(maxsize=2048)
 def _render_digest(message: Digest) -> tuple[DiscordPost, ...]:
     n = len(message.entries)
@@ -532,6 +558,8 @@ def _render_digest(message: Digest) -> tuple[DiscordPost, ...]:
         counts.append(f"{message.trending_count} trending")
     if message.topic_count:
         counts.append(f"{message.topic_count} from your topics")
+    if message.rising_count:
+        counts.append(f"{message.rising_count} rising")
     if counts:
         head += f" ({', '.join(counts)})"
     lines = [head]
@@ -539,9 +567,7 @@ def _render_digest(message: Digest) -> tuple[DiscordPost, ...]:
         lines.append(f"Daily Papers of {message.papers_day:%a %d %b %Y}.")
     if message.note:
         lines.append(safe(message.note))
-    blocks = _paper_blocks(
-        ((e.paper, _entry_matched(e.reason, e.matched), e.actions) for e in message.entries), EXCERPT_CHARS
-    )
+    blocks = _paper_blocks((_entry_block(e) for e in message.entries), EXCERPT_CHARS)
     posts = _pack("\n".join(lines), blocks, ephemeral=message.private, follow_up_in_thread=True)
     if len(posts) > 1:
         shown = len(posts[0].embeds)
@@ -601,6 +627,14 @@ def _render_status(message: Status) -> list[DiscordPost]:
         fields.append(_field("Last delivery", text))
     if message.paused_reason:
         fields.append(_field("⚠️ Paused", safe(message.paused_reason)))
+    if message.settings is not None:
+        fields.append(_field("Following", paper_view.following_line(message.settings)))
+    for label, delivery in (("Last follow-up", message.last_followup), ("Last weekly rollup", message.last_weekly)):
+        if delivery is not None:
+            text = f"{delivery.state.value} {_when(delivery.finished_at or delivery.claimed_at)}"
+            if delivery.error:
+                text += f"\n{safe(delivery.error)}"
+            fields.append(_field(label, text, inline=True))
     for health in message.sources[: FIELDS_PER_EMBED - len(fields)]:
         text = f"last success {_when(health.last_success_at)}"
         if health.last_result:
@@ -617,3 +651,43 @@ def _render_status(message: Status) -> list[DiscordPost]:
         "fields": fields,
     }
     return _pack("", [_Block(embed, [])], ephemeral=message.private)
+
+
+def _render_followup(message: FollowUp) -> DiscordPost:
+    """One line under the message that carried the paper: what appeared, linked, and for which paper."""
+    emoji, label, url, rest = paper_view.followup_parts(message)
+    shown = safe(fit(message.detail or label, 200))
+    link = safe_url(url)
+    what = f"[{shown}](<{link}>)" if link else shown
+    title = safe(fit(" ".join(message.paper.title.split()), 200))
+    paper = safe_url(message.paper.hf_url)
+    for_paper = f"[{title}](<{paper}>)" if paper else title
+    content = fit(f"{emoji} **{label}:** {what}{safe(rest)}\nfor {for_paper}", CONTENT_LIMIT)
+    return DiscordPost(content=content, ephemeral=message.private, under=message.parent)
+
+
+def _render_weekly(message: WeeklyRollup) -> list[DiscordPost]:
+    span = f"{message.start:%a %d %b} – {message.end:%a %d %b %Y}"
+    head = f"🗓️ **Your week in papers · {span}**"
+    if not message.topics:
+        head += "\nThis channel follows no topics yet: `/papers subscribe` adds one."
+    fields = []
+    for topic in message.topics:
+        lines = [f"{topic.matched} paper{'s' if topic.matched != 1 else ''} this week"]
+        for paper in topic.top:
+            url = safe_url(paper.hf_url)
+            title = safe(fit(" ".join(paper.title.split()), 180))
+            lines.append(f"• [{title}]({url}) (▲ {paper.upvotes})" if url else f"• {title} (▲ {paper.upvotes})")
+        fields.append(_field(safe(topic.query), "\n".join(lines)))
+    if message.liked:
+        liked = [f"• {safe(fit(' '.join(p.title.split()), 180))}" for p in message.liked]
+        fields.append(_field("Most liked here this week", "\n".join(liked)))
+    blocks: list[_Block] = []
+    for start in range(0, len(fields), 10):  # ten topics to an embed keeps each well under 6,000 characters
+        embed = {"type": "rich", "color": _COLOR_INFO, "fields": fields[start : start + 10]}
+        blocks.append(_Block(embed, []))
+    if blocks:
+        blocks[-1].embed["footer"] = {"text": "The week's most upvoted papers: /papers top week"}
+    else:
+        head += "\nThe week's most upvoted papers: `/papers top week`."
+    return _pack(head, blocks, ephemeral=message.private, follow_up_in_thread=True)

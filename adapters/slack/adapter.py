@@ -320,7 +320,7 @@ class SlackAdapter:
                     post,
                     token=token,
                     client=self._delivery_client,
-                    thread_ts=parent if post.thread else None,
+                    thread_ts=post.thread_ts or (parent if post.thread else None),
                     metadata=metadata,
                 )
             except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -341,15 +341,29 @@ class SlackAdapter:
         return SentMessage(ids[0], tuple(ids[1:]))
 
     async def find_parts(
-        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str]
+        self,
+        channel: ChannelRef,
+        delivery_id: str,
+        since: datetime,
+        posted: Mapping[int, str],
+        *,
+        under: str | None = None,
     ) -> dict[int, str]:
-        """The parts of a delivery in the channel (conversations.history) and its thread (.replies)."""
+        """The parts of a delivery in the channel (conversations.history) and its thread (.replies); for
+        one posted in the thread of `under` (a follow-up), in that thread."""
         token = await self._token_for(channel)
-        found: dict[int, str] = {}
+        if under is not None:
+            return await self._find_in_replies(channel, token, under, delivery_id, first=0)
         top = posted.get(0) or await self._find_in_history(channel, token, delivery_id, since)
         if top is None:
-            return found
-        found[0] = top
+            return {}
+        return {0: top} | await self._find_in_replies(channel, token, top, delivery_id, first=1)
+
+    async def _find_in_replies(
+        self, channel: ChannelRef, token: str | None, top: str, delivery_id: str, *, first: int
+    ) -> dict[int, str]:
+        """The parts from position `first` on found in the thread of `top`."""
+        found: dict[int, str] = {}
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             try:
@@ -365,8 +379,8 @@ class SlackAdapter:
                 raise delivery_error(exc, channel) from None
             for msg in response.get("messages") or []:
                 position = marker_position(msg, delivery_id)
-                if position is not None and position > 0:
-                    found[position] = str(msg["ts"])
+                if position is not None and position >= first:
+                    found.setdefault(position, str(msg["ts"]))
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or not cursor:
                 return found

@@ -34,6 +34,7 @@ from bot.types import (
     Digest,
     DigestEntry,
     DigestReason,
+    FollowUp,
     ListedPaper,
     Message,
     Paper,
@@ -42,6 +43,7 @@ from bot.types import (
     Status,
     TextReply,
     TopicList,
+    WeeklyRollup,
 )
 
 MAX_BLOCKS = 50
@@ -71,6 +73,8 @@ class SlackPost:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     thread: bool = False
     metadata: dict[str, Any] | None = None
+    thread_ts: str | None = None
+    """Post in the thread of this message (a follow-up under the message that carried its paper)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,12 +239,19 @@ def paper_links(paper: Paper) -> list[str]:
 
 
 def paper_text(
-    paper: Paper, *, matched: Iterable[str] = (), rank: int | None = None, summary_chars: int = SUMMARY_CHARS
+    paper: Paper,
+    *,
+    matched: Iterable[str] = (),
+    rank: int | None = None,
+    summary_chars: int = SUMMARY_CHARS,
+    note: str = "",
 ) -> str:
-    """The mrkdwn body of one paper: linked title, authors, counts, matched line, summary, links."""
+    """The mrkdwn body of one paper: linked title, authors, counts, a note, matched line, summary, links."""
     title, details, tail = _paper_lines(paper, summary_chars)
     prefix = f"{rank}. " if rank is not None else ""
     text = f"{prefix}{title}\n{details}"
+    if note:
+        text += f"\n_{escape(note)}_"
     reasons = [r for r in matched if r.strip()]
     if reasons:
         text += "\n_matched: " + escape(truncate(", ".join(reasons), 300)) + "_"
@@ -278,19 +289,20 @@ def _paper_block(
     rank: int | None = None,
     marker: str = "",
     actions: tuple[Action, ...] = (),
+    note: str = "",
 ) -> dict[str, Any]:
-    return _memoised_paper_block(paper, tuple(matched), rank, marker, actions)
+    return _memoised_paper_block(paper, tuple(matched), rank, marker, actions, note)
 
 
 @functools.lru_cache(maxsize=4096)
 def _memoised_paper_block(
-    paper: Paper, matched: tuple[str, ...], rank: int | None, marker: str, actions: tuple[Action, ...]
+    paper: Paper, matched: tuple[str, ...], rank: int | None, marker: str, actions: tuple[Action, ...], note: str = ""
 ) -> dict[str, Any]:
     # The same papers are rendered again and again (`today` for every channel, a digest fanned out to
     # thousands of channels), at different ranks and with different matched lines. The section is a
     # plain dict in exactly the shape slack_sdk's SectionBlock.to_dict() gives (a unit test holds the two
     # equal on real papers); its accessory is built by slack_sdk once per set of actions.
-    text = marker + paper_text(paper, matched=matched, rank=rank)
+    text = marker + paper_text(paper, matched=matched, rank=rank, note=note)
     block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}}
     element = _accessory_dict(actions)
     if element is not None:
@@ -358,6 +370,10 @@ def render(message: Message) -> list[SlackPost]:
             return _render_topics(message)
         case Status():
             return [_render_status(message)]
+        case FollowUp():
+            return [_render_followup(message)]
+        case WeeklyRollup():
+            return _render_weekly(message)
         case _:
             assert_never(message)
 
@@ -431,6 +447,8 @@ def digest_heading(message: Digest) -> str:
         counts.append(f"{message.trending_count} trending")
     if message.topic_count:
         counts.append(f"{message.topic_count} for your topics")
+    if message.rising_count:
+        counts.append(f"{message.rising_count} rising")
     if not counts:
         counts.append("nothing new")
     return f"Papers for {day_label(message.day)} · " + ", ".join(counts)
@@ -468,9 +486,19 @@ def _digest_posts(message: Digest) -> tuple[SlackPost, ...]:
     return tuple(_split_posts(head, paper_blocks, tail, fallback=fallback, top=DIGEST_TOP_PAPERS))
 
 
+_ENTRY_MARKERS = {DigestReason.TRENDING: "🔥 ", DigestReason.TOPIC: "", DigestReason.RISING: "📈 "}
+
+
 def _digest_entry_block(entry: DigestEntry, rank: int) -> dict[str, Any]:
-    marker = "🔥 " if entry.reason is DigestReason.TRENDING else ""
-    return _paper_block(entry.paper, matched=entry.matched, rank=rank, marker=marker, actions=entry.actions)
+    note = f"rising: {paper_view.climb(entry.trajectory)}" if entry.trajectory is not None else ""
+    return _paper_block(
+        entry.paper,
+        matched=entry.matched,
+        rank=rank,
+        marker=_ENTRY_MARKERS[entry.reason],
+        actions=entry.actions,
+        note=note,
+    )
 
 
 def _render_topics(message: TopicList) -> list[SlackPost]:
@@ -518,6 +546,12 @@ def _render_status(message: Status) -> SlackPost:
         f"*Topics:* {message.topics} · *Papers stored:* {message.papers_stored}"
         f" · *Latest day:* {message.latest_day.isoformat() if message.latest_day else 'none'}"
     )
+    if message.settings is not None:
+        lines.append(escape(paper_view.following_line(message.settings)))
+    for label, delivery in (("Last follow-up", message.last_followup), ("Last weekly rollup", message.last_weekly)):
+        if delivery is not None:
+            state = delivery.state.value + (f" ({escape(truncate(delivery.error, 200))})" if delivery.error else "")
+            lines.append(f"*{label}:* {state} at {_fmt_dt(delivery.finished_at or delivery.claimed_at)}")
     source_lines = []
     for s in message.sources:
         line = f"• *{escape(s.source)}*: last success {_fmt_dt(s.last_success_at)}"
@@ -533,6 +567,48 @@ def _render_status(message: Status) -> SlackPost:
     if message.paused_reason:
         fallback += f" (paused: {escape(message.paused_reason)})"
     return SlackPost(text=_fallback(fallback), blocks=blocks)
+
+
+def _render_followup(message: FollowUp) -> SlackPost:
+    """One line in the paper's thread: what appeared, linked, and for which paper."""
+    emoji, label, url, rest = paper_view.followup_parts(message)
+    shown = message.detail or label
+    what = (link(url, shown) if url else None) or escape(shown)
+    title = link(message.paper.hf_url, truncate(" ".join(message.paper.title.split()), 200)) or escape(
+        message.paper.title
+    )
+    text = f"{emoji} *{label}:* {what}{escape(rest)}\nfor {title}"
+    return SlackPost(
+        text=_fallback(f"{label}: {escape(shown)}{escape(rest)} for {escape(message.paper.title)}"),
+        blocks=[_section(text)],
+        thread_ts=message.parent,
+    )
+
+
+def _render_weekly(message: WeeklyRollup) -> list[SlackPost]:
+    span = f"{day_label(message.start)} – {day_label(message.end)}"
+    head: list[dict[str, Any]] = [_header(f"Your week in papers · {span}")]
+    blocks: list[dict[str, Any]] = []
+    for topic in message.topics:
+        lines = [f"*`{escape(truncate(topic.query, 200))}`* · {_plural(topic.matched, 'paper')} this week"]
+        for paper in topic.top:
+            title = link(paper.hf_url, truncate(" ".join(paper.title.split()), 200)) or escape(paper.title)
+            lines.append(f"• {title} (▲ {paper.upvotes})")
+        blocks.append(_section("\n".join(lines)))
+    if message.liked:
+        liked = [
+            f"• {link(p.hf_url, truncate(' '.join(p.title.split()), 200)) or escape(p.title)}" for p in message.liked
+        ]
+        blocks.append(_section("*Most liked here this week*\n" + "\n".join(liked)))
+    tail = [_context("The week's most upvoted papers: `/papers top week`.")]
+    if not message.topics:
+        tail.insert(0, _section("This channel follows no topics yet: `/papers subscribe <query>` adds one."))
+    fallback = f"Your week in papers ({span}): " + "; ".join(f"{t.query}: {t.matched}" for t in message.topics)
+    posts = _split_posts(head, blocks, tail, fallback=escape(fallback), top=len(blocks))
+    if message.delivery_id:
+        delivery_id = message.delivery_id
+        return [replace(post, metadata=delivery_marker(delivery_id, i)) for i, post in enumerate(posts)]
+    return posts
 
 
 __all__ = [

@@ -55,7 +55,7 @@ def command_registry(s: Services) -> CommandRegistry:
         .include(
             admin.router,
             admin.AdminServices(
-                s.channels, store.subscriptions, store.deliveries, store.sources, store.papers, s.clock
+                s.channels, store.subscriptions, store.deliveries, store.sources, store.papers, s.clock, s.schedule
             ),
         )
         .include(help.router, None)

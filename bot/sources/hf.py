@@ -28,7 +28,7 @@ from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from pydantic import SecretStr
 
 from bot import __version__
-from bot.errors import SourceError
+from bot.errors import SourceError, SourceRateLimited
 from bot.sources.records import parse_daily_paper
 from bot.types import Paper, canonical_arxiv_id
 
@@ -147,12 +147,12 @@ class HfDailyPapers:
         if response.status_code == 429:
             wait = _retry_after(response)
             if wait is None:
-                raise SourceError(f"HF {what}: rate limited (HTTP 429), try again later")
+                raise SourceRateLimited(f"HF {what}: rate limited (HTTP 429), try again later")
             logger.info("HF %s: rate limited, retrying once in %.1f s", what, wait)
             time.sleep(wait)
             response = self._send(path, params, what)
             if response.status_code == 429:
-                raise SourceError(f"HF {what}: rate limited (HTTP 429) twice, try again later")
+                raise SourceRateLimited(f"HF {what}: rate limited (HTTP 429) twice, try again later")
         if none_on_404 and response.status_code == 404:
             return None
         try:

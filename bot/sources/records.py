@@ -70,6 +70,22 @@ class _Organization(_Model):
     fullname: str | None = None
 
 
+class _Linked(_Model):
+    """A model, dataset or Space the Hub links to a paper (only its repository id is used)."""
+
+    id: str | None = None
+
+
+LINKED_SHOWN = 5
+"""How many linked repositories of each kind are kept by name (the totals are kept too)."""
+
+
+def _linked(items: list[_Linked] | None, total: int | None) -> tuple[tuple[str, ...], int]:
+    names = tuple(n for n in (normalise_whitespace(i.id or "") for i in items or ()) if n)
+    count = max(total or 0, len(names))
+    return names[:LINKED_SHOWN], count
+
+
 class _InnerPaper(_Model):
     id: str
     title: str | None = None
@@ -88,6 +104,12 @@ class _InnerPaper(_Model):
     # Present only when a bare /api/papers/{id} answer carries them.
     numComments: int | None = None
     thumbnail: str | None = None
+    linkedModels: list[_Linked] | None = None
+    linkedDatasets: list[_Linked] | None = None
+    linkedSpaces: list[_Linked] | None = None
+    numTotalModels: int | None = None
+    numTotalDatasets: int | None = None
+    numTotalSpaces: int | None = None
 
 
 class _Outer(_Model):
@@ -170,6 +192,12 @@ def parse_daily_paper(record: Mapping[str, Any]) -> Paper:
         raise SourceError(f"malformed paper record {paper_id}: negative count")
 
     keywords = tuple(k for k in (normalise_whitespace(k) for k in inner.ai_keywords or ()) if k)
+    models, models_total = _linked(inner.linkedModels, inner.numTotalModels)
+    datasets, datasets_total = _linked(inner.linkedDatasets, inner.numTotalDatasets)
+    spaces, spaces_total = _linked(inner.linkedSpaces, inner.numTotalSpaces)
+    totals = (inner.numTotalModels, inner.numTotalDatasets, inner.numTotalSpaces)
+    if any(t is not None and t < 0 for t in totals):
+        raise SourceError(f"malformed paper record {paper_id}: negative count")
     authors = tuple(n for n in (normalise_whitespace(a.name) for a in inner.authors or ()) if n)
     return Paper(
         id=paper_id,
@@ -189,4 +217,10 @@ def parse_daily_paper(record: Mapping[str, Any]) -> Paper:
         organization=_org_name(inner.organization) or _org_name(outer.organization),
         withdrawn=inner.withdrawnAt is not None,
         sources=(Source.HF,),
+        models=models,
+        models_total=models_total,
+        datasets=datasets,
+        datasets_total=datasets_total,
+        spaces=spaces,
+        spaces_total=spaces_total,
     )

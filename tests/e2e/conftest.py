@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -79,8 +80,14 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def harness(tmp_path: Path, seeded_db: Path) -> AsyncIterator[Harness]:
+    async with open_harness(tmp_path, seeded_db, Settings(data_dir=tmp_path, offline=True)) as h:
+        yield h
+
+
+@contextlib.asynccontextmanager
+async def open_harness(tmp_path: Path, seeded_db: Path, settings: Settings) -> AsyncIterator[Harness]:
+    """The application on a copy of the seeded database, the memory channel and a clock at MORNING."""
     clock = FixedClock(MORNING)
-    settings = Settings(data_dir=tmp_path, offline=True)
     shutil.copy(seeded_db, tmp_path / "e2e.db")
     db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}")
     await db.upgrade()

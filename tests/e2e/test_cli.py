@@ -108,3 +108,40 @@ def test_chat_then_digest_preview_and_run_at_a_given_time(data_dir: Path) -> Non
     assert "[posted to #console]" in run.stdout and "console:local:console: sent (3 papers)" in run.stdout
     again = paperboy(data_dir, "digest", "run", "--channel", "console:local:console", "--at", at)
     assert "already" in again.stdout
+
+
+def test_jobs_list_names_every_job_and_when_it_runs(data_dir: Path) -> None:
+    done = paperboy(data_dir, "jobs", "list")
+    assert done.returncode == 0, done.stderr
+    names = [line.split()[0] for line in done.stdout.splitlines()]
+    assert names == ["ingest", "arxiv", "digests", "followups", "poll", "rising", "weekly", "recover"]
+    assert "off (offline)" in done.stdout and "every 1 h" in done.stdout
+
+
+def test_a_job_runs_once_by_hand_at_a_pretend_time(tmp_path: Path) -> None:
+    assert paperboy(tmp_path, "ingest", "--sample").returncode == 0
+    # The console channel appears at the first run (at that pretend time, after its 09:00 slot) ...
+    first = paperboy(tmp_path, "jobs", "run", "digests", "--at", "2025-11-29T09:05Z")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "digests: no digests due"
+    # ... and the next morning's digest is due: posted once to the console, whatever the real date.
+    second = paperboy(tmp_path, "jobs", "run", "digests", "--at", "2025-11-30T09:05Z")
+    assert second.returncode == 0, second.stderr
+    assert "Paperboy digest · Sun 30 Nov 2025" in second.stdout
+    assert second.stdout.strip().endswith("digests: 1 digests: 1 sent")
+    again = paperboy(tmp_path, "jobs", "run", "digests", "--at", "2025-11-30T09:06Z")
+    assert again.stdout.strip() == "digests: no digests due"
+    assert paperboy(tmp_path, "jobs", "run", "recover").stdout.strip() == "recover: nothing unfinished"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("jobs", "run", "nope"), "There is no job `nope`"),
+        (("jobs", "run", "digest"), "Did you mean `digests`?"),
+        (("jobs", "run", "digests", "--at", "2025-11-30T09:05"), "--at needs a timezone"),
+    ],
+)
+def test_jobs_mistakes_exit_2_with_one_line(data_dir: Path, args: tuple[str, ...], message: str) -> None:
+    done = paperboy(data_dir, *args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr

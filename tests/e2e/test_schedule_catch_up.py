@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.digest_run import RunOutcome
-from bot.scheduler import DigestScheduler, job_id
+from bot.scheduler import Scheduler, job_id, weekly_job_id
 from bot.types import DeliveryKind, DeliveryState, Digest
 from tests.e2e.conftest import HERE, OTHER, Harness
 
 
-def scheduler(h: Harness) -> DigestScheduler:
-    return DigestScheduler(h.app.db.channels, h.app.db.deliveries, h.app.runner, h.clock, grace=timedelta(hours=6))
+def scheduler(h: Harness) -> Scheduler:
+    return Scheduler(h.app.db.channels, h.app.db.deliveries, h.app.runner, h.clock, grace=timedelta(hours=6))
 
 
 async def prepare(h: Harness) -> None:
@@ -68,5 +68,29 @@ async def test_schedule_changes_take_effect_without_restart(harness: Harness) ->
         assert job_id(HERE) not in s.jobs()
         await h.one("digest on")
         assert job_id(HERE) in s.jobs()
+    finally:
+        s.shutdown()
+
+
+async def test_weekly_rollups_and_periodic_jobs_are_scheduled(harness: Harness) -> None:
+    h = harness
+    s = h.app.scheduler
+    await h.app.channels.ensure(HERE)
+    await s.start()
+    try:
+        assert weekly_job_id(HERE) not in s.jobs()
+        await h.one("digest at 07:30 Europe/Paris")
+        await h.one("settings weekly on friday")
+        job = s._scheduler.get_job(weekly_job_id(HERE))
+        assert job is not None
+        fire = job.next_run_time
+        assert (fire.strftime("%A %H:%M"), str(fire.tzinfo)) == ("Friday 07:30", "Europe/Paris")
+        await h.one("digest off")  # the rollup does not depend on the daily digest
+        assert weekly_job_id(HERE) in s.jobs() and job_id(HERE) not in s.jobs()
+        await h.one("settings weekly off")
+        assert weekly_job_id(HERE) not in s.jobs()
+        periodic = {j.id for j in s._scheduler.get_jobs() if j.id.startswith("job:")}
+        # The harness is offline: no ingest or poll timer; follow-ups and recovery run on theirs.
+        assert periodic == {"job:followups", "job:recover"}
     finally:
         s.shutdown()

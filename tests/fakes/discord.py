@@ -92,6 +92,8 @@ class Knobs:
     permanent: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     """channel id -> (status, code, message), e.g. (404, 10003, "Unknown Channel")."""
     thread_forbidden: bool = False
+    locked_threads: set[str] = field(default_factory=set)
+    """thread ids that are archived and locked: posting in them is refused (50083), as on Discord."""
     refuse_login: bool = False
 
 
@@ -457,6 +459,8 @@ class FakeDiscord:
         if self.knobs.server_error.get(channel, 0) > 0:
             self.knobs.server_error[channel] -= 1
             return _error(503, 0, "Service Unavailable")
+        if channel in self.knobs.locked_threads:
+            return _error(400, 50083, "Operation cannot be performed on an archived thread")
         problems = limit_problems(body)
         if problems:
             self.rejected.append((channel, problems))
@@ -516,6 +520,8 @@ class FakeDiscord:
         body = await request.json()
         # As on Discord: a thread started from a message has that message's id, and a message has one.
         thread_id = request.match_info["message"]
+        if not any(m["id"] == thread_id for m in self.messages.get(channel, [])):
+            return _error(404, 10008, "Unknown Message")
         if any(t["id"] == thread_id for t in self.threads):
             return _error(400, 160004, "A thread has already been created for this message")
         thread = {

@@ -9,6 +9,11 @@ Fault knobs (each applies to the next N requests): `fail_next` (HTTP 500), `rate
 `retry_after` (HTTP 429), `malformed_json_next`, `not_a_list_next`, `slow_next` with `delay` seconds.
 `corrupt_index` replaces that index of every listing with a malformed record (no arXiv id).
 Requests are recorded in `requests` for assertions.
+
+Papers keep moving: `releases` are changes that appear on a fake day (code, linked models, datasets and
+Spaces, upvotes); the fake serves those whose day is at or before `today` (a test moves `today` with
+its fixed clock). A listing carries the fields the real feed carries (`githubRepo`, `githubStars`,
+`upvotes`); linked repositories and their totals only come with `/api/papers/{id}`, as on the Hub.
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ def archive_records() -> tuple[dict[str, Any], ...]:
     return tuple(records)
 
 
+@cache
+def records_by_id() -> dict[str, dict[str, Any]]:
+    """The archive's paper objects by arXiv id (the first record of a paper featured twice)."""
+    found: dict[str, dict[str, Any]] = {}
+    for record in archive_records():
+        found.setdefault(str(record["paper"]["id"]), record["paper"])
+    return found
+
+
 def featured_day(record: dict[str, Any]) -> str:
     return str(record["paper"]["submittedOnDailyAt"])[:10]
 
@@ -45,6 +59,24 @@ def featured_day(record: dict[str, Any]) -> str:
 def iso_week(day: str) -> str:
     year, week, _ = date.fromisoformat(day).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+LISTING_FIELDS = frozenset({"githubRepo", "githubStars", "upvotes"})
+"""What a Daily Papers listing carries of a paper's later changes; the rest is paper-info only."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """From fake day `on`, paper `paper_id` has `fields` (the Hub's names: `githubRepo`, `linkedModels`...)."""
+
+    paper_id: str
+    on: date
+    fields: dict[str, Any]
+
+
+def linked(kind: str, *names: str, total: int | None = None) -> dict[str, Any]:
+    """The paper-info fields for linked repositories: `linked("Models", "org/a", total=4)`."""
+    return {f"linked{kind}": [{"id": n} for n in names], f"numTotal{kind}": len(names) if total is None else total}
 
 
 @dataclass
@@ -72,8 +104,29 @@ class FakeHub:
     """day -> how many of its records the feed serves (a partial day)."""
     empty_days: set[str] = field(default_factory=set)
     """days the feed serves nothing for (not published yet, or lost)."""
+    extra_papers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """More paper objects for `/api/papers/{id}` than the archive has (a benchmark's 10,000)."""
+    releases: list[Release] = field(default_factory=list)
+    today: date | None = None
+    """The fake's day: releases on or before it are served (None: every release)."""
     requests: list[RecordedRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def released(self, paper: dict[str, Any], *, listing: bool) -> dict[str, Any]:
+        """`paper` as the Hub shows it today: the releases so far merged in, in order of their day."""
+        with self._lock:
+            due = [
+                r for r in self.releases if r.paper_id == paper.get("id") and (self.today is None or r.on <= self.today)
+            ]
+        if not due:
+            return paper
+        shown = dict(paper)
+        for release in sorted(due, key=lambda r: r.on):
+            shown.update({k: v for k, v in release.fields.items() if not listing or k in LISTING_FIELDS})
+        return shown
+
+    def _listed(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**r, "paper": self.released(r["paper"], listing=True)} if "paper" in r else r for r in records]
 
     def _take(self, knob: str) -> bool:
         with self._lock:
@@ -105,13 +158,13 @@ class FakeHub:
             needle = params.get("q", "").lower()
             found = [r for r in archive_records() if needle in r["paper"]["title"].lower()]
             limit = int(params.get("limit", "20") or 20)
-            return _json(200, found[:limit])
+            return _json(200, self._listed(found[:limit]))
         if path.startswith("/api/papers/"):
             wanted = unquote(path.removeprefix("/api/papers/"))
-            for record in archive_records():
-                if record["paper"]["id"] == wanted:
-                    return _json(200, record["paper"])
-            return _json(404, {"error": "Paper not found"})
+            found = self.extra_papers.get(wanted) or records_by_id().get(wanted)
+            if found is None:
+                return _json(404, {"error": "Paper not found"})
+            return _json(200, self.released(found, listing=False))
         return _json(404, {"error": "Not found"})
 
     def _daily(self, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -137,7 +190,7 @@ class FakeHub:
             chosen = list(chosen)
             chosen[self.corrupt_index] = {"paper": {"title": "no id here"}, "title": "no id here"}
         page, limit = int(params.get("p", "0")), int(params.get("limit", "50"))
-        return _json(200, chosen[page * limit : (page + 1) * limit])
+        return _json(200, self._listed(chosen[page * limit : (page + 1) * limit]))
 
 
 def _json(status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:
@@ -147,6 +200,9 @@ def _json(status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:
 class _Handler(BaseHTTPRequestHandler):
     hub: FakeHub
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm on, a keep-alive client's delayed
+    # ACK holds every answer ~40 ms (the real Hub answers in one go).
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -167,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
 @contextmanager
 def serve_fake_hub() -> Iterator[FakeHub]:
     """Start a fake Hub on 127.0.0.1 (port 0) in a background thread; yields it with `url` set."""
-    archive_records()  # load before the first request so request timings are not the JSON parse
+    records_by_id()  # load before the first request so request timings are not the JSON parse
     hub = FakeHub()
     handler = type("Handler", (_Handler,), {"hub": hub})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -148,13 +148,14 @@ class Bot:
     log: Path
 
     @classmethod
-    async def start(cls, env: dict[str, str], cwd: Path, log: Path) -> Bot:
+    async def start(cls, env: dict[str, str], cwd: Path, log: Path, *args: str) -> Bot:
+        """`paperboy run`, or `paperboy <args>` (a job run by hand: `"jobs", "run", "followups"`)."""
         with log.open("ab") as out:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 "paperboy",
-                "run",
+                *(args or ("run",)),
                 env=env,
                 cwd=cwd,
                 stdin=asyncio.subprocess.DEVNULL,

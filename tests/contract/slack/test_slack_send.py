@@ -14,7 +14,7 @@ from adapters.slack.adapter import SlackAdapter
 from bot.clock import FixedClock
 from bot.config import SlackSettings
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
-from bot.types import ChannelRef, Platform, TextReply
+from bot.types import ArtifactKind, ChannelRef, FollowUp, Platform, TextReply
 from tests.fakes.slack import NOW, FakeSlack, digest
 
 C1 = ChannelRef(Platform.SLACK, "T1", "C1")
@@ -173,3 +173,23 @@ async def test_unreachable_slack_is_retryable(adapter: SlackAdapter, fake: FakeS
     await fake.stop()
     with pytest.raises(RetryableDeliveryError):
         await adapter.send(C1, TextReply("hello"))
+
+
+async def test_a_followup_lands_in_the_thread_of_its_paper_and_is_found_there(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    whole = digest(25)
+    top = (await adapter.send(C1, whole, delivery_id="dlv-digest")).message_id
+    news = FollowUp(C1, whole.entries[3].paper, ArtifactKind.MODEL, top, "org/model-7b", more=3)
+    sent = await adapter.send(C1, news, delivery_id="dlv-news")
+    post = fake.posts[-1]
+    assert (post.ts, post.thread_ts) == (sent.message_id, top)
+    assert post.metadata == marker("dlv-news", 0)
+    blocks_text = str(post.blocks)
+    assert "*Model:* <https://huggingface.co/org/model-7b|org/model-7b> · 3 more" in blocks_text
+    since = NOW - timedelta(days=1)
+    # Found in the paper's thread (never in the channel's history, where a reply does not show) ...
+    assert await adapter.find_parts(C1, "dlv-news", since, {}, under=top) == {0: sent.message_id}
+    assert await adapter.find_parts(C1, "dlv-news", since, {}) == {}
+    # ... and a digest's own parts are not taken for it.
+    assert await adapter.find_parts(C1, "dlv-other", since, {}, under=top) == {}
