@@ -8,11 +8,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test chat run lint typecheck bench lock clean
 
-$(STAMP): pyproject.toml constraints.txt
+# The development lock (requirements/dev.txt: runtime + test tools, every file hashed), then Paperboy itself
+# without resolving anything again.
+$(STAMP): pyproject.toml requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Paperboy needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -38,9 +41,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/search.py
 
-# Re-pin constraints.txt to what is installed now (after changing pyproject.toml and testing).
+# Upgrade both locks on purpose to the newest releases pyproject.toml allows (then run `make test`).
+# runtime.txt is what the image installs; dev.txt adds the test tools, pinned to the same runtime versions.
+# Universal: the hashes cover every platform and Python 3.11+, not only this machine's.
+LOCK := $(BIN)/uv pip compile --quiet --upgrade --universal --python-version 3.11 --generate-hashes pyproject.toml
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^paperboy' > constraints.txt
+	$(LOCK) -o requirements/runtime.txt
+	$(LOCK) --extra dev -c requirements/runtime.txt -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

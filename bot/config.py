@@ -13,6 +13,7 @@ import enum
 import functools
 import os
 import re
+import urllib.parse
 import zoneinfo
 from pathlib import Path
 
@@ -66,6 +67,9 @@ def check_timezone(name: str) -> str:
     except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
         raise problem from None  # listed but unreadable (a damaged tz database): not usable either
     return found
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def default_data_dir() -> Path:
@@ -215,6 +219,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("PAPERBOY_DATABASE_URL", "DATABASE_URL")
     )
+    # Kept apart from the URL so the password can come from a secret file (compose.yaml does that);
+    # it fills in the password of a postgresql:// URL that has none.
+    database_password: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("PAPERBOY_DATABASE_PASSWORD", "DATABASE_PASSWORD")
+    )
     offline: bool = False
     log_level: str = "INFO"
     # Fernet key(s) sealing what Paperboy stores that grants access (Slack workspace tokens): the first
@@ -230,6 +239,14 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     followups: FollowUpSettings = Field(default_factory=FollowUpSettings)
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
     @property
     def secret_box(self) -> SecretBox | None:
         """The sealing keys, or None when none is set (nothing secret is stored then)."""
@@ -238,8 +255,20 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
-            return normalise_database_url(self.database_url)
+            url = normalise_database_url(self.database_url)
+            if self.database_password is not None and url.startswith("postgresql+asyncpg://"):
+                url = _with_password(url, self.database_password.get_secret_value())
+            return url
         return f"sqlite+aiosqlite:///{self.data_dir / 'paperboy.db'}"
+
+
+def _with_password(url: str, password: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is not None or "@" not in parts.netloc:
+        return url  # the URL's own password wins; no user, no password to give
+    user, host = parts.netloc.rsplit("@", 1)
+    netloc = f"{user}:{urllib.parse.quote(password, safe='')}@{host}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def normalise_database_url(url: str) -> str:
@@ -278,8 +307,56 @@ class SettingsError(Exception):
         self.problems = problems
 
 
+SECRETS_DIR = "PAPERBOY_SECRETS_DIR"
+"""A folder of secret files named after their variables (`/run/secrets/DISCORD_TOKEN`); the image sets it."""
+
+_SECRET_FILE_MAX = 64 * 1024
+
+
+def _is_setting(name: str) -> bool:
+    return name.startswith("PAPERBOY_") or name in _ALIASES or name == "DATABASE_URL"
+
+
+def _read_secret(path: Path, variable: str) -> str:
+    try:
+        with path.open("rb") as f:
+            data = f.read(_SECRET_FILE_MAX + 1)
+    except OSError as exc:
+        raise SettingsError([f"{variable}: cannot read {path} ({exc.strerror or type(exc).__name__})"]) from None
+    if len(data) > _SECRET_FILE_MAX:
+        raise SettingsError([f"{variable}: {path} is larger than {_SECRET_FILE_MAX // 1024} KiB; not a secret"])
+    try:
+        # Files written with `echo` end in a newline that is no part of the secret.
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise SettingsError([f"{variable}: {path} is not UTF-8 text"]) from None
+
+
+def with_secret_files(env: dict[str, str]) -> dict[str, str]:
+    """`env` with every `NAME_FILE=path` read into `NAME`, then every file of `PAPERBOY_SECRETS_DIR` whose
+    name is an unset variable's (as Docker and Kubernetes mount secrets), so no secret must sit in the
+    environment. Setting both `NAME` and `NAME_FILE` is a mistake, not a precedence rule to remember."""
+    resolved = dict(env)
+    for key, value in env.items():
+        name = key.removesuffix("_FILE")
+        if name == key or not _is_setting(name):
+            continue  # another program's variable (TF_CLI_CONFIG_FILE, ...): not Paperboy's to read
+        if name in env:
+            raise SettingsError([f"{name} and {key} are both set; keep one"])
+        resolved[name] = _read_secret(Path(value), key)
+    folder = env.get(SECRETS_DIR)
+    if folder and Path(folder).is_dir():
+        for path in sorted(Path(folder).iterdir()):
+            name = path.name.upper()
+            if path.is_file() and name not in resolved and _is_setting(name):
+                resolved[name] = _read_secret(path, name)
+    return resolved
+
+
 def load_settings(environ: dict[str, str] | None = None, *, env_file: str | None = ".env") -> Settings:
-    env = dict(os.environ if environ is None else environ)
+    env = with_secret_files(dict(os.environ if environ is None else environ))
+    if environ is not None or env != os.environ:
+        environ = env  # read from the resolved copy (the process environment stays as it was)
     overrides: dict[str, dict[str, str]] = {}
     for alias, (section, key) in _ALIASES.items():
         native = f"PAPERBOY_{section.upper()}__{key.upper()}"

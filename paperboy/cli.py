@@ -1,4 +1,9 @@
-"""The `paperboy` command line. Errors go to stderr with a non-zero exit, never a traceback."""
+"""The `paperboy` command line. Errors go to stderr as one line saying what to fix, never a traceback.
+
+Exit codes: 0 done; 2 a bad argument or setting (the operator fixes the command or the configuration);
+1 a runtime failure (a source down, the database unreachable, a token rejected: trying again later, or
+fixing the outside world, can help); 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -13,32 +18,40 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from adapters.text import render_text
 from bot import __version__
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import CommandError
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import LOG_LEVELS, Settings, SettingsError, load_settings
 from bot.crypto import SETTING as SECRET_KEY_SETTING
 from bot.crypto import SecretKeyError, generate_key
 from bot.digest import DigestBuilder
-from bot.errors import SourceError
+from bot.errors import PaperboyError, SourceError, StoreUnavailable
 from bot.features import command_specs
 from bot.features.params import parse_query
 from bot.ingest import Busy, describe_result, ingest_from, ingest_papers, ingest_recent, seed_sample_if_empty
-from bot.logs import configure_logging
+from bot.logs import configure_logging, scrub
 from bot.search import Search
 from bot.sources.files import count_records, iter_daily_papers_files
 from bot.sources.hf import HfDailyPapers
 from bot.types import ChannelRef, ListedPaper, PaperList, Platform
-from paperboy.app import CHAT, COMMANDS, DISCORD_SYNC, POST, RUN, Paperboy, Profile, open_database
+from paperboy.app import CHAT, COMMANDS, DISCORD_SYNC, POST, RUN, Paperboy, Profile
+from storage.database import Database
 
 logger = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
     """A command-line mistake: printed as is, exit code 2."""
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a log level ({', '.join(LOG_LEVELS)})")
+    return level
 
 
 def _channel(text: str) -> ChannelRef:
@@ -55,11 +68,20 @@ def _number(text: str) -> int:
     return int(text)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (what is wrong, where the help is), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"paperboy: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="paperboy", description="Trending ML papers for Slack and Discord channels.")
+    p = _Parser(prog="paperboy", description="Trending ML papers for Slack and Discord channels.")
     p.add_argument("--version", action="version", version=f"paperboy {__version__}")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
-    p.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from PAPERBOY_LOG_LEVEL)")
+    p.add_argument(
+        "--log-level", type=_log_level, default=None, help="DEBUG, INFO, WARNING (default from PAPERBOY_LOG_LEVEL)"
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="start every configured adapter and the scheduler")
@@ -131,24 +153,36 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(argv)  # exits 2 with argparse's one-line usage error
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"paperboy: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"paperboy: {problem}", file=sys.stderr)
         return 2
     configure_logging(args.log_level or settings.log_level, json_format=args.log_format == "json")
     try:
         return asyncio.run(_dispatch(args, settings))
-    except (UsageError, CommandError, SourceError, SecretKeyError, ValueError) as exc:
+    except (UsageError, CommandError, SecretKeyError, ValueError) as exc:
         message = exc.message if isinstance(exc, CommandError) else str(exc)
         print(f"paperboy: {message}", file=sys.stderr)
         return 2
+    except StoreUnavailable as exc:
+        print(f"paperboy: the database is unreachable ({exc}); check DATABASE_URL and that it is up", file=sys.stderr)
+        return 1
+    except (SourceError, PaperboyError) as exc:
+        print(f"paperboy: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
-    except Exception:
-        logger.exception("paperboy %s failed", args.command)
-        print(f"paperboy: {args.command} failed with an internal error (logged above).", file=sys.stderr)
+    except Exception as exc:
+        # A bug, not the operator's doing: the traceback goes to the log at DEBUG, one line to the terminal.
+        logger.debug("paperboy %s failed", args.command, exc_info=True)
+        print(
+            f"paperboy: {args.command} failed: {type(exc).__name__}: {scrub(str(exc))[:300]} "
+            "(run with --log-level DEBUG for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -233,8 +267,9 @@ async def _db(settings: Settings, action: str) -> int:
     box = settings.secret_box
     if action == "rotate-key" and box is None:
         raise UsageError(f"set {SECRET_KEY_SETTING} first: the new key, then the old one(s), comma-separated")
-    db = await open_database(settings)
+    db = await Database.connect(settings.resolved_database_url)
     try:
+        applied = await db.upgrade()
         if box is not None:
             from adapters.slack.installations import seal_stored
 
@@ -247,7 +282,10 @@ async def _db(settings: Settings, action: str) -> int:
                 return 0
     finally:
         await db.close()
-    print("database is up to date")
+    if applied.revisions:
+        print(f"applied {len(applied.revisions)} migration(s): {', '.join(applied.revisions)}; now at {applied.head}")
+    else:
+        print(f"already at {applied.head}: nothing to apply")
     return 0
 
 

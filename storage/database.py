@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -12,6 +13,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
@@ -192,10 +195,10 @@ class Database:
         event.listen(engine.sync_engine, "handle_error", _error_or_unavailable)
         return cls(engine, url)
 
-    async def upgrade(self) -> None:
-        """Apply every Alembic migration not yet applied (a no-op when up to date)."""
+    async def upgrade(self) -> Upgrade:
+        """Apply every Alembic migration not yet applied (a no-op when up to date), and say which ran."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(_upgrade_head)
+            return await conn.run_sync(_upgrade_head)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -220,7 +223,25 @@ def alembic_config() -> Config:
     return cfg
 
 
-def _upgrade_head(connection: Connection) -> None:
+@dataclass(frozen=True)
+class Upgrade:
+    """What `Database.upgrade` did: the revisions applied, oldest first, and the revision now current."""
+
+    revisions: tuple[str, ...]
+    head: str
+
+
+def _current(connection: Connection) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def _upgrade_head(connection: Connection) -> Upgrade:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
+    before = _current(connection)
     command.upgrade(cfg, "head")
+    after = _current(connection)
+    script = ScriptDirectory.from_config(cfg)
+    # Everything reachable from the new heads down to (not including) the old ones: what this call ran.
+    ran = [rev.revision for rev in script.iterate_revisions(after, before or "base") if rev is not None]
+    return Upgrade(tuple(reversed(ran)), ", ".join(after) or "base")

@@ -314,7 +314,7 @@ class DiscordAdapter:
         failure = self._task.exception() if self._task in done else None
         await self.stop()
         if isinstance(failure, discord.LoginFailure):
-            raise PaperboyError("Discord refused the bot token (login failed)") from failure
+            raise PaperboyError("Discord rejected the token (401): check DISCORD_TOKEN") from None
         if failure is not None:
             raise PaperboyError(f"Discord connection failed: {type(failure).__name__}: {failure}") from failure
         raise PaperboyError(f"Discord did not become ready within {ready_timeout:.0f} s")

@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import pathlib
 import secrets
 import shutil
 import socket
@@ -50,6 +52,27 @@ def test_demo_in_the_container_shows_real_papers() -> None:
     assert "huggingface.co/papers/25" in done.stdout  # real sample papers from Nov 2025
 
 
+def test_the_runtime_image_has_no_installers_and_no_test_tools() -> None:
+    assert IMAGE
+    probe = "import importlib.util as u; print(*(m for m in {mods!r} if u.find_spec(m)))"
+    mods = ("pip", "setuptools", "pytest", "hypothesis", "mypy", "ruff", "uv", "anyascii", "paperboy")
+    done = podman("run", "--rm", IMAGE, "python3", "-c", probe.format(mods=mods))
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Only the runtime lock is installed: Paperboy and its dependencies, nothing that installs or tests.
+    assert done.stdout.split() == ["anyascii", "paperboy"]
+
+
+def test_the_image_says_what_it_is() -> None:
+    assert IMAGE
+    done = podman("image", "inspect", IMAGE, "--format", "{{json .Labels}}")
+    assert done.returncode == 0, done.stderr
+    labels = json.loads(done.stdout)
+    version = podman("run", "--rm", IMAGE, "paperboy", "--version").stdout.split()[-1]
+    assert labels["org.opencontainers.image.version"] == version
+    assert labels["org.opencontainers.image.licenses"] == "MIT"
+    assert labels["org.opencontainers.image.source"].startswith("https://")
+
+
 @pytest.fixture
 async def fresh_database() -> AsyncIterator[str]:
     if not PG_URL:
@@ -65,7 +88,9 @@ async def fresh_database() -> AsyncIterator[str]:
         await admin.close()
 
 
-async def test_run_in_the_container_answers_slack_and_stops_on_sigterm(fresh_database: str) -> None:
+async def test_run_in_the_container_answers_slack_and_stops_on_sigterm(
+    fresh_database: str, tmp_path: pathlib.Path
+) -> None:
     assert IMAGE
     fake = await FakeSlack().start()
     port = free_port()
@@ -73,13 +98,19 @@ async def test_run_in_the_container_answers_slack_and_stops_on_sigterm(fresh_dat
     env = {
         "DATABASE_URL": fresh_database,
         "SLACK_BOT_TOKEN": "xoxb-t1-token",
-        "SLACK_SIGNING_SECRET": SECRET,
         "PAPERBOY_SLACK__API_URL": fake.api_url,
         "PAPERBOY_HTTP__HOST": "127.0.0.1",
         "PAPERBOY_HTTP__PORT": str(port),
         "PAPERBOY_OFFLINE": "true",
     }
-    args = ["run", "-d", "--name", name, "--network", "host"]
+    # The signing secret comes as a mounted secret file (/run/secrets, as compose and Kubernetes mount them),
+    # not an environment variable: without it Slack HTTP mode refuses to start.
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    (secrets_dir / "slack_signing_secret").write_text(SECRET + "\n")
+    secrets_dir.chmod(0o755)
+    (secrets_dir / "slack_signing_secret").chmod(0o644)
+    args = ["run", "-d", "--name", name, "--network", "host", "-v", f"{secrets_dir}:/run/secrets:ro,Z"]
     for key, value in env.items():
         args += ["-e", f"{key}={value}"]
     started = podman(*args, IMAGE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.config import SettingsError, check_timezone, load_settings
@@ -80,6 +82,59 @@ def test_compose_replicas_split_the_discord_bots_global_limit() -> None:
     settings = load_settings({"PAPERBOY_DISCORD__REQUESTS_PER_SECOND": str(per_replica)}, env_file=None)
     assert settings.discord.requests_per_second == per_replica
     assert paperboy["deploy"]["replicas"] * per_replica <= 50
+
+
+def test_compose_keeps_the_database_password_a_secret_with_no_default(tmp_path: Path) -> None:
+    import yaml
+
+    from tests.shared_data import REPO
+
+    text = (REPO / "compose.yaml").read_text()
+    compose = yaml.safe_load(text)
+    # `${VAR:?message}`: compose refuses to start when the variable is unset or empty.
+    assert compose["secrets"]["database_password"]["file"].startswith("${POSTGRES_PASSWORD_FILE:?")
+    assert "POSTGRES_PASSWORD:" not in text and ":-paperboy" not in text
+    postgres, paperboy = compose["services"]["postgres"], compose["services"]["paperboy"]
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/database_password"
+    assert "database_password" in postgres["secrets"] and "database_password" in paperboy["secrets"]
+    # What the paperboy service is given reaches PostgreSQL as the URL's password.
+    secret = tmp_path / "database_password"
+    secret.write_text("p@ss/word\n")
+    assert paperboy["environment"]["PAPERBOY_DATABASE_PASSWORD_FILE"] == "/run/secrets/database_password"
+    env = {"DATABASE_URL": paperboy["environment"]["DATABASE_URL"], "PAPERBOY_DATABASE_PASSWORD_FILE": str(secret)}
+    settings = load_settings(env, env_file=None)
+    assert settings.resolved_database_url == "postgresql+asyncpg://paperboy:p%40ss%2Fword@postgres:5432/paperboy"
+    assert "p@ss" not in repr(settings)
+
+
+def test_every_setting_also_reads_from_a_file_or_a_secrets_folder(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("from-file\n")
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    (folder / "slack_signing_secret").write_text("signing-from-folder")
+    (folder / "unrelated_thing").write_text("ignored")
+    settings = load_settings(
+        {"DISCORD_TOKEN_FILE": str(tmp_path / "token"), "PAPERBOY_SECRETS_DIR": str(folder), "SLACK_BOT_TOKEN": "x"},
+        env_file=None,
+    )
+    assert settings.discord.token is not None and settings.discord.token.get_secret_value() == "from-file"
+    signing = settings.slack.signing_secret
+    assert signing is not None and signing.get_secret_value() == "signing-from-folder"
+    # The environment wins over the folder (a file in /run/secrets is the default, not an override).
+    settings = load_settings(
+        {"PAPERBOY_SECRETS_DIR": str(folder), "SLACK_SIGNING_SECRET": "env", "SLACK_BOT_TOKEN": "x"}, env_file=None
+    )
+    assert settings.slack.signing_secret is not None and settings.slack.signing_secret.get_secret_value() == "env"
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (65 * 1024))
+    for env, problem in (
+        ({"HF_TOKEN_FILE": str(tmp_path / "missing")}, "HF_TOKEN_FILE: cannot read"),
+        ({"HF_TOKEN_FILE": str(big)}, "larger than 64 KiB"),
+        ({"HF_TOKEN": "a", "HF_TOKEN_FILE": str(big)}, "HF_TOKEN and HF_TOKEN_FILE are both set"),
+    ):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(env, env_file=None)
+        assert problem in str(caught.value)
 
 
 def test_slack_oauth_needs_a_secret_key_and_a_bad_one_is_not_echoed() -> None:

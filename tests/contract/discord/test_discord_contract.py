@@ -99,7 +99,7 @@ async def test_refused_token_fails_start_clearly_without_leaking_it(
     caplog.set_level(logging.DEBUG)
     fake.knobs.refuse_login = True
     a = DiscordAdapter(settings_for(fake), clock=FixedClock(NOW))
-    with pytest.raises(PaperboyError, match="refused the bot token"):
+    with pytest.raises(PaperboyError, match=r"rejected the token \(401\): check DISCORD_TOKEN"):
         await a.start(core, ready_timeout=10)
     assert "fake-token-SECRET" not in caplog.text
 
