@@ -3,6 +3,10 @@
 One function decides what a "word" is, so that a query and a paper are always cut the same way:
 
 * case and accents are folded (`Rényi` = `renyi`), using NFKD and dropping combining marks, then `casefold`;
+  letters that do not decompose (`ł`, `ø`, `đ`, `æ`, `œ`, `ı`) and other scripts are transliterated
+  (`anyascii`: `Łukasz` = `lukasz`, `Søren` = `soren`, `Đorđe` = `dorde`, `张伟` = `zhangwei`), so a name
+  typed on an ASCII keyboard finds its author. Only letters are transliterated: symbols and emoji stay
+  what they are (separators), rather than becoming words like `grinning`;
 * a word is a run of Unicode letters and digits; everything else (including `_`, `.`, `/`) separates words,
   which is also what SQLite FTS5's `unicode61` tokenizer does, so candidate phrases handed to storage line up;
 * a hyphenated compound (`bi-level`, `Mixture-of-Experts`) is seen two ways ("views"): split into its parts
@@ -19,6 +23,7 @@ import unicodedata
 from functools import lru_cache
 
 import snowballstemmer
+from anyascii import anyascii
 
 # ASCII hyphen plus the Unicode hyphens that PDF-to-text and chat clients produce. En/em dashes are left out:
 # they separate clauses or ranges ("2019–2023"), not the parts of a compound word.
@@ -30,12 +35,36 @@ _STEMMER = snowballstemmer.stemmer("porter")
 
 
 def fold(text: str) -> str:
-    """Lowercase and strip accents: `Mixture-of-Experts` -> `mixture-of-experts`, `Rényi` -> `renyi`."""
+    """Lowercase, strip accents, transliterate: `Mixture-of-Experts` -> `mixture-of-experts`, `Rényi` ->
+    `renyi`, `Łukasz` -> `lukasz`."""
     if text.isascii():  # most paper text: NFKD changes nothing and casefold is lower
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if not stripped.isascii():
+        stripped = "".join(_transliterate(ch) if ch.isalpha() and not ch.isascii() else ch for ch in stripped)
     return stripped.casefold()
+
+
+@lru_cache(maxsize=1 << 14)
+def _transliterate(letter: str) -> str:
+    # anyascii gives "" for letters it does not know; keep those as they are (still a word character).
+    return anyascii(letter) or letter
+
+
+def transliterated(text: str) -> str | None:
+    """The folded form of `text` when it has letters that accent stripping alone leaves non-ASCII.
+
+    Full-text indexes (SQLite FTS5's `remove_diacritics`, Postgres's `to_tsvector`) strip accents at most;
+    storage indexes this form next to the text so that a folded query word (`lukasz`) finds `Łukasz`.
+    None for ASCII text and text whose accents are all combining marks (the index already folds those).
+    """
+    if text.isascii():
+        return None
+    folded = fold(text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return folded if folded != plain else None
 
 
 @lru_cache(maxsize=1 << 16)

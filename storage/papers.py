@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.types import ArtifactKind, Paper, SearchWindow, Source, UpsertResult
 from storage.models import PaperDayRow, PaperRow, UpvoteSampleRow
-from storage.search import FTS_WEIGHTS, clean_phrases, fts5_match, joined_forms
+from storage.search import FTS_WEIGHTS, clean_phrases, fts5_match, joined_forms, transliterated_forms
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,14 @@ def merge(old: Paper, new: Paper) -> Paper:
 
 def _search_fields(p: Paper) -> tuple[str, str, str, str, str]:
     keywords = " ; ".join(p.ai_keywords)
-    return p.title, p.abstract, keywords, ", ".join(p.authors), joined_forms((p.title, p.abstract, keywords))
+    authors = ", ".join(p.authors)
+    return p.title, p.abstract, keywords, authors, extra_forms(p.title, p.abstract, keywords, authors)
+
+
+def extra_forms(title: str, abstract: str, keywords: str, authors: str) -> str:
+    """The `joined` column: hyphen-joined forms, then transliterated forms (`bot.textnorm`)."""
+    forms = (joined_forms((title, abstract, keywords)), transliterated_forms((title, abstract, keywords, authors)))
+    return "\n".join(f for f in forms if f)
 
 
 def _row_values(p: Paper, search: tuple[str, str, str, str, str]) -> dict[str, Any]:

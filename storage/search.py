@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from bot.textnorm import views
+from bot.textnorm import transliterated, views
 
 # A word with at least one hyphen (ASCII or Unicode hyphens) between word characters.
 # Possessive quantifiers: no backtracking through every plain word of an abstract.
@@ -33,6 +33,15 @@ def joined_forms(texts: Iterable[str]) -> str:
         if len(text_views) > 1:
             out.append(" ".join(text_views[1]))
     return "\n".join(out)
+
+
+def transliterated_forms(texts: Iterable[str]) -> str:
+    """The transliterated form of each text that has letters the index cannot fold ("Łukasz" -> "lukasz").
+
+    Indexed with the joined forms (the same column), so a query folded by `bot.textnorm.fold` finds
+    authors and titles in every script the archive holds, on SQLite and Postgres alike.
+    """
+    return "\n".join(form for form in map(transliterated, texts) if form)
 
 
 def clean_phrases(phrases: Sequence[Sequence[str]]) -> list[list[str]]:
