@@ -29,6 +29,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError, StoreUnavailable
+from bot.logs import log_fields
 from bot.metrics import DELIVERIES, DELIVERY_SECONDS
 from bot.ports import ChannelStore, ChatAdapter, DeliveryStore
 from bot.types import (
@@ -175,17 +176,22 @@ class Deliverer:
         self, adapter: ChatAdapter, claim: Delivery, message: Message, *, resumed: bool
     ) -> DeliveryResult:
         self._in_flight.add(claim.id)
-        try:
-            return await self._send(adapter, claim, message, resumed=resumed)
-        except StoreUnavailable:
-            # The claim stays as it is (this replica's while its lease lives); recovery finishes it.
-            raise
-        except Exception:
-            logger.exception("delivery %s failed unexpectedly %s", claim.id, _ids(claim.channel))
-            await self._mark_failed(claim, "internal error")
-            return DeliveryResult(Outcome.FAILED, claim, "internal error")
-        finally:
-            self._in_flight.discard(claim.id)
+        ref = claim.channel
+        fields = log_fields(
+            platform=ref.platform.value, workspace=ref.workspace_id, channel=ref.channel_id, delivery=str(claim.id)
+        )
+        with fields:
+            try:
+                return await self._send(adapter, claim, message, resumed=resumed)
+            except StoreUnavailable:
+                # The claim stays as it is (this replica's while its lease lives); recovery finishes it.
+                raise
+            except Exception:
+                logger.exception("delivery %s failed unexpectedly %s", claim.id, _ids(claim.channel))
+                await self._mark_failed(claim, "internal error")
+                return DeliveryResult(Outcome.FAILED, claim, "internal error")
+            finally:
+                self._in_flight.discard(claim.id)
 
     async def _send(self, adapter: ChatAdapter, claim: Delivery, message: Message, *, resumed: bool) -> DeliveryResult:
         ref = claim.channel

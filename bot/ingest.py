@@ -18,7 +18,7 @@ from tqdm import tqdm
 from bot import feed
 from bot.clock import Clock
 from bot.errors import SourceError, StoreUnavailable
-from bot.metrics import SOURCE_FETCHES
+from bot.metrics import SOURCE_FETCHES, SOURCE_LAST_SUCCESS
 from bot.ports import DailyPapers, NewSubmissions, Store
 from bot.sources.files import count_records, iter_daily_papers_files
 from bot.sources.sample import sample_paths
@@ -180,6 +180,7 @@ async def ingest_from(
     logger.info("source %s: %s", source_name, summary)
     try:
         await health.record_success(source_name, at=now, result=summary)
+        SOURCE_LAST_SUCCESS.labels(source=source_name).set(now.timestamp())
     except StoreUnavailable:
         raise
     except Exception:

@@ -229,6 +229,6 @@ class Scheduler:
     def _on_event(self, event: Any) -> None:
         if isinstance(event, JobSubmissionEvent) and event.scheduled_run_times:
             lag = (self._clock.now() - max(event.scheduled_run_times)).total_seconds()
-            SCHEDULER_LAG.set(max(0.0, lag))
+            SCHEDULER_LAG.observe(max(0.0, lag))
         elif isinstance(event, JobExecutionEvent) and event.exception is not None:
             logger.error("job %s failed: %r", event.job_id, event.exception)

@@ -39,8 +39,10 @@ from bot.followups import FollowUps, PaperInfoPoll
 from bot.ingest import describe_result, ingest_arxiv, ingest_recent, seed_sample_if_empty
 from bot.jobs import Jobs
 from bot.leases import Identity, Lease
+from bot.metrics import SOURCE_LAST_SUCCESS
 from bot.outage import StoreHealth
 from bot.ports import ChatAdapter
+from bot.progress import PageProgress
 from bot.recovery import Recovery
 from bot.scheduler import Scheduler
 from bot.search import Search
@@ -186,6 +188,11 @@ class Paperboy:
         wall = self.wall or clock
         health = self.health
         db = self._db = self.database or await open_database(settings)
+        # Freshness survives a restart: the gauge starts at the last success the database remembers,
+        # so a "stale source" alert neither fires on every deploy nor goes blind after one.
+        for source in await db.sources.all():
+            if source.last_success_at is not None:
+                SOURCE_LAST_SUCCESS.labels(source=source.source).set(source.last_success_at.timestamp())
         self._hf = (
             None if settings.offline else HfDailyPapers(settings.hf.endpoint, settings.hf.token, settings.hf.timeout)
         )
@@ -306,7 +313,7 @@ class Paperboy:
         return await ingest_recent(self._hf, self.db, self.clock, refetch_days=self.settings.ingest.refetch_days)
 
     async def ingest_arxiv(
-        self, categories: Sequence[str] | None = None, query: str | None = None
+        self, categories: Sequence[str] | None = None, query: str | None = None, *, progress: PageProgress | None = None
     ) -> UpsertResult | None:
         """The arXiv job, once: the configured categories and query unless others are given.
 
@@ -314,7 +321,7 @@ class Paperboy:
         """
         arxiv = self.settings.arxiv
         return await ingest_arxiv(
-            ArxivSource(arxiv.api_url, arxiv.min_interval),
+            ArxivSource(arxiv.api_url, arxiv.min_interval, progress=progress),
             self.db,
             self.clock,
             categories=arxiv.categories if categories is None else categories,

@@ -13,6 +13,7 @@ import contextlib
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -33,10 +34,11 @@ from bot.features import command_specs
 from bot.features.params import parse_query
 from bot.ingest import Busy, describe_result, ingest_from, ingest_papers, ingest_recent, seed_sample_if_empty
 from bot.logs import configure_logging, scrub
+from bot.progress import PageProgress
 from bot.search import Search
 from bot.sources.files import count_records, iter_daily_papers_files
 from bot.sources.hf import HfDailyPapers
-from bot.types import ChannelRef, ListedPaper, PaperList, Platform
+from bot.types import ChannelRef, Digest, ListedPaper, PaperList, Platform, UpsertResult
 from paperboy.app import CHAT, COMMANDS, DISCORD_SYNC, POST, RUN, Paperboy, Profile
 from storage.database import Database
 
@@ -98,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--source", choices=("hf", "arxiv"), default="hf")
     ing.add_argument("--category", action="append", default=[], help="arXiv category (repeatable), e.g. cs.CL")
     ing.add_argument("--query", help="arXiv search query")
+    ing.add_argument("--json", action="store_true", help="print what was stored as JSON")
 
     se = sub.add_parser("search", help="search stored papers with the topic query language")
     se.add_argument("query")
@@ -113,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     dg.add_argument("action", choices=("preview", "run"))
     dg.add_argument("--channel", required=True, type=_channel, help="PLATFORM:WORKSPACE:CHANNEL")
     dg.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, e.g. 2025-11-29T09:00Z)")
+    dg.add_argument("--json", action="store_true", help="print the digest (preview) or the run's outcome as JSON")
 
     pv = sub.add_parser("preview", help="write an HTML page showing a channel's next digest as Slack and Discord")
     pv.add_argument("--channel", type=_channel, help="PLATFORM:WORKSPACE:CHANNEL (default: a new channel)")
@@ -175,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left (`paperboy search ... | head`): nothing to say, and nowhere to say it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:
         # A bug, not the operator's doing: the traceback goes to the log at DEBUG, one line to the terminal.
         logger.debug("paperboy %s failed", args.command, exc_info=True)
@@ -291,6 +299,7 @@ async def _db(settings: Settings, action: str) -> int:
 
 async def _ingest(app: Paperboy, args: argparse.Namespace) -> int:
     now = app.clock.now()
+    # Bars (pages and papers; PageProgress and ingest_papers draw them) only when stderr is a terminal.
     progress = sys.stderr.isatty()
     if args.file or args.sample:
         if args.sample:
@@ -306,8 +315,7 @@ async def _ingest(app: Paperboy, args: argparse.Namespace) -> int:
             app.db.papers, iter_daily_papers_files(paths), now=now, progress=progress, total=count_records(paths)
         )
         await app.db.sources.record_success("file", at=now, result=describe_result(result))
-        print(describe_result(result))
-        return 0
+        return _ingested(args, "sample" if args.sample else "file", result)
     if app.settings.offline:
         raise UsageError("PAPERBOY_OFFLINE is set: only --file and --sample work offline")
     if args.source == "arxiv":
@@ -316,18 +324,28 @@ async def _ingest(app: Paperboy, args: argparse.Namespace) -> int:
         if not categories and not query:
             raise UsageError("arXiv ingest needs --category (e.g. cs.CL) or --query")
         try:
-            outcome = await app.ingest_arxiv(categories, query)
+            with PageProgress("arXiv") as bar:
+                outcome = await app.ingest_arxiv(categories, query, progress=bar)
         except Busy as exc:
             print(f"paperboy: {exc}; try again in a minute", file=sys.stderr)
             return 1
     else:
         hf = app.hf or HfDailyPapers(app.settings.hf.endpoint, app.settings.hf.token, app.settings.hf.timeout)
-        if args.week:
-            outcome = await ingest_from("hf", lambda: hf.fetch_week(args.week), app.db.papers, app.db.sources, now=now)
-        elif args.month:
-            outcome = await ingest_from(
-                "hf", lambda: hf.fetch_month(args.month), app.db.papers, app.db.sources, now=now
-            )
+        if args.week or args.month:
+            what = f"HF week {args.week}" if args.week else f"HF month {args.month}"
+            with PageProgress(what) as bar:
+                shown = bar if progress else None
+                outcome = await ingest_from(
+                    "hf",
+                    lambda: (
+                        hf.fetch_week(args.week, progress=shown)
+                        if args.week
+                        else hf.fetch_month(args.month, progress=shown)
+                    ),
+                    app.db.papers,
+                    app.db.sources,
+                    now=now,
+                )
         elif args.date:
             outcome = await ingest_from("hf", lambda: hf.fetch_day(args.date), app.db.papers, app.db.sources, now=now)
         else:
@@ -336,13 +354,23 @@ async def _ingest(app: Paperboy, args: argparse.Namespace) -> int:
             if health is None or health.last_error_at == now:
                 print(f"paperboy: ingest failed: {health.last_error if health else 'unknown'}", file=sys.stderr)
                 return 1
-            print(health.last_result or "done")
+            summary = health.last_result or "done"
+            print(json.dumps({"source": "hf", "summary": summary}) if args.json else summary)
             return 0
     if outcome is None:
         failed = {h.source: h for h in await app.db.sources.all()}.get(args.source)
         print(f"paperboy: ingest failed: {failed.last_error if failed else 'unknown error'}", file=sys.stderr)
         return 1
-    print(describe_result(outcome))
+    return _ingested(args, args.source, outcome)
+
+
+def _ingested(args: argparse.Namespace, source: str, result: UpsertResult) -> int:
+    if args.json:
+        total = result.inserted + result.updated + result.unchanged
+        row = {"source": source, "papers": total, "new": result.inserted, "updated": result.updated}
+        print(json.dumps({**row, "unchanged": result.unchanged, "summary": describe_result(result)}))
+    else:
+        print(describe_result(result))
     return 0
 
 
@@ -405,11 +433,37 @@ async def _digest(app: Paperboy, args: argparse.Namespace) -> int:
         digest = await DigestBuilder(app.db.papers, app.db.subscriptions, app.db.deliveries).build(
             channel, now=app.clock.now()
         )
-        print(render_text(digest))
+        if args.json:
+            print(json.dumps(_digest_json(digest), indent=2, ensure_ascii=False))
+        else:
+            print(render_text(digest))
         return 0
     run = await app.runner.run(ref, manual=True)
-    print(f"{ref.key}: {run.outcome.value} ({run.papers} papers){' — ' + run.detail if run.detail else ''}")
-    return 0 if run.outcome.value in ("sent", "recovered", "already", "empty") else 1
+    ok = run.outcome.value in ("sent", "recovered", "already", "empty")
+    if args.json:
+        row = {"channel": ref.key, "outcome": run.outcome.value, "ok": ok, "papers": run.papers}
+        print(json.dumps({**row, "day": run.day.isoformat() if run.day else None, "detail": run.detail}))
+    else:
+        print(f"{ref.key}: {run.outcome.value} ({run.papers} papers){' — ' + run.detail if run.detail else ''}")
+    return 0 if ok else 1
+
+
+def _digest_json(digest: Digest) -> dict[str, Any]:
+    """The digest a channel would get, as data: each paper, why it is in (trending or a topic), what matched."""
+    entries = [
+        {
+            "id": e.paper.id,
+            "title": e.paper.title,
+            "reason": e.reason.value,
+            "matched": list(e.matched),
+            "upvotes": e.paper.upvotes,
+            "url": e.paper.hf_url,
+        }
+        for e in digest.entries
+    ]
+    papers_day = digest.papers_day.isoformat() if digest.papers_day else None
+    head = {"channel": digest.channel.key, "day": digest.day.isoformat(), "papers_day": papers_day}
+    return {**head, "note": digest.note, "papers": entries}
 
 
 async def _preview(app: Paperboy, args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -24,12 +24,9 @@ def make_web_app(ready: Readiness) -> web.Application:
             content_type="application/json",
         )
 
-    async def metrics(_: web.Request) -> web.Response:
-        body = generate_latest()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    # prometheus_client's own handler: content negotiation (OpenMetrics, gzip) and the `name[]` filter.
+    app.router.add_get("/metrics", make_aiohttp_handler())
     return app

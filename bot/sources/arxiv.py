@@ -22,6 +22,7 @@ import arxiv
 import requests
 
 from bot.errors import SourceError
+from bot.progress import PageProgress
 from bot.sources.records import normalise_whitespace
 from bot.types import Paper, Source, canonical_arxiv_id
 
@@ -57,11 +58,12 @@ class _Pacer:
 
 
 class _PacedSession(requests.Session):
-    def __init__(self, pacer: _Pacer, interval: float, timeout: float) -> None:
+    def __init__(self, pacer: _Pacer, interval: float, timeout: float, progress: PageProgress | None) -> None:
         super().__init__()
         self._pacer = pacer
         self._interval = interval
         self._timeout = timeout
+        self._progress = progress
         self.last_body: bytes | None = None
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -69,6 +71,8 @@ class _PacedSession(requests.Session):
         with self._pacer.turn(self._interval):
             response = super().request(method, url, *args, **kwargs)
         self.last_body = response.content
+        if self._progress is not None and response.ok:
+            self._progress.page(response.content.count(b"<entry>") + response.content.count(b"<entry "))
         return response
 
 
@@ -79,9 +83,16 @@ class ArxivSource:
     _pacers_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
-        self, api_url: str = "https://export.arxiv.org/api/query", min_interval: float = 3.0, page_size: int = 100
+        self,
+        api_url: str = "https://export.arxiv.org/api/query",
+        min_interval: float = 3.0,
+        page_size: int = 100,
+        *,
+        progress: PageProgress | None = None,
     ) -> None:
+        """`progress` counts the pages (and papers) of every fetch: the CLI's bar on a terminal."""
         self._api_url = api_url
+        self._progress = progress
         self._min_interval = min_interval
         self._page_size = page_size
         with self._pacers_lock:
@@ -95,15 +106,15 @@ class ArxivSource:
         The arXiv query is `(cat:A OR cat:B) AND (query)`; either part may be absent, not both.
         """
         search_query = build_query(categories, query)
-        return await asyncio.to_thread(self._fetch_sync, search_query, max_results)
+        return await asyncio.to_thread(self._fetch_sync, search_query, max_results, self._progress)
 
-    def _fetch_sync(self, search_query: str, max_results: int) -> list[Paper]:
+    def _fetch_sync(self, search_query: str, max_results: int, progress: PageProgress | None) -> list[Paper]:
         client = arxiv.Client(
             page_size=max(1, min(self._page_size, max_results)), delay_seconds=self._min_interval, num_retries=1
         )
         client.query_url_format = self._api_url + "?{}"
         # The package owns its session; replace it so every request is paced and has a timeout.
-        session = _PacedSession(self._pacer, self._min_interval, _REQUEST_TIMEOUT)
+        session = _PacedSession(self._pacer, self._min_interval, _REQUEST_TIMEOUT, progress)
         client._session = session
         search = arxiv.Search(
             query=search_query,

@@ -29,6 +29,7 @@ from pydantic import SecretStr
 
 from bot import __version__
 from bot.errors import SourceError, SourceRateLimited
+from bot.progress import PageProgress
 from bot.sources.records import parse_daily_paper
 from bot.types import Paper, canonical_arxiv_id
 
@@ -69,17 +70,17 @@ class HfDailyPapers:
         """The papers featured on one Daily Papers day."""
         return await asyncio.to_thread(self._list_sync, {"date": day.isoformat()}, f"day {day.isoformat()}")
 
-    async def fetch_week(self, iso_week: str) -> list[Paper]:
+    async def fetch_week(self, iso_week: str, *, progress: PageProgress | None = None) -> list[Paper]:
         """The papers featured in one ISO week, e.g. `2025-W09`."""
         if not _ISO_WEEK.match(iso_week):
             raise ValueError(f"{iso_week!r} is not an ISO week like 2025-W09")
-        return await asyncio.to_thread(self._list_sync, {"week": iso_week}, f"week {iso_week}")
+        return await asyncio.to_thread(self._list_sync, {"week": iso_week}, f"week {iso_week}", progress)
 
-    async def fetch_month(self, month: str) -> list[Paper]:
-        """The papers featured in one month, e.g. `2025-02`."""
+    async def fetch_month(self, month: str, *, progress: PageProgress | None = None) -> list[Paper]:
+        """The papers featured in one month, e.g. `2025-02` (up to `max_pages` pages: `progress` shows them)."""
         if not _MONTH.match(month):
             raise ValueError(f"{month!r} is not a month like 2025-02")
-        return await asyncio.to_thread(self._list_sync, {"month": month}, f"month {month}")
+        return await asyncio.to_thread(self._list_sync, {"month": month}, f"month {month}", progress)
 
     async def paper(self, arxiv_id: str) -> Paper | None:
         """One paper by arXiv id or URL; None when the Hub does not know it (404).
@@ -96,7 +97,7 @@ class HfDailyPapers:
     # -----------------------------------------------------------------------------------------
     # Blocking parts, run in a worker thread
 
-    def _list_sync(self, params: dict[str, str], what: str) -> list[Paper]:
+    def _list_sync(self, params: dict[str, str], what: str, progress: PageProgress | None = None) -> list[Paper]:
         papers: list[Paper] = []
         skipped = 0
         for page_no in range(self.max_pages):
@@ -107,6 +108,8 @@ class HfDailyPapers:
             good, bad = self._parse_many(page, what, first_index=page_no * self.page_size)
             papers.extend(good)
             skipped += bad
+            if progress is not None:
+                progress.page(len(good))
             if len(page) < self.page_size:
                 break
         else:

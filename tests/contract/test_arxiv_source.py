@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import SourceError
+from bot.progress import PageProgress
 from bot.sources.arxiv import ArxivSource, build_query
 from bot.types import Source
 from tests.fakes.arxiv import FakeArxiv, serve_fake_arxiv
@@ -34,6 +36,15 @@ async def test_the_recorded_papers_are_mapped(fake: FakeArxiv) -> None:
     assert first.categories[0] == "cs.RO" and "cs.LG" in first.categories
     assert first.sources == (Source.ARXIV,)
     assert first.featured_days == () and first.upvotes == 0
+
+
+async def test_every_page_is_shown_with_its_papers(fake: FakeArxiv) -> None:
+    out = io.StringIO()
+    with PageProgress("arXiv", stream=out, force=True) as bar:
+        source = ArxivSource(api_url=fake.url, min_interval=INTERVAL, progress=bar)
+        papers = await source.fetch(categories=["cs.RO"], query="neural")
+    assert (bar.pages, bar.papers) == (len(fake.requests), len(papers)) == (1, 2)
+    assert "2 papers" in out.getvalue()
 
 
 async def test_the_request_carries_the_category_query_newest_first(fake: FakeArxiv) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 from datetime import date
@@ -12,6 +13,7 @@ from huggingface_hub import HfApi
 from pydantic import SecretStr
 
 from bot.errors import SourceError
+from bot.progress import PageProgress
 from bot.sources.hf import HfDailyPapers
 from bot.types import canonical_arxiv_id
 from tests.fakes.hf import FakeHub, archive_records, featured_day, iso_week, serve_fake_hub
@@ -82,6 +84,22 @@ async def test_a_month_pages_across_many_pages(source: HfDailyPapers, hub: FakeH
     assert len(papers) == 535
     assert [p.id for p in papers] == _archive_ids(lambda r: featured_day(r).startswith("2025-09"))
     assert [r.params["p"] for r in hub.requests] == ["0", "1", "2", "3", "4", "5"]
+
+
+async def test_a_month_shows_its_pages_and_papers_as_they_arrive(source: HfDailyPapers, hub: FakeHub) -> None:
+    out = io.StringIO()
+    with PageProgress("HF month 2025-09", stream=out, force=True) as bar:
+        papers = await source.fetch_month("2025-09", progress=bar)
+    assert (bar.pages, bar.papers) == (len(hub.requests), len(papers)) == (6, 535)
+    drawn = out.getvalue()
+    assert "HF month 2025-09" in drawn and "6page" in drawn.replace(" ", "") and "535 papers" in drawn
+
+
+def test_progress_is_drawn_only_on_a_terminal() -> None:
+    out = io.StringIO()  # not a terminal: logs, pipes and cron stay clean
+    with PageProgress("HF month 2025-09", stream=out) as bar:
+        bar.page(100)
+    assert out.getvalue() == "" and bar.papers == 100
 
 
 async def test_an_exact_multiple_of_the_page_size_ends_on_an_empty_page(hub: FakeHub) -> None:
