@@ -13,6 +13,7 @@ Create Date: 2026-12-02
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _BATCH = 1000
+logger = logging.getLogger("storage.migrations.fold_names")
 
 
 def _as_list(value: Any) -> list[str]:
@@ -50,6 +52,8 @@ def upgrade() -> None:
         if not rows:
             return
         last = rows[-1].seq
+        # A line per batch: a long re-index shows it is moving (and the crash test knows when it is mid-way).
+        logger.info("0004_fold_names: re-indexing papers up to #%d", last)
         changed: list[dict[str, Any]] = []
         for row in rows:
             title, abstract = row.title or "", row.abstract or ""
