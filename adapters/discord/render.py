@@ -393,6 +393,11 @@ def _with_marker(posts: list[DiscordPost], marker: str | None) -> list[DiscordPo
     return [_marked(post, marker_text(marker, position)) for position, post in enumerate(posts)]
 
 
+def mark(post: DiscordPost, tag: str) -> DiscordPost:
+    """`post` carrying the marker `tag` (see `marker_text`) where `marker_positions` finds it."""
+    return _marked(post, tag)
+
+
 def _marked(post: DiscordPost, tag: str) -> DiscordPost:
     if post.embeds:
         last = dict(post.embeds[-1])
