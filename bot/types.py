@@ -518,6 +518,8 @@ class Status:
     settings: ChannelSettings | None = None
     last_followup: Delivery | None = None
     last_weekly: Delivery | None = None
+    notes: tuple[str, ...] = ()
+    """What the platform said about this channel that someone here can act on (`bot.channel_notes`)."""
 
 
 Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status | FollowUp | WeeklyRollup

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
+from bot.channel_notes import ChannelNotes
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import Arg, CommandError, Context, Router
@@ -28,6 +29,7 @@ class AdminServices:
     papers: PaperStore
     clock: Clock
     schedule: ScheduleListener | None = None
+    notes: ChannelNotes | None = None
 
 
 router: Router[AdminServices] = Router("admin")
@@ -144,4 +146,5 @@ async def status(ctx: Ctx) -> Status:
         settings=channel.settings,
         last_followup=await services.deliveries.last_for_channel(ctx.channel, DeliveryKind.FOLLOWUP),
         last_weekly=await services.deliveries.last_for_channel(ctx.channel, DeliveryKind.WEEKLY),
+        notes=await services.notes.get(ctx.channel) if services.notes is not None else (),
     )
