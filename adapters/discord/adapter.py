@@ -282,6 +282,7 @@ class DiscordAdapter:
         raise PaperboyError(f"Discord did not become ready within {ready_timeout:.0f} s")
 
     async def stop(self) -> None:
+        await self.feeds.stop()
         client, task = self._client, self._task
         self._client, self._task, self._tree = None, None, None
         if client is not None:

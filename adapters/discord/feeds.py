@@ -20,6 +20,7 @@ discord.py's public API does the posting (`ForumChannel.create_thread`, `ForumCh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -82,6 +83,7 @@ class Feeds:
         self._now = now
         self._kinds: dict[int, tuple[float, int]] = {}
         self._held_memory: dict[str, list[HeldCrosspost]] = {}
+        self._timers: dict[str, asyncio.Task[None]] = {}
 
     # ------------------------------------------------------------------------------- channel kinds
 
@@ -313,6 +315,7 @@ class Feeds:
                 # Longer than discord.py waits by itself (10 per hour per channel): hold it, never re-post.
                 not_before = self._now().timestamp() + exc.retry_after
                 await self._remember_held(channel, [HeldCrosspost(message_id, not_before), *rest])
+                self._retry_later(channel, exc.retry_after)
                 return False
             except discord.HTTPException as exc:
                 if exc.code == ALREADY_CROSSPOSTED:
@@ -338,6 +341,30 @@ class Feeds:
             return False
         await self._remember_held(channel, rest)
         return True
+
+    def _retry_later(self, channel: ChannelRef, after: float) -> None:
+        """Publish the held crossposts once Discord's wait is over, while this process runs (the next
+        delivery to the channel publishes them too, after a restart)."""
+        timer = self._timers.get(channel.key)
+        if timer is not None and not timer.done():
+            return
+
+        async def wait_then_flush() -> None:
+            await asyncio.sleep(min(max(after, 1.0), 3600.0) + 1.0)
+            try:
+                await self.flush_crossposts(channel)
+            except Exception:
+                logger.exception("discord %s: publishing held crossposts failed", channel.key)
+
+        self._timers[channel.key] = asyncio.create_task(wait_then_flush(), name=f"crossposts-{channel.key}")
+
+    async def stop(self) -> None:
+        timers, self._timers = list(self._timers.values()), {}
+        for timer in timers:
+            timer.cancel()
+        for timer in timers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
 
     async def _held(self, channel: ChannelRef) -> list[HeldCrosspost]:
         if self._kv is None:

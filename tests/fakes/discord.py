@@ -67,6 +67,8 @@ TAG_NAME_LIMIT = 20
 APPLIED_TAG_LIMIT = 5
 CROSSPOSTS_PER_WINDOW = 10
 CROSSPOST_WINDOW = 3600.0
+FORUM_POSTS_PER_WINDOW = 5
+FORUM_WINDOW = 5.0
 CROSSPOSTED = 1 << 0
 """Message flag: published to the channel's followers."""
 
@@ -236,6 +238,10 @@ class FakeDiscord:
         self.crosspost_clock_offset = 0.0
         """Seconds added to the fake's clock for the crosspost limit (tests move time instead of sleeping)."""
         self._crossposts: dict[str, collections.deque[float]] = {}
+        self.forum_bucket = (FORUM_POSTS_PER_WINDOW, FORUM_WINDOW)
+        """A forum's per-route bucket for new posts: (posts, seconds); a 429 with the bucket's headers beyond."""
+        self.forum_429s = 0
+        self._forum_posts: dict[str, collections.deque[float]] = {}
         self._recent: collections.deque[float] = collections.deque()
         # snowflakes from the tests' "now", so that `after=<snowflake of since>` pages behave like Discord's
         self._ids = itertools.count(((int(NOW.timestamp() * 1000) - 1420070400000) << 22) + 1)
@@ -697,6 +703,19 @@ class FakeDiscord:
         if problems:
             self.rejected.append((channel_id, problems))
             return _error(400, 50035, "Invalid Form Body", errors=problems)
+        limit, window = self.forum_bucket
+        now = monotonic_time.monotonic()
+        recent = self._forum_posts.setdefault(channel_id, collections.deque())
+        while recent and now - recent[0] >= window:
+            recent.popleft()
+        if len(recent) >= limit:
+            self.forum_429s += 1
+            wait = round(recent[0] + window - now, 3)
+            body = {"message": "You are being rate limited.", "retry_after": wait, "global": False}
+            return _json(body, status=429, headers={"Via": "1.1 google", **self._bucket(channel_id, 0, wait)})
+        recent.append(now)
+        reset = round(recent[0] + window - now, 3)
+        bucket = self._bucket(channel_id, limit - len(recent), reset)
         # As on Discord: the post (a thread) and its starter message share one id.
         thread_id = self.next_id()
         starter = self._message(thread_id, message, thread_id)
@@ -722,7 +741,17 @@ class FakeDiscord:
             },
         }
         self.threads.append({"forum": True, "channel": channel_id, **thread})
-        return _json({**thread, "message": starter})
+        return _json({**thread, "message": starter}, headers=bucket)
+
+    def _bucket(self, channel_id: str, remaining: int, reset_after: float) -> dict[str, str]:
+        """X-RateLimit-* of a forum's post bucket: discord.py paces the next post by them."""
+        return {
+            "X-RateLimit-Limit": str(self.forum_bucket[0]),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset-After": str(max(reset_after, 0.001)),
+            "X-RateLimit-Bucket": f"forum-{channel_id}",
+            "X-RateLimit-Scope": "user",
+        }
 
     def _thread_payload(self, thread: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in thread.items() if k not in ("from_message", "channel", "forum")}
