@@ -209,7 +209,7 @@ def message_object(channel_id: str, body: dict[str, Any], message_id: str) -> di
 
 
 class FakeDiscord:
-    def __init__(self) -> None:
+    def __init__(self, epoch: datetime | None = None) -> None:
         self.knobs = Knobs()
         self.command_puts: list[tuple[str | None, list[dict[str, Any]]]] = []
         self.callbacks: list[dict[str, Any]] = []
@@ -244,7 +244,9 @@ class FakeDiscord:
         self._forum_posts: dict[str, collections.deque[float]] = {}
         self._recent: collections.deque[float] = collections.deque()
         # snowflakes from the tests' "now", so that `after=<snowflake of since>` pages behave like Discord's
-        self._ids = itertools.count(((int(NOW.timestamp() * 1000) - 1420070400000) << 22) + 1)
+        # (`epoch`: a bot in another process runs on the system clock, and the ids must follow it)
+        start = epoch or NOW
+        self._ids = itertools.count(((int(start.timestamp() * 1000) - 1420070400000) << 22) + 1)
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(1)
         self._served: Served | None = None
