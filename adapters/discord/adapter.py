@@ -47,6 +47,7 @@ from bot.types import (
     ChannelRef,
     CommandInvocation,
     CommandSpec,
+    Digest,
     FollowUp,
     Message,
     ParamKind,
@@ -596,6 +597,10 @@ class DiscordAdapter:
             if kind == ANNOUNCEMENT and post.under is None and target == channel_id:
                 # Published so that servers following the channel get it; the thread's parts stay here.
                 await self.feeds.crosspost(channel, message_id)
+        if isinstance(message, Digest) and message.threads and not thread_tried and 0 in done:
+            # `settings threads on`: discussion goes in the digest's own thread, not under the next digest.
+            # Opening it again after a crash finds the one made (Discord's 160004).
+            await self._thread_for(channel, channel_id, int(done[0]), message)
         ids = [done[p] for p in sorted(done)]
         return SentMessage(ids[0], tuple(ids[1:]))
 

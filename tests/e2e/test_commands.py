@@ -234,3 +234,19 @@ async def test_status_shows_the_platforms_notes_of_this_channel_only(harness: Ha
     await notes.set(HERE, "discord:forum-tags", None)
     cleared = await harness.one("status")
     assert isinstance(cleared, Status) and cleared.notes == ()
+
+
+async def test_threads_is_a_channel_setting_the_digest_carries_and_a_claim_keeps(harness: Harness) -> None:
+    from bot.digest import digest_content, revive_digest
+
+    changed = await harness.one("settings threads on")
+    assert isinstance(changed, TextReply) and "threads on" in changed.text
+    assert "Only Discord channels" in changed.text, "said plainly where it has no effect"
+    other = await harness.one("settings", OTHER)
+    assert isinstance(other, TextReply) and "threads off" in other.text, "this channel's setting only"
+    channel = await harness.app.channels.ensure(HERE)
+    digest = await harness.app.runner._digests.build(channel, now=harness.clock.now())
+    assert digest.threads
+    revived = await revive_digest(digest_content(digest), HERE, harness.app.db.papers)
+    assert revived.threads, "a takeover opens the thread the claimer would have"
+    assert "on` or `off" in error_text(await harness.one("settings threads sometimes"))

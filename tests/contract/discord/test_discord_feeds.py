@@ -10,6 +10,7 @@ Announcement channels (5) get each channel-level digest message published; a pub
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -232,3 +233,19 @@ async def test_a_digest_found_after_a_crash_is_published_if_it_was_not(
     assert fake.crossposted == [(NEWS.channel_id, found[0])]
     await feeds_adapter.find_parts(NEWS, DELIVERY, SINCE, {})
     assert len(fake.crossposted) == 1, "published once"
+
+
+async def test_threads_on_opens_a_discussion_thread_on_each_digest_named_by_day(
+    feeds_adapter: DiscordAdapter, fake: FakeDiscord
+) -> None:
+    text = ChannelRef.parse(f"discord:{GUILD_ID}:999")
+    plain = await feeds_adapter.send(text, digest(text, 3), delivery_id=DELIVERY)
+    assert not fake.threads, "off by default: a short digest has no thread"
+    asked = replace(digest(text, 3, first=10), threads=True)
+    sent = await feeds_adapter.send(text, asked, delivery_id=DELIVERY[::-1])
+    (thread,) = fake.threads
+    assert thread["from_message"] == sent.message_id != plain.message_id
+    assert thread["name"] == f"Paperboy digest {NOW.date():%Y-%m-%d}"
+    # Finishing it again after a crash (every part found) keeps the one thread.
+    await feeds_adapter.send(text, asked, delivery_id=DELIVERY[::-1], posted={0: sent.message_id})
+    assert len(fake.threads) == 1 and len([p for p in fake.posted if p.channel_id == text.channel_id]) == 2
