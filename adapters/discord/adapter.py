@@ -58,7 +58,7 @@ from bot.types import (
 
 from . import render as r
 from . import translate as t
-from .feeds import ANNOUNCEMENT, FORUM_KINDS, Feeds, permission_problem
+from .feeds import ANNOUNCEMENT, FORUM_KINDS, NOTE_THREADS, Feeds, permission_problem
 from .rest import as_delivery_errors, message_kwargs
 from .rest import delivery_error as delivery_error  # re-exported: the delivery loop's view of a failure
 
@@ -600,7 +600,15 @@ class DiscordAdapter:
         if isinstance(message, Digest) and message.threads and not thread_tried and 0 in done:
             # `settings threads on`: discussion goes in the digest's own thread, not under the next digest.
             # Opening it again after a crash finds the one made (Discord's 160004).
-            await self._thread_for(channel, channel_id, int(done[0]), message)
+            opened = await self._thread_for(channel, channel_id, int(done[0]), message)
+            await self.feeds.note(
+                channel,
+                NOTE_THREADS,
+                None
+                if opened is not None
+                else "Paperboy could not open the digest's discussion thread (`settings threads on`): "
+                "it needs Create Public Threads in this channel.",
+            )
         ids = [done[p] for p in sorted(done)]
         return SentMessage(ids[0], tuple(ids[1:]))
 

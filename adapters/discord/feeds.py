@@ -55,7 +55,7 @@ CROSSPOST_RETRIES = 3
 ALREADY_CROSSPOSTED = 40033
 NOTE_TAGS = "discord:forum-tags"
 NOTE_CROSSPOSTS = "discord:crossposts"
-NOTE_PERMISSION = "discord:permission"
+NOTE_THREADS = "discord:threads"
 
 Poster = Callable[[int, r.DiscordPost, str | None], Awaitable[str]]
 """Posts a message in a channel or thread (id, post, nonce) and returns its id: the adapter's `_post`."""

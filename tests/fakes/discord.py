@@ -107,6 +107,8 @@ class Knobs:
     thread_forbidden: bool = False
     locked_threads: set[str] = field(default_factory=set)
     """thread ids that are archived and locked: posting in them is refused (50083), as on Discord."""
+    no_send_messages: set[str] = field(default_factory=set)
+    """channel ids the bot can see but not post in: new messages and forum posts are refused (50013)."""
     no_manage_channels: set[str] = field(default_factory=set)
     """channel ids where the bot lacks Manage Channels: editing the channel (its tags) is refused (50013)."""
     refuse_login: bool = False
@@ -497,6 +499,8 @@ class FakeDiscord:
             return _error(503, 0, "Service Unavailable")
         if channel in self.knobs.locked_threads:
             return _error(400, 50083, "Operation cannot be performed on an archived thread")
+        if channel in self.knobs.no_send_messages:
+            return _error(403, 50013, "Missing Permissions")
         if self._channel(channel)["type"] in FORUM_TYPES:
             # As on Discord: a forum takes posts (POST /channels/{id}/threads), not messages.
             return _error(400, 50008, "Cannot send messages in a non-text channel")
@@ -688,6 +692,8 @@ class FakeDiscord:
             status, code, message = self.knobs.permanent[channel_id]
             return _error(status, code, message)
         channel = self._channel(channel_id)
+        if channel_id in self.knobs.no_send_messages:
+            return _error(403, 50013, "Missing Permissions")
         if channel["type"] not in FORUM_TYPES:
             return _error(400, 50024, "Cannot execute action on this channel type")
         body = await request.json()

@@ -167,10 +167,10 @@ async def test_a_forum_without_permission_pauses_with_the_permission_named(
     feeds_adapter: DiscordAdapter, fake: FakeDiscord
 ) -> None:
     fake.add_forum(FORUM.channel_id, [])
-    fake.knobs.permanent[FORUM.channel_id] = (403, 50013, "Missing Permissions")
+    fake.knobs.no_send_messages.add(FORUM.channel_id)
     with pytest.raises(PermanentDeliveryError) as raised:
         await feeds_adapter.send(FORUM, digest(FORUM, 1), delivery_id=DELIVERY)
-    assert "50013" in raised.value.reason
+    assert "50013" in raised.value.reason and "Send Messages" in raised.value.reason
 
 
 async def test_an_announcement_channel_publishes_each_digest_message(
@@ -249,3 +249,17 @@ async def test_threads_on_opens_a_discussion_thread_on_each_digest_named_by_day(
     # Finishing it again after a crash (every part found) keeps the one thread.
     await feeds_adapter.send(text, asked, delivery_id=DELIVERY[::-1], posted={0: sent.message_id})
     assert len(fake.threads) == 1 and len([p for p in fake.posted if p.channel_id == text.channel_id]) == 2
+
+
+async def test_threads_on_without_create_public_threads_says_so_in_status(
+    feeds_adapter: DiscordAdapter, fake: FakeDiscord, kv: MemoryKV
+) -> None:
+    text = ChannelRef.parse(f"discord:{GUILD_ID}:999")
+    fake.knobs.thread_forbidden = True
+    await feeds_adapter.send(text, replace(digest(text, 2), threads=True), delivery_id=DELIVERY)
+    assert [p.channel_id for p in fake.posted] == [text.channel_id], "the digest itself still posts"
+    (note,) = await ChannelNotes(kv).get(text)
+    assert "Create Public Threads" in note
+    fake.knobs.thread_forbidden = False
+    await feeds_adapter.send(text, replace(digest(text, 2, first=5), threads=True), delivery_id=DELIVERY[::-1])
+    assert await ChannelNotes(kv).get(text) == (), "cleared once it works"
