@@ -40,7 +40,7 @@ from discord.http import Route
 
 from bot.clock import Clock
 from bot.config import DiscordSettings
-from bot.errors import PaperboyError, PermanentDeliveryError
+from bot.errors import PaperboyError, PermanentDeliveryError, RetryableDeliveryError
 from bot.inbound import MemoryInboundLog
 from bot.ports import CommandPort, InboundLog, KeyValueStore, PartRecorder, SentMessage
 from bot.types import (
@@ -73,6 +73,8 @@ GLOBAL_WINDOW = 1.05
 FIND_PAGES = 10
 CROSSPOSTED = 1 << 0
 """Message flag: published to the servers following an announcement channel."""
+NOT_A_TEXT_CHANNEL = 50008
+"""Discord's error code for a message posted where messages cannot go (a forum takes posts instead)."""
 THREAD_ALREADY_CREATED = 160004
 """Discord's error code when a message already has a thread (one made before a crash)."""
 # Seconds for one REST call, including discord.py's own waits on rate limits.
@@ -346,6 +348,7 @@ class DiscordAdapter:
                 return
             if not await self._first_time(interaction):
                 return
+            await self._learn_kind(interaction)
             if kind is discord.InteractionType.application_command:
                 invocation = t.command_invocation(facts, data, now)
             elif kind is discord.InteractionType.component:
@@ -569,6 +572,25 @@ class DiscordAdapter:
         kind = await self.feeds.kind(channel)
         if kind in FORUM_KINDS:
             return await self._send_to_forum(channel, message, kind, delivery_id, posted, on_part)
+        try:
+            return await self._send_to_channel(channel, message, kind, delivery_id, posted, on_part)
+        except PermanentDeliveryError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, discord.HTTPException) and cause.code == NOT_A_TEXT_CHANNEL:
+                # The channel became a forum since its kind was learned: learn it again and post the forum way.
+                await self.feeds.forget(channel)
+                raise RetryableDeliveryError("the channel is now a forum", retry_after=0.0) from exc
+            raise
+
+    async def _send_to_channel(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        kind: int,
+        delivery_id: str | None,
+        posted: Mapping[int, str] | None,
+        on_part: PartRecorder | None,
+    ) -> SentMessage:
         if kind == ANNOUNCEMENT:
             await self.feeds.flush_crossposts(channel)
         posts = r.render(message, marker=delivery_id)
@@ -611,6 +633,12 @@ class DiscordAdapter:
             )
         ids = [done[p] for p in sorted(done)]
         return SentMessage(ids[0], tuple(ids[1:]))
+
+    async def _learn_kind(self, interaction: discord.Interaction) -> None:
+        """A command used in a channel says the channel's kind: the next digest needs no request for it."""
+        kind = getattr(interaction.channel, "type", None)
+        if interaction.guild_id is not None and interaction.channel_id is not None and kind is not None:
+            await self.feeds.learn(interaction.channel_id, int(kind.value))
 
     async def _send_to_forum(
         self,

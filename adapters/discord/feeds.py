@@ -45,7 +45,11 @@ TEXT = 0
 ANNOUNCEMENT = 5
 FORUM_KINDS = frozenset({15, 16})
 KIND_TTL = 600.0
-"""Seconds a channel's kind is trusted before it is asked again."""
+"""Seconds this process trusts a channel's kind before reading it from the store again."""
+KIND_STORED_TTL = 7 * 86400.0
+"""Seconds a kind learned (from `GET /channels/{id}` or a command used in the channel) is trusted: a
+daily fan-out must not spend one request per channel on it. A converted channel is noticed at the next
+command used in it, at a post Discord refuses for its kind, or within this time."""
 REQUEST_TIMEOUT = 60.0
 ARCHIVED_PAGES = 5
 """Pages of 100 archived posts read back when recovering (posts are archived after days, not minutes)."""
@@ -93,15 +97,41 @@ class Feeds:
         cached = self._kinds.get(channel_id)
         if cached is not None and loop.time() - cached[0] < KIND_TTL:
             return cached[1]
+        stored = await self._stored_kind(channel_id)
+        if stored is not None:
+            self._kinds[channel_id] = (loop.time(), stored)
+            return stored
         async with as_delivery_errors(channel):
             await self._acquire()
             data = await asyncio.wait_for(self._client().http.get_channel(channel_id), timeout=REQUEST_TIMEOUT)
         kind = int(data.get("type", TEXT))
-        self._kinds[channel_id] = (loop.time(), kind)
+        await self.learn(channel_id, kind)
         return kind
 
-    def forget(self, channel: ChannelRef) -> None:
-        self._kinds.pop(int(channel.channel_id), None)
+    async def learn(self, channel_id: int, kind: int) -> None:
+        """Remember a channel's kind (read from Discord, or seen on a command used in the channel)."""
+        self._kinds[channel_id] = (asyncio.get_running_loop().time(), kind)
+        if self._kv is not None:
+            await self._kv.set(_kind_key(channel_id), json.dumps([kind, self._now().timestamp()]))
+
+    async def _stored_kind(self, channel_id: int) -> int | None:
+        raw = await self._kv.get(_kind_key(channel_id)) if self._kv is not None else None
+        if not raw:
+            return None
+        try:
+            kind, at = json.loads(raw)
+        except (ValueError, TypeError):
+            return None
+        if self._now().timestamp() - float(at) > KIND_STORED_TTL:
+            return None
+        return int(kind)
+
+    async def forget(self, channel: ChannelRef) -> None:
+        """The kind is stale (Discord refused a post for it): ask Discord at the next post."""
+        channel_id = int(channel.channel_id)
+        self._kinds.pop(channel_id, None)
+        if self._kv is not None:
+            await self._kv.set(_kind_key(channel_id), "")
 
     async def note(self, channel: ChannelRef, topic: str, text: str | None) -> None:
         if self._notes is not None:
@@ -116,8 +146,8 @@ class Feeds:
                 self._client().fetch_channel(int(channel.channel_id)), timeout=REQUEST_TIMEOUT
             )
         if not isinstance(fetched, discord.ForumChannel):
-            self.forget(channel)
-            raise RetryableDeliveryError("the channel is no longer a forum")
+            await self.forget(channel)
+            raise RetryableDeliveryError("the channel is no longer a forum", retry_after=0.0)
         return fetched
 
     async def send_forum(
@@ -396,6 +426,10 @@ class Feeds:
 
     async def held_crossposts(self, channel: ChannelRef) -> list[str]:
         return [h.message_id for h in await self._held(channel)]
+
+
+def _kind_key(channel_id: int) -> str:
+    return f"discord:kind:{channel_id}"
 
 
 def _post_key(channel: ChannelRef, paper_id: str) -> str:

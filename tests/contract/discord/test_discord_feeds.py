@@ -20,9 +20,9 @@ from adapters.discord.adapter import DiscordAdapter
 from bot.actions import paper_actions
 from bot.channel_notes import ChannelNotes
 from bot.clock import FixedClock
-from bot.errors import PermanentDeliveryError
+from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 from bot.types import ArtifactKind, ChannelRef, Digest, DigestEntry, DigestReason, FollowUp
-from tests.fakes.discord import GUILD_ID, NOW, FakeCore, FakeDiscord, MemoryKV, paper, settings_for
+from tests.fakes.discord import GUILD_ID, NOW, FakeCore, FakeDiscord, MemoryKV, paper, settings_for, slash
 
 FORUM = ChannelRef.parse(f"discord:{GUILD_ID}:555")
 NEWS = ChannelRef.parse(f"discord:{GUILD_ID}:777")
@@ -263,3 +263,28 @@ async def test_threads_on_without_create_public_threads_says_so_in_status(
     fake.knobs.thread_forbidden = False
     await feeds_adapter.send(text, replace(digest(text, 2, first=5), threads=True), delivery_id=DELIVERY[::-1])
     assert await ChannelNotes(kv).get(text) == (), "cleared once it works"
+
+
+async def test_a_command_in_a_channel_teaches_its_kind_so_the_digest_asks_nothing(
+    feeds_adapter: DiscordAdapter, fake: FakeDiscord, kv: MemoryKV
+) -> None:
+    fake.add_channel(NEWS.channel_id, 5)
+    interaction = slash("today", channel_id=NEWS.channel_id)
+    interaction["channel"]["type"] = 5
+    await fake.push_interaction(interaction)
+    await fake.wait_for(lambda: any(p.via == "followup" for p in fake.posted))
+    await feeds_adapter.send(NEWS, digest(NEWS, 2), delivery_id=DELIVERY)
+    assert ("GET", f"/api/v10/channels/{NEWS.channel_id}") not in fake.requests
+    assert len(fake.crossposted) == 1, "published: the kind came from the command"
+
+
+async def test_a_channel_turned_into_a_forum_is_posted_the_forum_way_without_a_pause(
+    feeds_adapter: DiscordAdapter, fake: FakeDiscord
+) -> None:
+    await feeds_adapter.send(FORUM, digest(FORUM, 1), delivery_id=DELIVERY)  # a text channel then
+    fake.add_forum(FORUM.channel_id, ["trending"])
+    with pytest.raises(RetryableDeliveryError) as raised:
+        await feeds_adapter.send(FORUM, digest(FORUM, 2, first=5), delivery_id=DELIVERY[::-1])
+    assert raised.value.retry_after == 0.0, "sure nothing was posted: no need to look before retrying"
+    await feeds_adapter.send(FORUM, digest(FORUM, 2, first=5), delivery_id=DELIVERY[::-1])
+    assert len(fake.forum_threads(FORUM.channel_id)) == 2
