@@ -15,7 +15,9 @@ that change channel state.
 
 Posting: `send` talks REST directly (`POST /channels/{id}/messages`), so a digest fan-out does not
 need the channel in the gateway cache. discord.py handles per-route buckets and 429s; a sliding
-window on top keeps the bot under Discord's global 50 requests per second.
+window on top keeps the bot under Discord's global 50 requests per second. How a delivery goes out
+depends on the channel's kind (`feeds.py`): a forum or media channel takes a post per paper, an
+announcement channel's messages are also published to the servers following it.
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ _KNOWN_CODES: dict[int, str] = {
     50001: "Discord says Paperboy cannot see this channel (Missing Access, 50001)",
     50013: "Discord says Paperboy lacks permission to post here (Missing Permissions, 50013)",
     50035: "Discord rejected the message as malformed (Invalid Form Body, 50035)",
+    40067: (
+        "Discord says this forum requires a tag on every post (40067): give it a `trending` tag, or Paperboy "
+        "Manage Channels on it so that it adds the tags it uses"
+    ),
 }
 
 

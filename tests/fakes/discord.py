@@ -69,6 +69,8 @@ CROSSPOSTS_PER_WINDOW = 10
 CROSSPOST_WINDOW = 3600.0
 FORUM_POSTS_PER_WINDOW = 5
 FORUM_WINDOW = 5.0
+REQUIRE_TAG = 1 << 4
+"""Channel flag of a forum whose posts must carry a tag."""
 CROSSPOSTED = 1 << 0
 """Message flag: published to the channel's followers."""
 
@@ -708,6 +710,8 @@ class FakeDiscord:
             problems.append(f"applied_tags: {len(applied)} > {APPLIED_TAG_LIMIT}")
         if any(t not in known for t in applied):
             problems.append("applied_tags: a tag this forum does not have")
+        if int(channel.get("flags") or 0) & REQUIRE_TAG and not applied and not problems:
+            return _error(400, 40067, "A tag is required to create a forum post in this channel")
         if problems:
             self.rejected.append((channel_id, problems))
             return _error(400, 50035, "Invalid Form Body", errors=problems)

@@ -288,3 +288,14 @@ async def test_a_channel_turned_into_a_forum_is_posted_the_forum_way_without_a_p
     assert raised.value.retry_after == 0.0, "sure nothing was posted: no need to look before retrying"
     await feeds_adapter.send(FORUM, digest(FORUM, 2, first=5), delivery_id=DELIVERY[::-1])
     assert len(fake.forum_threads(FORUM.channel_id)) == 2
+
+
+async def test_a_forum_that_requires_tags_pauses_saying_how_to_fix_it(
+    feeds_adapter: DiscordAdapter, fake: FakeDiscord
+) -> None:
+    forum = fake.add_forum(FORUM.channel_id, [])
+    forum["flags"] = 1 << 4  # REQUIRE_TAG
+    fake.knobs.no_manage_channels.add(FORUM.channel_id)
+    with pytest.raises(PermanentDeliveryError) as raised:
+        await feeds_adapter.send(FORUM, digest(FORUM, 1), delivery_id=DELIVERY)
+    assert "requires a tag" in raised.value.reason and "`trending`" in raised.value.reason
