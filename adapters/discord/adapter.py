@@ -350,7 +350,7 @@ class DiscordAdapter:
                 return
             if not await self._first_time(interaction):
                 return
-            await self._learn_kind(interaction)
+            self._learn_kind(interaction)
             if kind is discord.InteractionType.application_command:
                 invocation = t.command_invocation(facts, data, now)
             elif kind is discord.InteractionType.component:
@@ -636,11 +636,11 @@ class DiscordAdapter:
         ids = [done[p] for p in sorted(done)]
         return SentMessage(ids[0], tuple(ids[1:]))
 
-    async def _learn_kind(self, interaction: discord.Interaction) -> None:
+    def _learn_kind(self, interaction: discord.Interaction) -> None:
         """A command used in a channel says the channel's kind: the next digest needs no request for it."""
         kind = getattr(interaction.channel, "type", None)
         if interaction.guild_id is not None and interaction.channel_id is not None and kind is not None:
-            await self.feeds.learn(interaction.channel_id, int(kind.value))
+            self.feeds.seen(interaction.channel_id, int(kind.value))
 
     async def _send_to_forum(
         self,

@@ -51,6 +51,7 @@ KIND_STORED_TTL = 7 * 86400.0
 daily fan-out must not spend one request per channel on it. A converted channel is noticed at the next
 command used in it, at a post Discord refuses for its kind, or within this time."""
 REQUEST_TIMEOUT = 60.0
+KIND_WRITE_TIMEOUT = 5.0
 ARCHIVED_PAGES = 5
 """Pages of 100 archived posts read back when recovering (posts are archived after days, not minutes)."""
 POST_ARCHIVE_MINUTES: Literal[10080] = 10080
@@ -88,6 +89,7 @@ class Feeds:
         self._kinds: dict[int, tuple[float, int]] = {}
         self._held_memory: dict[str, list[HeldCrosspost]] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
+        self._writes: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------------------- channel kinds
 
@@ -113,6 +115,26 @@ class Feeds:
         self._kinds[channel_id] = (asyncio.get_running_loop().time(), kind)
         if self._kv is not None:
             await self._kv.set(_kind_key(channel_id), json.dumps([kind, self._now().timestamp()]))
+
+    def seen(self, channel_id: int, kind: int) -> None:
+        """A command used in the channel showed its kind: remember it without holding up the command.
+
+        The store is written in the background and may fail (the database down): it is bookkeeping, and
+        the kind is read from Discord at the next post when it was not kept.
+        """
+        self._kinds[channel_id] = (asyncio.get_running_loop().time(), kind)
+        if self._kv is None:
+            return
+
+        async def keep() -> None:
+            try:
+                await asyncio.wait_for(self.learn(channel_id, kind), timeout=KIND_WRITE_TIMEOUT)
+            except Exception as exc:  # bookkeeping only: the next post asks Discord
+                logger.info("discord channel %s: kind %d not kept (%s)", channel_id, kind, type(exc).__name__)
+
+        task = asyncio.create_task(keep(), name=f"discord-kind-{channel_id}")
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
     async def _stored_kind(self, channel_id: int) -> int | None:
         raw = await self._kv.get(_kind_key(channel_id)) if self._kv is not None else None
@@ -389,7 +411,7 @@ class Feeds:
         self._timers[channel.key] = asyncio.create_task(wait_then_flush(), name=f"crossposts-{channel.key}")
 
     async def stop(self) -> None:
-        timers, self._timers = list(self._timers.values()), {}
+        timers, self._timers = [*self._timers.values(), *self._writes], {}
         for timer in timers:
             timer.cancel()
         for timer in timers:
