@@ -158,6 +158,7 @@ def render_status(s: Status) -> str:
         lines.append(f"Last delivery: {d.kind.value} {d.key}: {result}")
     if s.paused_reason:
         lines.append(f"PAUSED: {s.paused_reason}")
+    lines.extend(f"Note: {note}" for note in s.notes)
     latest = f"{s.latest_day:%Y-%m-%d}" if s.latest_day else "none"
     lines.append(f"Papers stored: {s.papers_stored}; latest Daily Papers day: {latest}; topics: {s.topics}")
     if s.settings is not None:

@@ -1,6 +1,6 @@
 """Fan-out benchmark (DESIGN §12): digest build, delivery against rate-limiting fakes, memory.
 
-Run: .venv/bin/python bench/fanout.py [--parts build,deliver,memory] [--channels 10000] [--deliver-channels 2000]
+Run: .venv/bin/python bench/fanout.py [--parts build,deliver,forums,memory] [--channels 10000] [--deliver-channels 2000]
 
 1. digest build: 10,000 channels with 30,000 topic subscriptions (bench/match.py's realistic queries)
    against one Daily Papers day of 200 papers: select every digest (`bot.digest.select_entries` with
@@ -15,6 +15,10 @@ Run: .venv/bin/python bench/fanout.py [--parts build,deliver,memory] [--channels
    its 50/s ceiling; Slack's per-channel pacing against its 1 post/s and, since 2,000 channels together
    allow far more than one process can send, the share of one core the fan-out kept busy; CPU per
    digest; 429s; lost and duplicated posts, read from the fakes.
+2b. forums: a 20-paper digest to 100 Discord forum channels, a post per paper (`ForumChannel.create_thread`)
+   through the Deliverer, against FakeDiscord enforcing 50 requests per second globally and a per-forum
+   post bucket (429 with X-RateLimit-* headers, which discord.py paces by). Printed: posts per second and
+   requests accepted against the 50/s ceiling, 429s, lost and duplicated posts (by marker), read from the fake.
 3. memory: this process's peak RSS, and the RSS of a running `paperboy run` (console mode, subprocess)
    on the bundled sample and on bench/search.py's 100,000-paper database when it is cached.
 
@@ -275,6 +279,11 @@ async def bench_deliver(n: int, concurrency: int) -> None:
             discord_refs = [ChannelRef(Platform.DISCORD, GUILD_ID, str(900_000 + i)) for i in range(n)]
             for ref in slack_refs + discord_refs:
                 await app.channels.ensure(ref)
+            # Steady state: a channel's kind is known (from a command used in it, or last week's read). A
+            # first fan-out after an upgrade reads each channel's kind once more (one request per channel).
+            for ref in discord_refs:
+                await discord.feeds.learn(int(ref.channel_id), 0)
+            print("   (Discord channel kinds known, as after a command in each; else one GET per channel a week)")
             day = noon.date().isoformat()
 
             async def fan_out(refs: list[ChannelRef]) -> tuple[float, float, int]:
@@ -349,6 +358,135 @@ async def bench_deliver(n: int, concurrency: int) -> None:
                 fakes.kill()
 
 
+# ---- 2b. forum fan-out -------------------------------------------------------------------------------------
+
+
+def serve_forums(conn: Connection, forum_ids: list[str], rate: int) -> None:
+    """FakeDiscord with `forum_ids` as forum channels (one tag, "trending"), in a process of its own."""
+    from tests.fakes.discord import FakeDiscord
+
+    async def main() -> None:
+        discord = FakeDiscord()
+        await discord.start()
+        discord.global_rate = rate
+        for forum_id in forum_ids:
+            discord.add_forum(forum_id, ["trending"])
+        conn.send({"api": discord.api_base, "gateway": discord.gateway_url})
+        loop = asyncio.get_running_loop()
+        while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
+            assert command == "report"
+            conn.send(
+                {
+                    "threads": [(t["parent_id"], t["id"]) for t in discord.threads if t.get("forum")],
+                    "starters": {
+                        t["id"]: discord.messages[t["id"]][0]["embeds"][0]["footer"]["text"]
+                        for t in discord.threads
+                        if t.get("forum")
+                    },
+                    "requests": len(discord.requests),
+                    "global_429": discord.rate_limited_requests,
+                    "bucket_429": discord.forum_429s,
+                }
+            )
+        await discord.close()
+
+    asyncio.run(main())
+
+
+async def bench_forums(channels: int, papers: int, concurrency: int) -> None:
+    """A digest of `papers` papers to `channels` forum channels: a post per paper, through the Deliverer."""
+    from pydantic import SecretStr
+
+    import adapters.discord.adapter as discord_adapter
+    from adapters.discord.adapter import DiscordAdapter
+    from bot.clock import FixedClock
+    from bot.config import DiscordSettings, Settings
+    from bot.delivery import Deliverer, Outcome, RetryPolicy
+    from bot.ingest import seed_sample_if_empty
+    from bot.types import DeliveryKind, Digest, DigestEntry, DigestReason
+    from paperboy.app import Paperboy
+    from tests.fakes.discord import GUILD_ID
+
+    discord_adapter.GUILD_READY_TIMEOUT = 0.05
+    noon = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
+    print(f"\n== 2b. forums: a {papers}-paper digest to {channels} Discord forum channels (a post per paper)")
+    ids = [str(700_000 + i) for i in range(channels)]
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    fake = ctx.Process(target=serve_forums, args=(theirs, ids, 50), daemon=True)
+    fake.start()
+    loop = asyncio.get_running_loop()
+    urls = await loop.run_in_executor(None, ours.recv)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            data_dir=Path(tmp),
+            offline=True,
+            discord=DiscordSettings(
+                token=SecretStr("fake-token-SECRET"), api_base=urls["api"], gateway_url=urls["gateway"]
+            ),  # type: ignore[arg-type]
+        )
+        clock = FixedClock(noon)
+        app = Paperboy(settings, clock=clock, chat=[])
+        await app.start()
+        await seed_sample_if_empty(app.db, clock)
+        adapter = DiscordAdapter(settings.discord, clock=clock, kv=app.db.kv)
+        await adapter.start(app.engine, ready_timeout=30)
+        try:
+            day_papers = (await app.db.papers.recent(papers))[:papers]
+            refs = [ChannelRef(Platform.DISCORD, GUILD_ID, i) for i in ids]
+            for ref in refs:
+                await app.channels.ensure(ref)
+            deliverer = Deliverer(
+                app.db.deliveries,
+                app.db.channels,
+                {Platform.DISCORD: adapter},
+                clock,
+                replica_id="bench",
+                policy=RetryPolicy(attempts=6, base_delay=0.5, max_delay=10),
+            )
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one(ref: ChannelRef) -> Outcome:
+                entries = tuple(DigestEntry(p, DigestReason.TRENDING) for p in day_papers)
+                async with gate:
+                    result = await deliverer.deliver(
+                        ref, DeliveryKind.DIGEST, noon.date().isoformat(), Digest(ref, noon.date(), entries)
+                    )
+                return result.outcome
+
+            start, cpu_start = time.perf_counter(), cpu_seconds()
+            outcomes = Counter(await asyncio.wait_for(asyncio.gather(*(one(r) for r in refs)), timeout=1800))
+            elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
+            ours.send("report")
+            seen = await loop.run_in_executor(None, ours.recv)
+            per_channel = Counter(parent for parent, _ in seen["threads"])
+            markers = Counter((parent, seen["starters"][tid].rsplit("ref ", 1)[-1]) for parent, tid in seen["threads"])
+            expected = channels * papers
+            landed = len(seen["threads"])
+            lost = sum(max(0, papers - per_channel[i]) for i in ids)
+            dup = sum(k - 1 for k in markers.values() if k > 1)
+            # Every REST call the fake answered other than with a 429 (login, channel kinds, posts).
+            accepted = seen["requests"] - seen["global_429"] - seen["bucket_429"]
+            print(
+                f"Forums:  {landed:,} posts ({expected:,} expected) in {elapsed:.1f} s = "
+                f"{landed / elapsed:.1f} posts/s; "
+                f"requests accepted {accepted / elapsed:.1f}/s of the 50/s global ceiling "
+                f"({100 * accepted / elapsed / 50:.0f}%)"
+            )
+            print(
+                f"         {seen['global_429']} global 429s, {seen['bucket_429']} forum-bucket 429s; "
+                f"outcomes {dict(outcomes)}; CPU {1000 * cpu / landed:.1f} ms per post"
+            )
+            print(f"         lost {lost}, duplicated {dup}")
+        finally:
+            await adapter.stop()
+            await app.stop()
+            ours.send("stop")
+            fake.join(timeout=10)
+            if fake.is_alive():
+                fake.kill()
+
+
 # ---- 3. memory -------------------------------------------------------------------------------------------
 
 
@@ -416,7 +554,7 @@ def bench_memory(settle: float) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", default="build,deliver,memory")
+    ap.add_argument("--parts", default="build,deliver,forums,memory")
     ap.add_argument("--channels", type=int, default=10_000)
     ap.add_argument("--topics-per-channel", type=int, default=3)
     ap.add_argument("--sample", type=int, default=300, help="channels timed with one index each (extrapolated)")
@@ -424,6 +562,8 @@ def main() -> None:
     ap.add_argument("--deliver-channels", type=int, default=2_000)
     ap.add_argument("--concurrency", type=int, default=128, help="run_many concurrency (the setting's default)")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds idle before reading the RSS")
+    ap.add_argument("--forum-channels", type=int, default=100)
+    ap.add_argument("--forum-papers", type=int, default=20, help="papers per forum digest (a post each)")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -433,6 +573,8 @@ def main() -> None:
         bench_build(args.channels, args.topics_per_channel, args.seed, args.sample, args.naive_budget)
     if "deliver" in parts:
         asyncio.run(bench_deliver(args.deliver_channels, args.concurrency))
+    if "forums" in parts:
+        asyncio.run(bench_forums(args.forum_channels, args.forum_papers, args.concurrency))
     if "memory" in parts:
         bench_memory(args.settle)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")

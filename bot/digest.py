@@ -253,7 +253,14 @@ class DigestBuilder:
             papers_day=papers_day,
             rising=await self.rising_pool(papers_day) if channel.settings.rising else None,
         )
-        return Digest(channel.ref, today, tuple(entries), papers_day, note=await self._feed_note())
+        return Digest(
+            channel.ref,
+            today,
+            tuple(entries),
+            papers_day,
+            note=await self._feed_note(),
+            threads=channel.settings.threads,
+        )
 
     async def rising_pool(self, papers_day: date) -> RisingPool:
         """The day's climbers, read once per papers day and kept briefly: every channel of a fan-out
@@ -304,7 +311,13 @@ def digest_content(digest: Digest) -> str:
     ]
     papers_day = digest.papers_day.isoformat() if digest.papers_day else None
     return json.dumps(
-        {"day": digest.day.isoformat(), "papers_day": papers_day, "note": digest.note, "entries": entries}
+        {
+            "day": digest.day.isoformat(),
+            "papers_day": papers_day,
+            "note": digest.note,
+            "entries": entries,
+            "threads": digest.threads,
+        }
     )
 
 
@@ -330,4 +343,6 @@ async def revive_digest(content: str, ref: ChannelRef, papers: PaperStore) -> Di
             )
         )
     papers_day = date.fromisoformat(data["papers_day"]) if data["papers_day"] else None
-    return Digest(ref, date.fromisoformat(data["day"]), tuple(entries), papers_day, note=data["note"])
+    # Claims stored before `threads` existed carry none: no thread was asked for then.
+    threads = bool(data.get("threads", False))
+    return Digest(ref, date.fromisoformat(data["day"]), tuple(entries), papers_day, note=data["note"], threads=threads)

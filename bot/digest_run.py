@@ -128,7 +128,9 @@ class DigestRunner:
             await self._channels.set_last_digest(ref, now)
             return DigestRun(ref, RunOutcome.EMPTY, today)
         if not digest.entries:
-            digest = Digest(ref, today, (), digest.papers_day, note="Nothing new for this channel today.")
+            digest = Digest(
+                ref, today, (), digest.papers_day, note="Nothing new for this channel today.", threads=digest.threads
+            )
         result = await self._deliverer.deliver(
             ref,
             DeliveryKind.DIGEST,

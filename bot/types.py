@@ -264,6 +264,8 @@ class ChannelSettings:
     """Bring back, once, a paper of the channel's interests that climbs fast (`bot.rising`)."""
     weekly_day: int | None = None
     """The weekday (Monday 0) of the weekly rollup, or None when it is off."""
+    threads: bool = False
+    """Open a discussion thread on each digest (Discord text and announcement channels), named by day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +429,8 @@ class Digest:
     delivery_id: str | None = None
     private: bool = False
     note: str | None = None
+    threads: bool = False
+    """The channel asked for a discussion thread on the digest (`settings threads on`)."""
 
     @property
     def trending_count(self) -> int:
@@ -518,6 +522,8 @@ class Status:
     settings: ChannelSettings | None = None
     last_followup: Delivery | None = None
     last_weekly: Delivery | None = None
+    notes: tuple[str, ...] = ()
+    """What the platform said about this channel that someone here can act on (`bot.channel_notes`)."""
 
 
 Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status | FollowUp | WeeklyRollup

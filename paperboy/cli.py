@@ -151,6 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     dc_sub = dc.add_subparsers(dest="discord_command", required=True)
     inv = dc_sub.add_parser("invite-url", help="print the URL that adds the bot to a server")
     inv.add_argument("--application-id", required=True)
+    inv.add_argument(
+        "--forum-tags",
+        action="store_true",
+        help="also ask for Manage Channels, so that Paperboy creates the forum tags it lacks (opt-in)",
+    )
     sy = dc_sub.add_parser("sync", help="register the /papers command with Discord")
     sy.add_argument("--guild", type=_number, help="sync to one server (instant) instead of globally")
     return p
@@ -213,7 +218,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "discord" and args.discord_command == "invite-url":
         from adapters.discord.invite import invite_url
 
-        print(invite_url(args.application_id))
+        print(invite_url(args.application_id, forum_tags=args.forum_tags))
         return 0
     if command == "db":
         return await _db(settings, args.action)

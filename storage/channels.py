@@ -44,6 +44,7 @@ def _to_channel(row: Row[Any]) -> Channel:
             followups=row.followups,
             rising=row.rising,
             weekly_day=row.weekly_day,
+            threads=row.threads,
         ),
         paused_reason=row.paused_reason,
         last_digest_at=row.last_digest_at,
@@ -84,6 +85,7 @@ class ChannelRepository:
                 followups=defaults.followups,
                 rising=defaults.rising,
                 weekly_day=defaults.weekly_day,
+                threads=defaults.threads,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
@@ -121,6 +123,7 @@ class ChannelRepository:
                 followups=settings.followups,
                 rising=settings.rising,
                 weekly_day=settings.weekly_day,
+                threads=settings.threads,
             )
         async with self._engine.begin() as conn:
             if values:

@@ -146,6 +146,7 @@ class ChannelRow(Base):
     followups: Mapped[bool] = mapped_column(Boolean, default=True)
     rising: Mapped[bool] = mapped_column(Boolean, default=True)
     weekly_day: Mapped[int | None] = mapped_column(Integer)
+    threads: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str | None] = mapped_column(Text)
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -15,7 +15,9 @@ that change channel state.
 
 Posting: `send` talks REST directly (`POST /channels/{id}/messages`), so a digest fan-out does not
 need the channel in the gateway cache. discord.py handles per-route buckets and 429s; a sliding
-window on top keeps the bot under Discord's global 50 requests per second.
+window on top keeps the bot under Discord's global 50 requests per second. How a delivery goes out
+depends on the channel's kind (`feeds.py`): a forum or media channel takes a post per paper, an
+announcement channel's messages are also published to the servers following it.
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import copy
 import hashlib
 import inspect
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Optional, Protocol, cast
 
@@ -48,6 +49,8 @@ from bot.types import (
     ChannelRef,
     CommandInvocation,
     CommandSpec,
+    Digest,
+    FollowUp,
     Message,
     ParamKind,
     ParamSpec,
@@ -57,6 +60,9 @@ from bot.types import (
 
 from . import render as r
 from . import translate as t
+from .feeds import ANNOUNCEMENT, FORUM_KINDS, NOTE_THREADS, Feeds, permission_problem
+from .rest import as_delivery_errors, message_kwargs
+from .rest import delivery_error as delivery_error  # re-exported: the delivery loop's view of a failure
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +73,10 @@ AUTOCOMPLETE_TIMEOUT = 2.5
 GLOBAL_WINDOW = 1.05
 """Discord's global limit (`requests_per_second`, 50 per bot) is counted over 1.05 s, leaving room for jitter."""
 FIND_PAGES = 10
+CROSSPOSTED = 1 << 0
+"""Message flag: published to the servers following an announcement channel."""
+NOT_A_TEXT_CHANNEL = 50008
+"""Discord's error code for a message posted where messages cannot go (a forum takes posts instead)."""
 THREAD_ALREADY_CREATED = 160004
 """Discord's error code when a message already has a thread (one made before a crash)."""
 # Seconds for one REST call, including discord.py's own waits on rate limits.
@@ -81,14 +91,6 @@ GENERIC_FAILURE = "Something went wrong on Paperboy's side. Please try again in 
 UNREADABLE_COMMAND = "Paperboy could not read that command. `/papers help` lists what it understands."
 UNKNOWN_BUTTON = "That button is not one Paperboy knows (it may be from an older message). Try `/papers help`."
 INTERACTION_SOURCE = "discord:interaction"
-
-_KNOWN_CODES: dict[int, str] = {
-    10003: "Discord says this channel no longer exists (Unknown Channel, 10003)",
-    10004: "Discord says Paperboy is no longer in this server (Unknown Guild, 10004)",
-    50001: "Discord says Paperboy cannot see this channel (Missing Access, 50001)",
-    50013: "Discord says Paperboy lacks permission to post here (Missing Permissions, 50013)",
-    50035: "Discord rejected the message as malformed (Invalid Form Body, 50035)",
-}
 
 
 class _Hooks(Protocol):
@@ -170,43 +172,6 @@ def delivery_nonce(delivery_id: str, position: int = 0) -> str:
     return f"{delivery_id[:12]}-{digest[:12]}"
 
 
-def delivery_error(exc: BaseException) -> PermanentDeliveryError | RetryableDeliveryError | None:
-    """Classify a discord.py / aiohttp failure for the delivery loop; None if it is not a delivery failure."""
-    if isinstance(exc, discord.RateLimited):
-        return RetryableDeliveryError(f"Discord rate limit ({exc.retry_after:.0f}s)", retry_after=exc.retry_after)
-    if isinstance(exc, discord.DiscordServerError):
-        return RetryableDeliveryError(f"Discord server error ({exc.status})")
-    if isinstance(exc, discord.HTTPException):
-        if exc.code in _KNOWN_CODES:
-            return PermanentDeliveryError(_KNOWN_CODES[exc.code])
-        if exc.status == 401:
-            return PermanentDeliveryError("Discord rejected Paperboy's bot token (401 Unauthorized)")
-        if isinstance(exc, discord.Forbidden):
-            return PermanentDeliveryError(f"Discord refused the post (Forbidden, {exc.code})")
-        if isinstance(exc, discord.NotFound):
-            return PermanentDeliveryError(f"Discord cannot find this channel (Not Found, {exc.code})")
-        if exc.status == 429 or exc.status >= 500:
-            return RetryableDeliveryError(f"Discord answered {exc.status}")
-        return PermanentDeliveryError(f"Discord rejected the post ({exc.status}, code {exc.code})")
-    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError | OSError | discord.GatewayNotFound):
-        return RetryableDeliveryError(f"could not reach Discord ({type(exc).__name__})")
-    return None
-
-
-@contextlib.asynccontextmanager
-async def _as_delivery_errors(channel: ChannelRef) -> AsyncIterator[None]:
-    try:
-        yield
-    except (PermanentDeliveryError, RetryableDeliveryError):
-        raise
-    except Exception as exc:
-        mapped = delivery_error(exc)
-        if mapped is None:
-            raise
-        logger.warning("discord delivery to %s failed: %s", channel.key, mapped.reason)
-        raise mapped from exc
-
-
 async def _no_suggestions(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Marks an option as autocompleted when it is synced; `DiscordAdapter._suggest` answers instead."""
     raise AssertionError("the registering tree runs no autocomplete")  # pragma: no cover
@@ -253,6 +218,8 @@ class DiscordAdapter:
         self._ready = asyncio.Event()
         self._core: CommandPort | None = None
         self._global_limit = _SlidingWindow(settings.requests_per_second, GLOBAL_WINDOW)
+        self.feeds = Feeds(lambda: self.client, self._global_limit.acquire, kv, clock.now)
+        """Forum posts and announcement crossposts (`feeds.py`)."""
         self._saved_globals: tuple[str, yarl.URL] | None = None
         self.synced: int = 0
         """How many times start/sync pushed commands to Discord (tests and logs read it)."""
@@ -320,6 +287,7 @@ class DiscordAdapter:
         raise PaperboyError(f"Discord did not become ready within {ready_timeout:.0f} s")
 
     async def stop(self) -> None:
+        await self.feeds.stop()
         client, task = self._client, self._task
         self._client, self._task, self._tree = None, None, None
         if client is not None:
@@ -382,6 +350,7 @@ class DiscordAdapter:
                 return
             if not await self._first_time(interaction):
                 return
+            self._learn_kind(interaction)
             if kind is discord.InteractionType.application_command:
                 invocation = t.command_invocation(facts, data, now)
             elif kind is discord.InteractionType.component:
@@ -577,7 +546,7 @@ class DiscordAdapter:
                     await interaction.delete_original_response()
                 first = False
                 await interaction.followup.send(
-                    **_followup_kwargs(post),
+                    **message_kwargs(post),
                     ephemeral=ephemeral,
                     allowed_mentions=discord.AllowedMentions.none(),
                     wait=True,
@@ -602,6 +571,30 @@ class DiscordAdapter:
         minutes) and a visible `ref <id>.<part>` marker that `find_parts` reads back after a crash. The
         first failing part raises; the parts before it have been reported to `on_part`.
         """
+        kind = await self.feeds.kind(channel)
+        if kind in FORUM_KINDS:
+            return await self._send_to_forum(channel, message, kind, delivery_id, posted, on_part)
+        try:
+            return await self._send_to_channel(channel, message, kind, delivery_id, posted, on_part)
+        except PermanentDeliveryError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, discord.HTTPException) and cause.code == NOT_A_TEXT_CHANNEL:
+                # The channel became a forum since its kind was learned: learn it again and post the forum way.
+                await self.feeds.forget(channel)
+                raise RetryableDeliveryError("the channel is now a forum", retry_after=0.0) from exc
+            raise
+
+    async def _send_to_channel(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        kind: int,
+        delivery_id: str | None,
+        posted: Mapping[int, str] | None,
+        on_part: PartRecorder | None,
+    ) -> SentMessage:
+        if kind == ANNOUNCEMENT:
+            await self.feeds.flush_crossposts(channel)
         posts = r.render(message, marker=delivery_id)
         done = dict(posted or {})
         channel_id = int(channel.channel_id)
@@ -611,22 +604,94 @@ class DiscordAdapter:
             if position in done:
                 continue
             nonce = delivery_nonce(delivery_id, position) if delivery_id else None
+            target = channel_id
             if post.under is not None:
                 message_id = await self._post_under(channel, int(post.under), post, nonce=nonce)
             else:
-                target = channel_id
                 if position > 0 and post.thread:
                     if not thread_tried:
                         thread_tried = True
                         thread_id = await self._thread_for(channel, channel_id, int(done[0]), message)
                     target = thread_id or channel_id
-                async with _as_delivery_errors(channel):
+                async with as_delivery_errors(channel):
                     message_id = await self._post(target, post, nonce=nonce)
             done[position] = message_id
             if on_part is not None:
                 await on_part(position, message_id)
+            if kind == ANNOUNCEMENT and post.under is None and target == channel_id:
+                # Published so that servers following the channel get it; the thread's parts stay here.
+                await self.feeds.crosspost(channel, message_id)
+        if isinstance(message, Digest) and message.threads and not thread_tried and 0 in done:
+            # `settings threads on`: discussion goes in the digest's own thread, not under the next digest.
+            # Opening it again after a crash finds the one made (Discord's 160004).
+            opened = await self._thread_for(channel, channel_id, int(done[0]), message)
+            await self.feeds.note(
+                channel,
+                NOTE_THREADS,
+                None
+                if opened is not None
+                else "Paperboy could not open the digest's discussion thread (`settings threads on`): "
+                "it needs Create Public Threads in this channel.",
+            )
         ids = [done[p] for p in sorted(done)]
         return SentMessage(ids[0], tuple(ids[1:]))
+
+    def _learn_kind(self, interaction: discord.Interaction) -> None:
+        """A command used in a channel says the channel's kind: the next digest needs no request for it."""
+        kind = getattr(interaction.channel, "type", None)
+        if interaction.guild_id is not None and interaction.channel_id is not None and kind is not None:
+            self.feeds.seen(interaction.channel_id, int(kind.value))
+
+    async def _send_to_forum(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        kind: int,
+        delivery_id: str | None,
+        posted: Mapping[int, str] | None,
+        on_part: PartRecorder | None,
+    ) -> SentMessage:
+        """A forum takes a post per paper (`feeds.send_forum`); a follow-up goes into its paper's own post."""
+        done = dict(posted or {})
+
+        def nonce(position: int) -> str | None:
+            return delivery_nonce(delivery_id, position) if delivery_id else None
+
+        try:
+            if isinstance(message, FollowUp):
+                if 0 not in done:
+                    target = await self._forum_followup_target(channel, message, delivery_id)
+                    post = r.render(message, marker=delivery_id)[0]
+                    async with as_delivery_errors(channel):
+                        done[0] = await self._post(int(target), post, nonce=nonce(0))
+                    if on_part is not None:
+                        await on_part(0, done[0])
+            else:
+                await self.feeds.send_forum(
+                    channel,
+                    message,
+                    delivery_id=delivery_id,
+                    done=done,
+                    on_part=on_part,
+                    post=lambda target, part, n: self._post(target, part, nonce=n),
+                    nonce=nonce,
+                )
+        except PermanentDeliveryError as exc:
+            raise PermanentDeliveryError(permission_problem(exc, kind)) from exc
+        ids = [done[p] for p in sorted(done)]
+        return SentMessage(ids[0], tuple(ids[1:]))
+
+    async def _forum_followup_target(self, channel: ChannelRef, message: FollowUp, delivery_id: str | None) -> str:
+        """The paper's own post (remembered when it was made), else the post the follow-up's parent is.
+
+        The target is written down before posting, so `find_parts` looks in the same post after a crash.
+        """
+        target = await self.feeds.post_of(channel, message.paper.id) or message.parent
+        if target is None:
+            raise PermanentDeliveryError("this forum has no post for the paper to follow up in")
+        if delivery_id and self._kv is not None:
+            await self._kv.set(f"discord:followup-in:{delivery_id}", target)
+        return target
 
     async def _post_under(self, channel: ChannelRef, parent: int, post: r.DiscordPost, *, nonce: str | None) -> str:
         """Post in the thread of message `parent` (created when there is none yet); when the thread
@@ -636,13 +701,13 @@ class DiscordAdapter:
         thread_id = await self._thread_for(channel, channel_id, parent, name="Paperboy follow-ups")
         if thread_id is not None:
             try:
-                async with _as_delivery_errors(channel):
+                async with as_delivery_errors(channel):
                     return await self._post(thread_id, post, nonce=nonce)
             except PermanentDeliveryError as exc:
                 logger.warning(
                     "discord %s: the thread refused a follow-up (%s); replying in the channel", channel.key, exc
                 )
-        async with _as_delivery_errors(channel):
+        async with as_delivery_errors(channel):
             return await self._post(channel_id, post, nonce=nonce, reply_to=parent)
 
     async def _post(
@@ -703,8 +768,17 @@ class DiscordAdapter:
     ) -> dict[int, str]:
         """Scan the channel (since `since`) and the thread under the first part for the parts' markers;
         for a delivery posted under `under` (a follow-up), that message's thread and the channel (where
-        it is a reply when no thread could take it)."""
-        found = await self._scan(channel, int(channel.channel_id), delivery_id, since)
+        it is a reply when no thread could take it). In a forum: the delivery's posts (`feeds`), or the
+        post a follow-up went into. In an announcement channel, a part found but not yet published (the
+        bot stopped in between) is published now."""
+        kind = await self.feeds.kind(channel)
+        if kind in FORUM_KINDS:
+            return await self._find_in_forum(channel, delivery_id, since, posted, under)
+        unpublished: set[str] = set()
+        found = await self._scan(channel, int(channel.channel_id), delivery_id, since, unpublished)
+        if kind == ANNOUNCEMENT:
+            for message_id in sorted(unpublished, key=int):
+                await self.feeds.crosspost(channel, message_id)
         if under is not None:
             with contextlib.suppress(PermanentDeliveryError):  # no thread under it: only the channel
                 in_thread = await self._scan(channel, int(under), delivery_id, since)
@@ -718,11 +792,35 @@ class DiscordAdapter:
                 found.update({p: m for p, m in in_thread.items() if p})
         return found
 
-    async def _scan(self, channel: ChannelRef, channel_id: int, delivery_id: str, since: datetime) -> dict[int, str]:
+    async def _find_in_forum(
+        self, channel: ChannelRef, delivery_id: str, since: datetime, posted: Mapping[int, str], under: str | None
+    ) -> dict[int, str]:
+        if under is not None:
+            noted = await self._kv.get(f"discord:followup-in:{delivery_id}") if self._kv is not None else None
+            with contextlib.suppress(PermanentDeliveryError):  # the post is gone: nothing of it landed there
+                return await self._scan(channel, int(noted or under), delivery_id, since)
+            return {}
+        found = await self.feeds.find_forum_parts(channel, delivery_id, since)
+        top = posted.get(0) or found.get(0)
+        if top is not None:
+            # The parts inside the first post (a weekly rollup's), after its first message.
+            with contextlib.suppress(PermanentDeliveryError):
+                inside = await self._scan(channel, int(top), delivery_id, since)
+                found.update({p: m for p, m in inside.items() if p not in found})
+        return found
+
+    async def _scan(
+        self,
+        channel: ChannelRef,
+        channel_id: int,
+        delivery_id: str,
+        since: datetime,
+        unpublished: set[str] | None = None,
+    ) -> dict[int, str]:
         after = discord.utils.time_snowflake(since, high=False)
         me = self.client.user.id if self.client.user else None
         found: dict[int, str] = {}
-        async with _as_delivery_errors(channel):
+        async with as_delivery_errors(channel):
             for _ in range(FIND_PAGES):
                 await self._global_limit.acquire()
                 page = await asyncio.wait_for(
@@ -731,35 +829,13 @@ class DiscordAdapter:
                 for item in page:
                     if me is not None and str(item.get("author", {}).get("id")) != str(me):
                         continue
-                    for position in r.marker_positions(cast(Mapping[str, Any], item), delivery_id):
+                    positions = r.marker_positions(cast(Mapping[str, Any], item), delivery_id)
+                    for position in positions:
                         found.setdefault(position, str(item["id"]))
+                    if positions and unpublished is not None and not int(item.get("flags") or 0) & CROSSPOSTED:
+                        unpublished.add(str(item["id"]))
                 if len(page) < 100:
                     return found
                 after = max(int(item["id"]) for item in page)
         logger.warning("discord %s: find_parts %s read %d pages", channel.key, delivery_id, FIND_PAGES)
         return found
-
-
-def _followup_kwargs(post: r.DiscordPost) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    if post.content:
-        kwargs["content"] = post.content
-    if post.embeds:
-        # from_dict keeps references to the dicts it is given; rendered embeds are shared, so copy.
-        kwargs["embeds"] = [discord.Embed.from_dict(copy.deepcopy(e)) for e in post.embeds]
-    if post.components:
-        view = discord.ui.View(timeout=None)
-        for row, action_row in enumerate(post.components):
-            for button in action_row["components"]:
-                view.add_item(
-                    discord.ui.Button(
-                        style=discord.ButtonStyle(button["style"]),
-                        label=button["label"],
-                        custom_id=button["custom_id"],
-                        row=row,
-                    )
-                )
-        # Clicks are handled by on_interaction; a stopped view is not kept in discord.py's view store.
-        view.stop()
-        kwargs["view"] = view
-    return kwargs

@@ -393,6 +393,11 @@ def _with_marker(posts: list[DiscordPost], marker: str | None) -> list[DiscordPo
     return [_marked(post, marker_text(marker, position)) for position, post in enumerate(posts)]
 
 
+def mark(post: DiscordPost, tag: str) -> DiscordPost:
+    """`post` carrying the marker `tag` (see `marker_text`) where `marker_positions` finds it."""
+    return _marked(post, tag)
+
+
 def _marked(post: DiscordPost, tag: str) -> DiscordPost:
     if post.embeds:
         last = dict(post.embeds[-1])
@@ -627,6 +632,8 @@ def _render_status(message: Status) -> list[DiscordPost]:
         fields.append(_field("Last delivery", text))
     if message.paused_reason:
         fields.append(_field("⚠️ Paused", safe(message.paused_reason)))
+    for note in message.notes[:3]:
+        fields.append(_field("ℹ️ Note from Discord", safe(note)))
     if message.settings is not None:
         fields.append(_field("Following", paper_view.following_line(message.settings)))
     for label, delivery in (("Last follow-up", message.last_followup), ("Last weekly rollup", message.last_weekly)):

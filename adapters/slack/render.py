@@ -542,6 +542,8 @@ def _render_status(message: Status) -> SlackPost:
         lines.append(f"*Last delivery:* {result} at {_fmt_dt(d.finished_at or d.claimed_at)}")
     if message.paused_reason:
         lines.append(f"⚠️ *Paused:* {escape(truncate(message.paused_reason, 500))}")
+    for note in message.notes[:3]:
+        lines.append(f"ℹ️ {escape(truncate(note, 500))}")
     lines.append(
         f"*Topics:* {message.topics} · *Papers stored:* {message.papers_stored}"
         f" · *Latest day:* {message.latest_day.isoformat() if message.latest_day else 'none'}"

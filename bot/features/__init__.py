@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.channel_notes import ChannelNotes
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import CommandRegistry
@@ -55,7 +56,14 @@ def command_registry(s: Services) -> CommandRegistry:
         .include(
             admin.router,
             admin.AdminServices(
-                s.channels, store.subscriptions, store.deliveries, store.sources, store.papers, s.clock, s.schedule
+                s.channels,
+                store.subscriptions,
+                store.deliveries,
+                store.sources,
+                store.papers,
+                s.clock,
+                s.schedule,
+                notes=ChannelNotes(store.kv),
             ),
         )
         .include(help.router, None)

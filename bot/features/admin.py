@@ -6,12 +6,13 @@ import re
 from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
+from bot.channel_notes import ChannelNotes
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import Arg, CommandError, Context, Router
 from bot.ports import DeliveryStore, PaperStore, ScheduleListener, SourceHealthLog, SubscriptionStore
 from bot.scheduler import next_digest_at
-from bot.types import WEEKDAYS, Audience, ChannelSettings, DeliveryKind, Status, TextReply
+from bot.types import WEEKDAYS, Audience, ChannelSettings, DeliveryKind, Platform, Status, TextReply
 
 MAX_PER_DIGEST = 25
 MAX_MIN_UPVOTES = 10_000
@@ -28,6 +29,7 @@ class AdminServices:
     papers: PaperStore
     clock: Clock
     schedule: ScheduleListener | None = None
+    notes: ChannelNotes | None = None
 
 
 router: Router[AdminServices] = Router("admin")
@@ -42,7 +44,7 @@ def describe_settings(s: ChannelSettings) -> str:
     return (
         f"max {s.max_papers} papers per digest section · min-upvotes {s.min_upvotes} · "
         f"trending {onoff(s.trending)} · weekends {onoff(s.weekends)} · empty {onoff(s.empty)} · "
-        f"followups {onoff(s.followups)} · rising {onoff(s.rising)} · weekly {weekly}"
+        f"followups {onoff(s.followups)} · rising {onoff(s.rising)} · weekly {weekly} · threads {onoff(s.threads)}"
     )
 
 
@@ -80,13 +82,13 @@ def apply_setting(s: ChannelSettings, key: str, value: str, day: str | None = No
         return replace(s, weekly_day=_weekday(day) if day is not None else (s.weekly_day or 0))
     if switch is None:
         raise CommandError(f"`{key}` takes `on` or `off`.")
-    if key not in ("trending", "weekends", "empty", "followups", "rising"):
+    if key not in ("trending", "weekends", "empty", "followups", "rising", "threads"):
         raise CommandError(f"There is no setting `{key}`.")
     return replace(s, **{key: switch})
 
 
 SettingKey = Annotated[
-    Literal["max", "min-upvotes", "trending", "weekends", "empty", "followups", "rising", "weekly"],
+    Literal["max", "min-upvotes", "trending", "weekends", "empty", "followups", "rising", "weekly", "threads"],
     Arg("Which setting", what="setting"),
 ]
 SettingValue = Annotated[str, Arg("Its new value: a number, or on/off", metavar="VALUE")]
@@ -106,7 +108,8 @@ async def settings(
     papers, not only topic matches), `weekends` on/off, `empty` on/off (post even when nothing is new),
     `followups` on/off (reply in a paper's thread when its code, models, datasets or Spaces appear),
     `rising` on/off (bring back a paper of your interests that climbs fast), `weekly on [monday|...]`
-    or `weekly off` (a rollup of the week's topics, at the digest time).
+    or `weekly off` (a rollup of the week's topics, at the digest time), `threads` on/off (open a
+    discussion thread on each digest, named by day, in a Discord text or announcement channel).
     """
     channel = await ctx.services.channels.ensure(ctx.channel)
     if key is None:
@@ -118,7 +121,11 @@ async def settings(
     updated = await ctx.services.channels.store.update(ctx.channel, settings=new)
     if ctx.services.schedule is not None:
         ctx.services.schedule.channel_changed(updated)
-    return TextReply("Settings: " + describe_settings(new))
+    reply = "Settings: " + describe_settings(new)
+    if key == "threads" and new.threads and ctx.channel.platform is not Platform.DISCORD:
+        # Said, not refused: the setting is the channel's and would apply if it were a Discord channel.
+        reply += "\nOnly Discord channels open a thread per digest; here a long digest keeps its thread for the rest."
+    return TextReply(reply)
 
 
 @router.command(private=True)
@@ -144,4 +151,5 @@ async def status(ctx: Ctx) -> Status:
         settings=channel.settings,
         last_followup=await services.deliveries.last_for_channel(ctx.channel, DeliveryKind.FOLLOWUP),
         last_weekly=await services.deliveries.last_for_channel(ctx.channel, DeliveryKind.WEEKLY),
+        notes=await services.notes.get(ctx.channel) if services.notes is not None else (),
     )

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.sources.sample import SAMPLE_LAST_DAY
 from bot.types import Digest, PaperCard, PaperList, Status, TextReply, TopicList
-from tests.e2e.conftest import OTHER, Harness
+from tests.e2e.conftest import HERE, OTHER, Harness
 
 
 def error_text(message: object) -> str:
@@ -219,3 +219,34 @@ async def test_search_finds_hyphenated_text_through_the_full_text_prefilter(harn
         reply = await harness.one(f"search {query}")
         assert isinstance(reply, PaperList)
         assert "2511.99999" in {p.paper.id for p in reply.papers}, query
+
+
+async def test_status_shows_the_platforms_notes_of_this_channel_only(harness: Harness) -> None:
+    from bot.channel_notes import ChannelNotes
+
+    notes = ChannelNotes(harness.app.db.kv)
+    await notes.set(HERE, "discord:forum-tags", "Forum tags a moderator could add: `rlhf`.")
+    here = await harness.one("status")
+    there = await harness.one("status", OTHER)
+    assert isinstance(here, Status) and isinstance(there, Status)
+    assert here.notes == ("Forum tags a moderator could add: `rlhf`.",)
+    assert there.notes == (), "one channel's notes never show in another"
+    await notes.set(HERE, "discord:forum-tags", None)
+    cleared = await harness.one("status")
+    assert isinstance(cleared, Status) and cleared.notes == ()
+
+
+async def test_threads_is_a_channel_setting_the_digest_carries_and_a_claim_keeps(harness: Harness) -> None:
+    from bot.digest import digest_content, revive_digest
+
+    changed = await harness.one("settings threads on")
+    assert isinstance(changed, TextReply) and "threads on" in changed.text
+    assert "Only Discord channels" in changed.text, "said plainly where it has no effect"
+    other = await harness.one("settings", OTHER)
+    assert isinstance(other, TextReply) and "threads off" in other.text, "this channel's setting only"
+    channel = await harness.app.channels.ensure(HERE)
+    digest = await harness.app.runner._digests.build(channel, now=harness.clock.now())
+    assert digest.threads
+    revived = await revive_digest(digest_content(digest), HERE, harness.app.db.papers)
+    assert revived.threads, "a takeover opens the thread the claimer would have"
+    assert "on` or `off" in error_text(await harness.one("settings threads sometimes"))

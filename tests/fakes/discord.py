@@ -59,6 +59,21 @@ GUILD_ID = "222222222222222222"
 
 _TIMESTAMP = "2026-01-01T00:00:00.000000+00:00"
 
+ANNOUNCEMENT = 5
+FORUM_TYPES = (15, 16)
+THREAD_NAME_LIMIT = 100
+FORUM_TAG_LIMIT = 20
+TAG_NAME_LIMIT = 20
+APPLIED_TAG_LIMIT = 5
+CROSSPOSTS_PER_WINDOW = 10
+CROSSPOST_WINDOW = 3600.0
+FORUM_POSTS_PER_WINDOW = 5
+FORUM_WINDOW = 5.0
+REQUIRE_TAG = 1 << 4
+"""Channel flag of a forum whose posts must carry a tag."""
+CROSSPOSTED = 1 << 0
+"""Message flag: published to the channel's followers."""
+
 
 @dataclass
 class Posted:
@@ -94,6 +109,10 @@ class Knobs:
     thread_forbidden: bool = False
     locked_threads: set[str] = field(default_factory=set)
     """thread ids that are archived and locked: posting in them is refused (50083), as on Discord."""
+    no_send_messages: set[str] = field(default_factory=set)
+    """channel ids the bot can see but not post in: new messages and forum posts are refused (50013)."""
+    no_manage_channels: set[str] = field(default_factory=set)
+    """channel ids where the bot lacks Manage Channels: editing the channel (its tags) is refused (50013)."""
     refuse_login: bool = False
 
 
@@ -194,7 +213,7 @@ def message_object(channel_id: str, body: dict[str, Any], message_id: str) -> di
 
 
 class FakeDiscord:
-    def __init__(self) -> None:
+    def __init__(self, epoch: datetime | None = None) -> None:
         self.knobs = Knobs()
         self.command_puts: list[tuple[str | None, list[dict[str, Any]]]] = []
         self.callbacks: list[dict[str, Any]] = []
@@ -215,9 +234,23 @@ class FakeDiscord:
         self.nonce_replays = 0
         """Posts answered with an earlier message because their nonce was seen (enforce_nonce)."""
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        """Channels made with add_channel / add_forum; any other id is a text channel (type 0)."""
+        self.crossposted: list[tuple[str, str]] = []
+        """(channel id, message id) of every message published to the channel's followers."""
+        self.crosspost_window = CROSSPOST_WINDOW
+        self.crosspost_clock_offset = 0.0
+        """Seconds added to the fake's clock for the crosspost limit (tests move time instead of sleeping)."""
+        self._crossposts: dict[str, collections.deque[float]] = {}
+        self.forum_bucket = (FORUM_POSTS_PER_WINDOW, FORUM_WINDOW)
+        """A forum's per-route bucket for new posts: (posts, seconds); a 429 with the bucket's headers beyond."""
+        self.forum_429s = 0
+        self._forum_posts: dict[str, collections.deque[float]] = {}
         self._recent: collections.deque[float] = collections.deque()
         # snowflakes from the tests' "now", so that `after=<snowflake of since>` pages behave like Discord's
-        self._ids = itertools.count(((int(NOW.timestamp() * 1000) - 1420070400000) << 22) + 1)
+        # (`epoch`: a bot in another process runs on the system clock, and the ids must follow it)
+        start = epoch or NOW
+        self._ids = itertools.count(((int(start.timestamp() * 1000) - 1420070400000) << 22) + 1)
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(1)
         self._served: Served | None = None
@@ -241,6 +274,13 @@ class FakeDiscord:
         r.add_post("/api/v10/channels/{channel}/messages", self._post_message)
         r.add_get("/api/v10/channels/{channel}/messages", self._get_messages)
         r.add_post("/api/v10/channels/{channel}/messages/{message}/threads", self._thread)
+        r.add_get("/api/v10/channels/{channel}", self._get_channel)
+        r.add_patch("/api/v10/channels/{channel}", self._edit_channel)
+        r.add_post("/api/v10/channels/{channel}/threads", self._forum_post)
+        r.add_get("/api/v10/channels/{channel}/threads/archived/public", self._archived_threads)
+        r.add_get("/api/v10/guilds/{guild}/threads/active", self._active_threads)
+        r.add_get("/api/v10/channels/{channel}/messages/{message}", self._get_message)
+        r.add_post("/api/v10/channels/{channel}/messages/{message}/crosspost", self._crosspost)
         r.add_get("/gateway", self._ws)
         self._served = await serve(app)
         self.port = self._served.port
@@ -461,6 +501,11 @@ class FakeDiscord:
             return _error(503, 0, "Service Unavailable")
         if channel in self.knobs.locked_threads:
             return _error(400, 50083, "Operation cannot be performed on an archived thread")
+        if channel in self.knobs.no_send_messages:
+            return _error(403, 50013, "Missing Permissions")
+        if self._channel(channel)["type"] in FORUM_TYPES:
+            # As on Discord: a forum takes posts (POST /channels/{id}/threads), not messages.
+            return _error(400, 50008, "Cannot send messages in a non-text channel")
         problems = limit_problems(body)
         if problems:
             self.rejected.append((channel, problems))
@@ -542,6 +587,263 @@ class FakeDiscord:
         }
         self.threads.append({"from_message": request.match_info["message"], "channel": channel, **thread})
         return _json(thread)
+
+    # -------------------------------------------------------------------------------- channel kinds
+
+    def add_channel(self, channel_id: str, kind: int, **extra: Any) -> dict[str, Any]:
+        """A guild channel of Discord type `kind` (0 text, 5 announcement, 15 forum, 16 media)."""
+        channel = {
+            "id": channel_id,
+            "type": kind,
+            "guild_id": GUILD_ID,
+            "name": f"channel-{channel_id}",
+            "position": 0,
+            "permission_overwrites": [],
+            "parent_id": None,
+            "nsfw": False,
+            "flags": 0,
+            "last_message_id": None,
+            **extra,
+        }
+        self.channels[channel_id] = channel
+        return channel
+
+    def add_forum(self, channel_id: str, tags: Sequence[str] = (), *, kind: int = 15) -> dict[str, Any]:
+        """A forum (15) or media (16) channel with tags a moderator made."""
+        available = [self._tag(name) for name in tags]
+        return self.add_channel(channel_id, kind, available_tags=available, default_auto_archive_duration=1440)
+
+    def _tag(self, name: str) -> dict[str, Any]:
+        return {"id": self.next_id(), "name": name, "moderated": False, "emoji_id": None, "emoji_name": None}
+
+    def forum_threads(self, channel_id: str) -> list[dict[str, Any]]:
+        """The posts of forum `channel_id`, oldest first."""
+        return [t for t in self.threads if t["parent_id"] == channel_id and t.get("forum")]
+
+    def tag_names(self, channel_id: str, tag_ids: Sequence[str]) -> list[str]:
+        names = {t["id"]: t["name"] for t in self.channels[channel_id].get("available_tags", [])}
+        return [names[i] for i in tag_ids]
+
+    def archive(self, thread_id: str) -> None:
+        """Archive a thread, as Discord does after its auto-archive duration."""
+        for thread in self.threads:
+            if thread["id"] == thread_id:
+                thread["thread_metadata"]["archived"] = True
+
+    def _channel(self, channel_id: str) -> dict[str, Any]:
+        return self.channels.get(channel_id) or {
+            "id": channel_id,
+            "type": 0,
+            "guild_id": GUILD_ID,
+            "name": f"channel-{channel_id}",
+            "position": 0,
+            "permission_overwrites": [],
+            "parent_id": None,
+            "nsfw": False,
+            "flags": 0,
+            "last_message_id": None,
+        }
+
+    async def _get_channel(self, request: web.Request) -> web.Response:
+        limited = self._global_limited()
+        if limited is not None:
+            return limited
+        channel = request.match_info["channel"]
+        if channel in self.knobs.permanent:
+            status, code, message = self.knobs.permanent[channel]
+            return _error(status, code, message)
+        thread = next((t for t in self.threads if t["id"] == channel), None)
+        if thread is not None:
+            return _json({k: v for k, v in thread.items() if k not in ("from_message", "channel", "forum")})
+        return _json(self._channel(channel))
+
+    async def _edit_channel(self, request: web.Request) -> web.Response:
+        channel_id = request.match_info["channel"]
+        body = await request.json()
+        if channel_id in self.knobs.no_manage_channels:
+            return _error(403, 50013, "Missing Permissions")
+        channel = self.channels.get(channel_id)
+        if channel is None or channel["type"] not in FORUM_TYPES:
+            return _json(self._channel(channel_id))
+        if "available_tags" in body:
+            tags = body["available_tags"]
+            problems = [f"tag name {t.get('name')!r} > {TAG_NAME_LIMIT}" for t in tags if len(t.get("name") or "") > 20]
+            if len(tags) > FORUM_TAG_LIMIT:
+                problems.append(f"available_tags: {len(tags)} > {FORUM_TAG_LIMIT}")
+            if problems:
+                self.rejected.append((channel_id, problems))
+                return _error(400, 50035, "Invalid Form Body", errors=problems)
+            channel["available_tags"] = [
+                {**self._tag(t["name"]), **({"id": str(t["id"])} if t.get("id") else {})} for t in tags
+            ]
+        return _json(channel)
+
+    async def _forum_post(self, request: web.Request) -> web.Response:
+        """POST /channels/{id}/threads: in a forum or media channel, a post (a thread with its first message)."""
+        limited = self._global_limited()
+        if limited is not None:
+            return limited
+        fault, failed = await self._chaos(request, "post")
+        if failed is not None:
+            return failed
+        return await self._after(request, fault, await self._create_forum_post(request))
+
+    async def _create_forum_post(self, request: web.Request) -> web.Response:
+        channel_id = request.match_info["channel"]
+        if channel_id in self.knobs.permanent:
+            status, code, message = self.knobs.permanent[channel_id]
+            return _error(status, code, message)
+        channel = self._channel(channel_id)
+        if channel_id in self.knobs.no_send_messages:
+            return _error(403, 50013, "Missing Permissions")
+        if channel["type"] not in FORUM_TYPES:
+            return _error(400, 50024, "Cannot execute action on this channel type")
+        body = await request.json()
+        message = body.get("message") or {}
+        name = str(body.get("name") or "")
+        applied = [str(t) for t in body.get("applied_tags") or []]
+        known = {t["id"] for t in channel.get("available_tags", [])}
+        problems = limit_problems(message)
+        if not 1 <= len(name) <= THREAD_NAME_LIMIT:
+            problems.append(f"name: {len(name)} characters, not 1..{THREAD_NAME_LIMIT}")
+        if len(applied) > APPLIED_TAG_LIMIT:
+            problems.append(f"applied_tags: {len(applied)} > {APPLIED_TAG_LIMIT}")
+        if any(t not in known for t in applied):
+            problems.append("applied_tags: a tag this forum does not have")
+        if int(channel.get("flags") or 0) & REQUIRE_TAG and not applied and not problems:
+            return _error(400, 40067, "A tag is required to create a forum post in this channel")
+        if problems:
+            self.rejected.append((channel_id, problems))
+            return _error(400, 50035, "Invalid Form Body", errors=problems)
+        limit, window = self.forum_bucket
+        now = monotonic_time.monotonic()
+        recent = self._forum_posts.setdefault(channel_id, collections.deque())
+        while recent and now - recent[0] >= window:
+            recent.popleft()
+        if len(recent) >= limit:
+            self.forum_429s += 1
+            wait = round(recent[0] + window - now, 3)
+            body = {"message": "You are being rate limited.", "retry_after": wait, "global": False}
+            return _json(body, status=429, headers={"Via": "1.1 google", **self._bucket(channel_id, 0, wait)})
+        recent.append(now)
+        reset = round(recent[0] + window - now, 3)
+        bucket = self._bucket(channel_id, limit - len(recent), reset)
+        # As on Discord: the post (a thread) and its starter message share one id.
+        thread_id = self.next_id()
+        starter = self._message(thread_id, message, thread_id)
+        self.messages.setdefault(thread_id, []).append(starter)
+        self.posted.append(Posted(thread_id, thread_id, message, "forum"))
+        self.events.append(f"forum:{channel_id}")
+        thread = {
+            "id": thread_id,
+            "type": 11,
+            "guild_id": GUILD_ID,
+            "parent_id": channel_id,
+            "name": name,
+            "owner_id": BOT_ID,
+            "message_count": 0,
+            "member_count": 1,
+            "applied_tags": applied,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": int(body.get("auto_archive_duration") or 4320),
+                "locked": False,
+                "archive_timestamp": _TIMESTAMP,
+            },
+        }
+        self.threads.append({"forum": True, "channel": channel_id, **thread})
+        return _json({**thread, "message": starter}, headers=bucket)
+
+    def _bucket(self, channel_id: str, remaining: int, reset_after: float) -> dict[str, str]:
+        """X-RateLimit-* of a forum's post bucket: discord.py paces the next post by them."""
+        return {
+            "X-RateLimit-Limit": str(self.forum_bucket[0]),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset-After": str(max(reset_after, 0.001)),
+            "X-RateLimit-Bucket": f"forum-{channel_id}",
+            "X-RateLimit-Scope": "user",
+        }
+
+    def _thread_payload(self, thread: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in thread.items() if k not in ("from_message", "channel", "forum")}
+
+    async def _active_threads(self, request: web.Request) -> web.Response:
+        limited = self._global_limited()
+        if limited is not None:
+            return limited
+        fault, failed = await self._chaos(request, "history")
+        if failed is not None:
+            return failed
+        active = [self._thread_payload(t) for t in self.threads if not t["thread_metadata"]["archived"]]
+        return await self._after(request, fault, _json({"threads": active, "members": []}))
+
+    async def _archived_threads(self, request: web.Request) -> web.Response:
+        """Newest archived first, `before` an ISO timestamp or absent, as Discord pages them."""
+        limited = self._global_limited()
+        if limited is not None:
+            return limited
+        channel_id = request.match_info["channel"]
+        if channel_id in self.knobs.permanent:
+            status, code, message = self.knobs.permanent[channel_id]
+            return _error(status, code, message)
+        limit = int(request.query.get("limit", "50"))
+        archived = [
+            self._thread_payload(t)
+            for t in reversed(self.threads)
+            if t["parent_id"] == channel_id and t["thread_metadata"]["archived"]
+        ]
+        # Every fake thread has the same archive timestamp: `before` pages by position instead.
+        offset = int(request.query.get("before", "0") or 0) if request.query.get("before", "").isdigit() else 0
+        page = archived[offset : offset + limit]
+        return _json({"threads": page, "members": [], "has_more": offset + limit < len(archived)})
+
+    async def _get_message(self, request: web.Request) -> web.Response:
+        limited = self._global_limited()
+        if limited is not None:
+            return limited
+        channel, message_id = request.match_info["channel"], request.match_info["message"]
+        for message in self.messages.get(channel, []):
+            if message["id"] == message_id:
+                return _json({k: v for k, v in message.items() if k != "nonce"})
+        return _error(404, 10008, "Unknown Message")
+
+    async def _crosspost(self, request: web.Request) -> web.Response:
+        """Publish a message of an announcement channel; at most 10 per hour per channel, as on Discord."""
+        limited = self._global_limited()
+        if limited is not None:
+            return limited
+        channel, message_id = request.match_info["channel"], request.match_info["message"]
+        if self._channel(channel)["type"] != ANNOUNCEMENT:
+            return _error(400, 50024, "Cannot execute action on this channel type")
+        message = next((m for m in self.messages.get(channel, []) if m["id"] == message_id), None)
+        if message is None:
+            return _error(404, 10008, "Unknown Message")
+        if int(message["flags"]) & CROSSPOSTED:
+            return _error(400, 40033, "This message has already been crossposted.")
+        now = monotonic_time.monotonic() + self.crosspost_clock_offset
+        recent = self._crossposts.setdefault(channel, collections.deque())
+        while recent and now - recent[0] >= self.crosspost_window:
+            recent.popleft()
+        if len(recent) >= CROSSPOSTS_PER_WINDOW:
+            wait = round(recent[0] + self.crosspost_window - now, 3)
+            self.events.append(f"429-crosspost:{channel}")
+            headers = {
+                "Via": "1.1 google",
+                "Retry-After": str(max(1, round(wait))),
+                "X-RateLimit-Limit": str(CROSSPOSTS_PER_WINDOW),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": str(wait),
+                "X-RateLimit-Bucket": f"crosspost-{channel}",
+                "X-RateLimit-Scope": "user",
+            }
+            body = {"message": "You are being rate limited.", "retry_after": wait, "global": False}
+            return _json(body, status=429, headers=headers)
+        recent.append(now)
+        message["flags"] = int(message["flags"]) | CROSSPOSTED
+        self.crossposted.append((channel, message_id))
+        self.events.append(f"crosspost:{channel}")
+        return _json({k: v for k, v in message.items() if k != "nonce"})
 
     # -------------------------------------------------------------------------------- gateway
 

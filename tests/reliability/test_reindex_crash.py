@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from bot.textnorm import transliterated
@@ -30,6 +31,12 @@ def _upgrade_to(connection: object, revision: str) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, revision)
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
 
 
 async def _state(url: str) -> tuple[str, int, int]:
@@ -88,13 +95,14 @@ async def test_sigkill_during_the_reindex_leaves_it_all_or_nothing(tmp_path: Pat
         if revision == "0003_followups":
             assert folded == 0, "a killed upgrade left part of the re-index behind"
         else:
-            assert revision == "0004_fold_names" and folded >= len(lukasz)
+            # The re-index committed (later migrations may or may not have run yet).
+            assert revision != "0003_followups" and folded >= len(lukasz)
             break
     assert mid_way, "no kill landed before the upgrade committed: the test tested nothing"
     bot = await Bot.start(env, tmp_path, tmp_path / "upgrade-final.log", "db", "upgrade")
     assert await bot.wait(60) == 0, bot.tail()
     revision, count, folded = await _state(url)
-    assert (revision, count) == ("0004_fold_names", stored) and folded >= len(lukasz)
+    assert (revision, count) == (_head(), stored) and folded >= len(lukasz)
     db = await Database.connect(url)
     try:
         found = {p.id for p, _ in await db.papers.search_candidates([["lukasz"]], 100)}

@@ -31,3 +31,12 @@ def test_invite_url_asks_for_exactly_what_paperboy_needs() -> None:
 def test_invite_url_rejects_a_non_numeric_id() -> None:
     with pytest.raises(ValueError, match="number"):
         invite_url("paperboy")
+
+
+def test_manage_channels_is_asked_for_only_as_the_opt_in_for_forum_tags() -> None:
+    plain = discord.Permissions(int(parse_qs(urlsplit(invite_url("1")).query)["permissions"][0]))
+    tags = discord.Permissions(int(parse_qs(urlsplit(invite_url("1", forum_tags=True)).query)["permissions"][0]))
+    assert not plain.manage_channels and tags.manage_channels
+    assert tags.value == plain.value | discord.Permissions(manage_channels=True).value
+    # Publishing its own posts in an announcement channel needs no Manage Messages.
+    assert not plain.manage_messages and not tags.manage_messages
