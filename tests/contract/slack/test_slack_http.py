@@ -46,14 +46,15 @@ class _FixedSecondClock:
         return float(self._now)
 
 
-async def test_slash_command_is_acked_at_once_and_answered_in_channel(
+async def test_a_slow_command_is_acked_in_time_and_answered_in_channel(
     fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
 ) -> None:
     served = await serve_http()
     started = time.monotonic()
     resp = await served.post(form(slash_body(fake, "slow")), content_type=FORM)
     assert resp.status == 200
-    assert time.monotonic() - started < 1.5, "ack must not wait for the command"
+    # The ack waits for the reply only as long as its budget (1 s), well inside Slack's 3 s.
+    assert time.monotonic() - started < 3.0, "ack must not wait for the command"
     assert not fake.responses
     core.release.set()
     await wait_for(lambda: len(fake.responses) == 1, what="the reply of a slow command")
