@@ -1,6 +1,12 @@
 """Fan-out benchmark (DESIGN §12): digest build, delivery against rate-limiting fakes, memory.
 
 Run: .venv/bin/python bench/fanout.py [--parts build,deliver,forums,memory] [--channels 10000] [--deliver-channels 2000]
+     [--database postgresql://postgres@127.0.0.1:5432/test]
+
+With --database, the delivery part keeps its claims and records (deliveries, parts, posted papers) in a
+fresh PostgreSQL database created on that server for the run and dropped after it; otherwise SQLite. With
+--replicas 2 (needs --database), two Paperboy instances on that database fan the Discord digests out
+together, each with half of the 50 requests/s; lost and duplicated posts are read from the fake as before.
 
 1. digest build: 10,000 channels with 30,000 topic subscriptions (bench/match.py's realistic queries)
    against one Daily Papers day of 200 papers: select every digest (`bot.digest.select_entries` with
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import itertools
 import logging
@@ -43,7 +50,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -224,7 +233,38 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def bench_deliver(n: int, concurrency: int) -> None:
+@contextlib.asynccontextmanager
+async def fresh_postgres(server_url: str) -> AsyncIterator[str]:
+    """A database of its own on `server_url`'s server for one run (created, then dropped with FORCE)."""
+    from sqlalchemy import make_url, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from bot.config import normalise_database_url
+
+    url = make_url(normalise_database_url(server_url))
+    name = f"paperboy_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def bench_deliver(n: int, concurrency: int, database: str | None = None, replicas: int = 1) -> None:
+    if database is None:
+        await _deliver(n, concurrency, None, replicas)
+        return
+    async with fresh_postgres(database) as url:
+        await _deliver(n, concurrency, url, replicas)
+
+
+async def _deliver(n: int, concurrency: int, database_url: str | None, replicas: int) -> None:
     from aiohttp import web
     from pydantic import SecretStr
 
@@ -241,7 +281,10 @@ async def bench_deliver(n: int, concurrency: int) -> None:
 
     discord_adapter.GUILD_READY_TIMEOUT = 0.05
     noon = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
-    print(f"\n== 2. delivery: {n:,} Slack + {n:,} Discord channels, run_many concurrency {concurrency}")
+    store = "PostgreSQL (a fresh database)" if database_url else "SQLite"
+    print(f"\n== 2. delivery: {n:,} Slack + {n:,} Discord channels, run_many concurrency {concurrency}, {store}")
+    if replicas > 1:
+        print(f"   Discord: {replicas} replicas on the same database, {50 // replicas} requests/s each")
     print("   (the fakes run in a process of their own; CPU figures are this process's: Paperboy's)")
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
@@ -262,9 +305,14 @@ async def bench_deliver(n: int, concurrency: int) -> None:
                 bot_token=SecretStr("xoxb-t1-token"), signing_secret=SecretStr("s"), api_url=urls["slack"]
             ),
             discord=DiscordSettings(
-                token=SecretStr("fake-token-SECRET"), api_base=urls["discord_api"], gateway_url=urls["discord_gateway"]
+                token=SecretStr("fake-token-SECRET"),
+                api_base=urls["discord_api"],
+                gateway_url=urls["discord_gateway"],
+                # Replicas split the bot's 50 requests per second, as README's Operations section says.
+                requests_per_second=50 // replicas,
             ),  # type: ignore[arg-type]
             delivery=DeliverySettings(concurrency=concurrency),
+            database_url=database_url,
         )
         clock = FixedClock(noon)
         slack = SlackAdapter(settings.slack, web_app=web.Application(), clock=clock)  # 1 post/s/channel
@@ -274,6 +322,16 @@ async def bench_deliver(n: int, concurrency: int) -> None:
         )
         await app.start()
         await seed_sample_if_empty(app.db, clock)
+        # More replicas on the same database: Discord digests race through the same claims and records.
+        others: list[Paperboy] = []
+        for _ in range(replicas - 1):
+            assert database_url is not None, "replicas share a database: give --database"
+            other_discord = DiscordAdapter(settings.discord, clock=clock)
+            other = Paperboy(
+                settings, clock=clock, retry=RetryPolicy(attempts=6, base_delay=0.5, max_delay=10), chat=[other_discord]
+            )
+            await other.start()
+            others.append(other)
         try:
             slack_refs = [ChannelRef(Platform.SLACK, "T1", f"C{i:05d}") for i in range(n)]
             discord_refs = [ChannelRef(Platform.DISCORD, GUILD_ID, str(900_000 + i)) for i in range(n)]
@@ -286,7 +344,7 @@ async def bench_deliver(n: int, concurrency: int) -> None:
             print("   (Discord channel kinds known, as after a command in each; else one GET per channel a week)")
             day = noon.date().isoformat()
 
-            async def fan_out(refs: list[ChannelRef]) -> tuple[float, float, int]:
+            async def fan_out(refs: list[ChannelRef], every: list[Paperboy]) -> tuple[float, float, int]:
                 """Seconds and CPU seconds spent in run_many (the bench's own checks between rounds excluded)."""
                 elapsed = cpu = 0.0
                 rounds = 0
@@ -294,7 +352,8 @@ async def bench_deliver(n: int, concurrency: int) -> None:
                 while pending and rounds < 5:  # bounded: what the scheduler's recovery would repeat
                     rounds += 1
                     start, cpu_start = time.perf_counter(), cpu_seconds()
-                    await asyncio.wait_for(app.runner.run_many(pending), timeout=600)
+                    runs = [a.runner.run_many(pending) for a in every]
+                    await asyncio.wait_for(asyncio.gather(*runs), timeout=600)
                     elapsed += time.perf_counter() - start
                     cpu += cpu_seconds() - cpu_start
                     pending = []
@@ -304,7 +363,7 @@ async def bench_deliver(n: int, concurrency: int) -> None:
                             pending.append(ref)
                 return elapsed, cpu, rounds
 
-            slack_s, slack_cpu, slack_rounds = await fan_out(slack_refs)
+            slack_s, slack_cpu, slack_rounds = await fan_out(slack_refs, [app])
             seen = await report()
             posts = seen["slack_posts"]
             channel_posts = Counter(channel for channel, _, thread, _, _ in posts if thread is None)
@@ -335,7 +394,7 @@ async def bench_deliver(n: int, concurrency: int) -> None:
             print(f"         lost {lost}, duplicated {dup}")
 
             before = len(seen["discord_posts"])
-            discord_s, discord_cpu, discord_rounds = await fan_out(discord_refs)
+            discord_s, discord_cpu, discord_rounds = await fan_out(discord_refs, [app, *others])
             seen = await report()
             landed = seen["discord_posts"][before:]
             chan = Counter(channel for channel, via in landed if via == "channel")
@@ -351,6 +410,8 @@ async def bench_deliver(n: int, concurrency: int) -> None:
             )
             print(f"         lost {lost}, duplicated {dup}")
         finally:
+            for other in others:
+                await other.stop()
             await app.stop()
             ours.send("stop")
             fakes.join(timeout=10)
@@ -565,6 +626,8 @@ def main() -> None:
     ap.add_argument("--forum-channels", type=int, default=100)
     ap.add_argument("--forum-papers", type=int, default=20, help="papers per forum digest (a post each)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--database", help="a PostgreSQL server URL for the delivery part (default: SQLite)")
+    ap.add_argument("--replicas", type=int, default=1, help="Discord delivery replicas sharing --database")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     parts = set(args.parts.split(","))
@@ -572,7 +635,7 @@ def main() -> None:
     if "build" in parts:
         bench_build(args.channels, args.topics_per_channel, args.seed, args.sample, args.naive_budget)
     if "deliver" in parts:
-        asyncio.run(bench_deliver(args.deliver_channels, args.concurrency))
+        asyncio.run(bench_deliver(args.deliver_channels, args.concurrency, args.database, args.replicas))
     if "forums" in parts:
         asyncio.run(bench_forums(args.forum_channels, args.forum_papers, args.concurrency))
     if "memory" in parts:

@@ -4,11 +4,12 @@
 
 Each server runs in its own process (127.0.0.1, port 0) so that its CPU time (time.process_time, read by
 the server itself before and after the run) excludes the load generator and the fake Slack. Paperboy's
-side, twice: the adapter alone (signature check, Bolt dispatch, ack, a static on_command returning a
-10-paper PaperList, Block Kit rendering, the reply POSTed to the response_url served by the fake in this
-parent process), and the full stack (the same, with the real engine answering `today` from a SQLite
-database holding the bundled sample). The reference: the same signed request, `await ack("static text")`.
-Target (DESIGN §12): ratio <= 1.5.
+side, twice: the adapter alone (signature check, Bolt dispatch, a static on_command returning a
+10-paper PaperList, Block Kit rendering, the reply in the ack when ready within the ack budget, else POSTed
+to the response_url served by the fake in this parent process), and the full stack (the same, with the real
+engine answering `today` from a SQLite database holding the bundled sample). The reference: the same signed
+request, `await ack("static text")`. Each request's reply counts whichever way it came. Target (issue 16):
+ratio <= 1.3 for the full stack (DESIGN §12 had 1.5).
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ async def _run_one(kind: str, n: int, fake: object) -> float:
                 headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
                 async with session.post(f"{base}/slack/events", data=body, headers=headers) as resp:
                     assert resp.status == 200, resp.status
-                    await resp.read()
+                    fake.take_ack(body, await resp.read())  # a reply in the ack counts as delivered
 
             for i in range(20):  # warm-up: imports, auth.test, caches
                 await command(-1 - i)
@@ -213,7 +214,8 @@ async def _main(n: int) -> None:
     print(f"  Paperboy, full stack:          {full * 1000 / n:7.3f} ms CPU/command")
     for label, value in (("adapter", paperboy), ("full stack", full)):
         ratio = value / bare if bare else float("inf")
-        print(f"  ratio, {label}: {ratio:.2f}  (target <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})")
+        print(f"  ratio, {label}: {ratio:.2f}  (target <= 1.3: {'met' if ratio <= 1.3 else 'NOT met'})")
+    print(f"  replies answered in the ack: {len(fake.ack_answers):,} of {len(fake.responses):,}")
 
 
 def main() -> None:

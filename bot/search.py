@@ -1,4 +1,13 @@
-"""Search over stored papers: full-text candidates from storage, judged exactly, ranked by `bot.ranking`."""
+"""Search over stored papers: full-text candidates from storage, judged exactly, ranked by `bot.ranking`.
+
+Scale (bench/search.py, issue 16): the cost is storage's window, not this module. To order by bm25,
+SQLite's FTS5 (like Postgres's ts_rank_cd) scores every match, so a broad term (`llm`: 62,261 of
+100,000 papers) costs what raw FTS5 costs, several hundred ms on a loaded machine, and ten times that at
+a million papers. Only an index that skips blocks which cannot reach the k-th score (block-max WAND, as
+in Lucene or tantivy) avoids it; that index is not built yet. The bench also shows that the window rule
+(best bm25 first, the blend reordering those) rarely agrees with the blend applied to every match for
+broad terms (0 to 4 of the top 10): recency and upvotes reorder only what bm25 let in.
+"""
 
 from __future__ import annotations
 

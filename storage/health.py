@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,17 +12,26 @@ from bot.types import SourceHealth
 from storage._sql import insert_for
 from storage.models import SourceHealthRow
 
+# `today` reads the feed note on every command; a write from another replica (the ingest) shows within
+# this many seconds, as the papers' day cache does (storage.papers.DAY_CACHE_SECONDS). Own writes at once.
+HEALTH_CACHE_SECONDS = 30.0
+
 
 class SourceHealthRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
         self._sessions = sessions
         self._dialect = dialect
+        self._cached: tuple[float, list[SourceHealth]] | None = None
 
     async def _upsert(self, source: str, **values: object) -> None:
         stmt = insert_for(self._dialect, SourceHealthRow).values(source=source, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["source"], set_=values)
-        async with self._sessions.begin() as session:
-            await session.execute(stmt)
+        self._cached = None
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(stmt)
+        finally:
+            self._cached = None  # a read during the write must not keep the old rows
 
     async def record_success(self, source: str, *, at: datetime, result: str, note: str | None = None) -> None:
         """A fetch that worked; `note` says when it was not a normal day (stale, partial, empty)."""
@@ -35,6 +45,14 @@ class SourceHealthRepository:
         await self._upsert(source, last_error_at=at, last_error=error)
 
     async def all(self) -> list[SourceHealth]:
+        cached = self._cached
+        if cached is not None and time.monotonic() - cached[0] < HEALTH_CACHE_SECONDS:
+            return list(cached[1])
+        fresh = await self._read()
+        self._cached = (time.monotonic(), fresh)
+        return list(fresh)
+
+    async def _read(self) -> list[SourceHealth]:
         async with self._sessions() as session:
             rows = (await session.execute(select(SourceHealthRow).order_by(SourceHealthRow.source))).scalars()
             return [

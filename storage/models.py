@@ -1,8 +1,9 @@
 """The schema as typed ORM classes. Repositories read and write these and hand out `bot.types` values.
 
 The migrations in `storage/migrations/versions` are the source of truth for the DDL; these classes mirror
-them. Two things live only in the migration: SQLite's FTS5 table `papers_fts` (rowid = `papers.seq`) and
-Postgres's generated `papers.search_tsv` column with its GIN index.
+them. Two things live only in the migrations: SQLite's external-content FTS5 table `papers_fts` over
+`papers` (rowid = `papers.seq`) with its triggers (storage.search), and Postgres's generated
+`papers.search_tsv` column with its GIN index.
 """
 
 from __future__ import annotations

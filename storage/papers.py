@@ -296,23 +296,20 @@ class PaperRepository:
     ) -> None:
         new_days: list[dict[str, Any]] = []
         samples: list[dict[str, Any]] = []
-        fts_rows: list[tuple[Paper, tuple[str, str, str, str, str]]] = []
-        fts_stale: list[int] = []
-
+        # SQLite's full-text index follows these writes through triggers (storage.search).
         if inserts:
-            fts_rows.extend((p, _search_fields(p)) for p in inserts)
             await session.execute(
                 insert(_PAPERS),
                 [
                     {
                         "id": p.id,
-                        **_row_values(p, search),
+                        **_row_values(p, _search_fields(p)),
                         # Every row names every column (one executemany): None for what it does not have.
                         **{column: (seen_at if kind in p.artifacts else None) for kind, column in _SEEN.items()},
                         "first_seen_at": seen_at,
                         "updated_at": seen_at,
                     }
-                    for p, search in fts_rows
+                    for p in inserts
                 ],
             )
             for p in inserts:
@@ -337,48 +334,16 @@ class PaperRepository:
                 update(_PAPERS).where(_PAPERS.c.id == bindparam("b_id")).values(columns),
                 values,
             )
-            for (seq, old, merged), search in zip(updates, searches, strict=True):
+            for _, old, merged in updates:
                 added = set(merged.featured_days) - set(old.featured_days)
                 new_days.extend({"paper_id": merged.id, "day": d} for d in sorted(added))
                 if merged.upvotes != old.upvotes:
                     samples.append({"paper_id": merged.id, "at": seen_at, "upvotes": merged.upvotes})
-                if search != _search_fields(old):
-                    fts_stale.append(seq)
-                    fts_rows.append((merged, search))
 
         if new_days:
             await session.execute(insert(PaperDayRow), new_days)
         if samples:
             await session.execute(insert(UpvoteSampleRow), samples)
-        if self._dialect == "sqlite" and fts_rows:
-            await self._sync_fts(session, fts_rows, fts_stale)
-
-    async def _sync_fts(
-        self, session: AsyncSession, papers: list[tuple[Paper, tuple[str, str, str, str, str]]], stale: list[int]
-    ) -> None:
-        for chunk in _chunks(stale):
-            await session.execute(
-                text("DELETE FROM papers_fts WHERE rowid IN :seqs").bindparams(bindparam("seqs", expanding=True)),
-                {"seqs": list(chunk)},
-            )
-        seqs: dict[str, int] = {}
-        ids = [p.id for p, _ in papers]
-        for chunk in _chunks(ids):
-            result = await session.execute(select(PaperRow.id, PaperRow.seq).where(PaperRow.id.in_(chunk)))
-            seqs.update({pid: seq for pid, seq in result})
-        rows = []
-        for p, (title, abstract, keywords, authors, joined) in papers:
-            rows.append(
-                {"rowid": seqs[p.id], "title": title, "abstract": abstract, "keywords": keywords,
-                 "authors": authors, "joined": joined}
-            )  # fmt: skip
-        await session.execute(
-            text(
-                "INSERT INTO papers_fts (rowid, title, abstract, keywords, authors, joined) "
-                "VALUES (:rowid, :title, :abstract, :keywords, :authors, :joined)"
-            ),
-            rows,
-        )
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """Paperboy on Slack: a Bolt `AsyncApp` in Socket Mode or HTTP mode (optionally multi-workspace OAuth).
 
-Inbound: `/papers ...`, `@Paperboy ...` and Paperboy's buttons are acknowledged at once, translated to a
-`CommandInvocation` (translate.py), run by the core in a task, and the replies rendered (render.py) and
-delivered: private ones as ephemerals, public ones in the channel. In HTTP mode a request is read strictly
+Inbound: `/papers ...`, `@Paperboy ...` and Paperboy's buttons are translated to a `CommandInvocation`
+(translate.py), run by the core in a task, and the replies rendered (render.py) and delivered: private
+ones as ephemerals, public ones in the channel. A slash command's reply that is ready within
+`ACK_ANSWER_BUDGET` rides in the ack itself (ack.py); a slower one, and buttons, are acknowledged empty and
+answered through `response_url`. In HTTP mode a request is read strictly
 first (inbound.py: headers, signature, body, shape; 400 for a malformed one, 200 for one not for
 Paperboy), and each is taken once: a replayed signature or a retried event id (the inbound log, shared by
 the replicas) is acknowledged and dropped. Outbound (`send`): chat.postMessage with
@@ -39,6 +41,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.slack import inbound, translate
+from adapters.slack.ack import ACK_ANSWER_BUDGET, AckAnswer
 from adapters.slack.installations import SealedInstallationStore, TokenTables, seal_stored
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.render import SlackPost, delivery_marker, marker_position, render
@@ -141,8 +144,10 @@ class SlackAdapter:
         request_timeout: float = REQUEST_TIMEOUT,
         inbound_log: InboundLog | None = None,
         secrets: SecretBox | None = None,
+        ack_answer_budget: float = ACK_ANSWER_BUDGET,
     ) -> None:
         self._settings = settings
+        self._ack_answer_budget = ack_answer_budget
         # Which requests and events were taken already, shared by the replicas (the database) in production.
         self._inbound = inbound_log or MemoryInboundLog()
         self._secrets = secrets
@@ -514,8 +519,14 @@ class SlackAdapter:
     async def _on_slash(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        await ack()
-        self._spawn(self._run_slash(body, client))
+        answer = AckAnswer()
+        running = self._spawn(self._run_slash(body, client, answer))
+        ready = await answer.decide(self._ack_answer_budget, running)
+        if ready is None:
+            await ack()
+        else:
+            post, response_type = ready
+            await ack(text=post.text, blocks=post.blocks or None, response_type=response_type)
 
     async def _on_mention(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         self._spawn(self._run_mention(body, client))
@@ -545,13 +556,14 @@ class SlackAdapter:
 
     # ---- Running commands ----------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
-    async def _run_slash(self, body: dict[str, Any], client: AsyncWebClient) -> None:
-        target = ReplyTarget(self, client, response_url=body.get("response_url"))
+    async def _run_slash(self, body: dict[str, Any], client: AsyncWebClient, answer: AckAnswer) -> None:
+        target = ReplyTarget(self, client, response_url=body.get("response_url"), ack=answer)
         try:
             permission = await self._permission(client, str(body.get("team_id", "")), str(body.get("user_id", "")))
             invocation = translate.slash_command(body, permission=permission, received_at=self._clock.now())
@@ -592,6 +604,8 @@ class SlackAdapter:
         except Exception:
             logger.exception("slack: command failed in %s", ids)
             replies = [TextReply("Something went wrong on Paperboy's side; try again later.", True, True)]
+        if len(replies) != 1:
+            target.no_ack()  # several replies keep their order only all through response_url (ack.py)
         for reply in replies:
             private = invocation.force_private or reply.private or (isinstance(reply, TextReply) and reply.is_error)
             try:
@@ -686,15 +700,24 @@ class ReplyTarget:
         thread_ts: str | None = None,
         user_id: str | None = None,
         replace_original: bool | None = None,
+        ack: AckAnswer | None = None,
     ) -> None:
         self._adapter = adapter
+        self._ack = ack
         self._client = client
         self._response_url = response_url or None
         self._thread_ts = thread_ts
         self._user_id = user_id
         self._replace_original = replace_original
 
+    def no_ack(self) -> None:
+        """Nothing of this command's answer goes in its ack."""
+        if self._ack is not None:
+            self._ack.close()
+
     async def deliver(self, channel: ChannelRef, posts: list[SlackPost], *, private: bool) -> None:
+        if len(posts) != 1:
+            self.no_ack()
         if private:
             await self.deliver_private(posts, channel)
             return
@@ -735,6 +758,8 @@ class ReplyTarget:
 
     async def _respond(self, post: SlackPost, response_type: str) -> None:
         assert self._response_url is not None
+        if self._ack is not None and self._ack.offer(post, response_type):
+            return  # the reply rides in the ack (ack.py)
         # One shared aiohttp session (from start()) instead of a new session and connector per reply.
         webhook = AsyncWebhookClient(
             self._response_url,

@@ -90,8 +90,9 @@ def explain_gap(day: date, current: date) -> str | None:
     yesterday = current - timedelta(days=1)
     if day >= yesterday:
         return None
-    missing = [day + timedelta(days=i) for i in range(1, (yesterday - day).days + 1)]
-    if missing and all(d.weekday() >= 5 for d in missing):
+    gap = (yesterday - day).days
+    # A weekend is at most two days: a longer gap is never just a weekend, and is not walked day by day.
+    if gap <= 2 and all((day + timedelta(days=i)).weekday() >= 5 for i in range(1, gap + 1)):
         return f"Daily Papers are not published on weekends; {day_label(day)} is the latest day."
     return (
         f"No newer Daily Papers are stored than {day_label(day)}: not published yet, or the last fetch "

@@ -133,6 +133,7 @@ async def test_run_in_the_container_answers_slack_and_stops_on_sigterm(
                 headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
                 async with session.post(base + "slack/events", data=body.encode(), headers=headers) as resp:
                     assert resp.status == 200
+                    fake.take_ack(body, await resp.read())
             await wait_for(lambda: len(fake.responses) == 2, within=30, what="replies from the container")
         today = str(fake.responses[0][1])
         assert "huggingface.co/papers/" in today

@@ -57,7 +57,7 @@ async def slash(session: aiohttp.ClientSession, url: str, fake: FakeSlack, text:
     body = form(slash_body(fake, text))
     headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
     async with session.post(url + "slack/events", data=body.encode(), headers=headers) as resp:
-        await resp.read()
+        fake.take_ack(body, await resp.read())
         return resp.status
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import aiohttp
 from aiohttp import WSMsgType, web
@@ -143,6 +143,10 @@ class FakeSlack:
         self.posts: list[Post] = []
         self.ephemerals: list[Post] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []
+        """Replies to commands as the user sees them: POSTed to a response_url, or carried by the ack."""
+        self.ack_answers: list[tuple[str, dict[str, Any]]] = []
+        """The replies (of `responses`) that came in the ack itself, not through response_url."""
+        self._pushed: dict[str, dict[str, Any]] = {}
         self.channel_errors: dict[str, str] = {}
         self.history_page_size: int | None = None  # cap conversations.history pages to test paging
         self.sessions: list[SocketSession] = []
@@ -236,6 +240,7 @@ class FakeSlack:
             "retry_attempt": 0,
             "retry_reason": "",
         }
+        self._pushed[envelope_id] = payload
         await self.sessions[-1].ws.send_str(json.dumps(envelope))
         return envelope_id
 
@@ -255,9 +260,34 @@ class FakeSlack:
                 data = json.loads(msg.data)
                 if "envelope_id" in data:
                     session.acks[data["envelope_id"]] = data
+                    pushed = self._pushed.get(data["envelope_id"]) or {}
+                    self.take_ack(pushed.get("response_url"), data.get("payload"))
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
                 break
         return ws
+
+    # ---- answers in the ack ------------------------------------------------------------------
+
+    def take_ack(self, response_url: object, answer: object) -> None:
+        """What Slack does with an ack that carries a message: shows it as the command's reply.
+
+        HTTP tests pass the request's form body (str) or its response_url, and the ack's body as read.
+        The reply is filed under the response_url's hook, as if it had been POSTed there.
+        """
+        if isinstance(response_url, bytes):
+            response_url = response_url.decode(errors="replace")
+        if isinstance(response_url, str) and "response_url=" in response_url:
+            response_url = (parse_qs(response_url).get("response_url") or [""])[0]
+        if isinstance(answer, bytes | str):
+            try:
+                answer = json.loads(answer) if answer else None
+            except ValueError:
+                return  # a plain-text ack body: not a message
+        if not isinstance(answer, dict) or not (answer.get("text") or answer.get("blocks")):
+            return
+        hook = str(response_url or "").rstrip("/").rsplit("/", 1)[-1]
+        self.responses.append((hook, answer))
+        self.ack_answers.append((hook, answer))
 
     # ---- response_url ------------------------------------------------------------------------
 
@@ -566,6 +596,8 @@ class FakeCore(ScriptedCore):
         if word == "slow":
             await asyncio.wait_for(self.release.wait(), timeout=10)
             return [TextReply("finally")]
+        if word == "twice":
+            return [TextReply("first"), TextReply("second")]
         if word == "boom":
             raise RuntimeError("token xoxb-secret leaked?")
         return [TextReply(f"Unknown subcommand {word!r}", private=True, is_error=True)]
@@ -576,13 +608,14 @@ class Served:
     adapter: SlackAdapter
     url: str
     session: aiohttp.ClientSession
+    fake: FakeSlack
 
     async def post(
         self, body: str, *, content_type: str, headers: dict[str, str] | None = None
     ) -> aiohttp.ClientResponse:
         hdrs = {"Content-Type": content_type, **(signed_headers(SECRET, body) if headers is None else headers)}
         async with self.session.post(self.url + "slack/events", data=body.encode(), headers=hdrs) as resp:
-            await resp.read()
+            self.fake.take_ack(body, await resp.read())
             return resp
 
 

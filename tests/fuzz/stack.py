@@ -125,7 +125,9 @@ class Stack:
         assert self.session is not None
         sent = {"Content-Type": content_type, **signed_headers(SECRET, body), **(headers or {})}
         async with self.session.post(self.slack_url + "slack/events", data=body, headers=sent) as resp:
-            await resp.read()
+            answer = await resp.read()
+            if self.slack_fake is not None and resp.status == 200:
+                self.slack_fake.take_ack(body, answer)
             return resp.status
 
     async def slack_settled(self, within: float = 10.0) -> None:

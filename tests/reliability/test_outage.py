@@ -67,7 +67,7 @@ async def slash(session: aiohttp.ClientSession, base: str, fake: FakeSlack, text
     headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
     started = time.monotonic()
     async with session.post(base + "/slack/events", data=body.encode(), headers=headers) as resp:
-        await resp.read()
+        fake.take_ack(body, await resp.read())
         return resp.status, time.monotonic() - started
 
 

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from bot.types import ChannelRef, Platform
+from bot.types import ChannelRef, Paper, Platform
 from storage.database import alembic_config
 from tests.storage.conftest import NOW, Backend
 
@@ -62,5 +62,19 @@ async def test_upgrading_from_the_first_revision_keeps_every_row(backend: Backen
         assert seen is not None
         channel = await database.channels.get(ChannelRef(Platform.SLACK, "T1", "C1"))
         assert channel is not None and channel.settings.followups and channel.settings.weekly_day is None
+    finally:
+        await database.close()
+
+
+async def test_papers_stored_before_the_external_content_index_are_found_after_it(backend: Backend) -> None:
+    database = await backend.open()
+    try:
+        async with database.engine.begin() as conn:
+            await conn.run_sync(_upgrade_to, "0003_followups")
+        stored = Paper(id="2511.00009", title="Bilevel routing of sparse experts", abstract="A.", upvotes=1)
+        await database.papers.upsert([stored], seen_at=NOW)
+        await database.upgrade()
+        found = await database.papers.search_candidates([["bilevel"]], 10)
+        assert [p.id for p, _ in found] == [stored.id]
     finally:
         await database.close()

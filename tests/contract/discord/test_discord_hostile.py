@@ -46,6 +46,8 @@ async def test_unknown_subcommands_and_missing_options_reach_the_core(
         ("top", ()),
         ("today", (("n", 3), ("extra", "x"))),
     ], "the core binds them and says what is wrong"
+    # Every answer lands before the fake stops (a follow-up still in flight at teardown was a flake).
+    await fake.wait_for(lambda: sum(p.via == "followup" for p in fake.posted) == 3)
 
 
 @pytest.mark.parametrize(

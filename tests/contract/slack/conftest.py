@@ -64,7 +64,7 @@ async def serve_http(fake: FakeSlack, core: FakeCore) -> AsyncIterator[ServeFact
         runner, url = await serve_app(app)
         session = aiohttp.ClientSession()
         cleanups.extend([runner.cleanup, adapter.stop, session.close])
-        return Served(adapter, url, session)
+        return Served(adapter, url, session, fake)
 
     yield factory
     for cleanup in reversed(cleanups):

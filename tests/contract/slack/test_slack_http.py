@@ -46,19 +46,58 @@ class _FixedSecondClock:
         return float(self._now)
 
 
-async def test_slash_command_is_acked_at_once_and_answered_in_channel(
+async def test_a_slow_command_is_acked_in_time_and_answered_in_channel(
     fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
 ) -> None:
     served = await serve_http()
     started = time.monotonic()
     resp = await served.post(form(slash_body(fake, "slow")), content_type=FORM)
     assert resp.status == 200
-    assert time.monotonic() - started < 1.5, "ack must not wait for the command"
+    # The ack waits for the reply only as long as its budget (1 s), well inside Slack's 3 s.
+    assert time.monotonic() - started < 3.0, "ack must not wait for the command"
     assert not fake.responses
     core.release.set()
     await wait_for(lambda: len(fake.responses) == 1, what="the reply of a slow command")
     assert fake.responses[0][1]["text"] == "finally"
     assert fake.responses[0][1]["response_type"] == "in_channel"
+    assert fake.ack_answers == [], "a reply later than the budget goes through response_url"
+
+
+async def test_a_ready_reply_rides_in_the_ack(fake: FakeSlack, serve_http: ServeFactory) -> None:
+    served = await serve_http()
+    body = form(slash_body(fake, "today"))
+    headers = {"Content-Type": FORM, **signed_headers(SECRET, body)}
+    async with served.session.post(served.url + "slack/events", data=body.encode(), headers=headers) as resp:
+        assert resp.status == 200
+        answer = json.loads(await resp.read())
+    assert answer["response_type"] == "in_channel"
+    assert "Top papers of Thu 27 Nov" in answer["text"] and answer["blocks"]
+    await served.adapter.stop()  # every task finished: nothing was left to POST
+    assert fake.responses == [], "answered in the ack: no second request to response_url"
+
+
+async def test_an_error_answered_in_the_ack_stays_ephemeral(fake: FakeSlack, serve_http: ServeFactory) -> None:
+    served = await serve_http()
+    await served.post(form(slash_body(fake, "nonsense")), content_type=FORM)
+    assert len(fake.ack_answers) == 1
+    _, answer = fake.ack_answers[0]
+    assert answer["response_type"] == "ephemeral" and "Unknown subcommand" in answer["text"]
+
+
+async def test_several_replies_all_go_through_response_url_in_order(fake: FakeSlack, serve_http: ServeFactory) -> None:
+    served = await serve_http()
+    await served.post(form(slash_body(fake, "twice")), content_type=FORM)
+    await wait_for(lambda: len(fake.responses) == 2, what="both replies")
+    assert fake.ack_answers == []
+    assert [p["text"] for _, p in fake.responses] == ["first", "second"]
+
+
+async def test_a_budget_of_zero_answers_through_response_url(fake: FakeSlack, serve_http: ServeFactory) -> None:
+    served = await serve_http()
+    served.adapter._ack_answer_budget = 0.0
+    await served.post(form(slash_body(fake, "today")), content_type=FORM)
+    await wait_for(lambda: len(fake.responses) == 1, what="the reply")
+    assert fake.ack_answers == []
 
 
 async def test_subcommands_reply_with_rendered_messages(

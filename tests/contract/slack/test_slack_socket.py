@@ -40,6 +40,17 @@ async def test_slash_command_envelope_is_acked_and_answered(
     core.release.set()
     await wait_for(lambda: len(fake.responses) == 1, what="the reply")
     assert fake.responses[0][1]["text"] == "finally"
+    assert "payload" not in ack, "acked empty: the reply was not ready within the budget"
+
+
+async def test_a_ready_reply_rides_in_the_socket_ack(
+    fake: FakeSlack, core: FakeCore, socket_adapter: SlackAdapter
+) -> None:
+    envelope = await fake.push("slash_commands", slash_body(fake, "nonsense"))
+    ack = await fake.wait_ack(envelope, within=2)
+    assert ack["payload"]["response_type"] == "ephemeral"
+    assert "Unknown subcommand" in ack["payload"]["text"]
+    assert fake.ack_answers == fake.responses and len(fake.responses) == 1
 
 
 async def test_several_subcommands(fake: FakeSlack, core: FakeCore, socket_adapter: SlackAdapter) -> None:
