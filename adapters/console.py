@@ -99,12 +99,14 @@ class ConsoleAdapter:
         found = self._posted.get(delivery_id)
         return {0: found} if found else {}
 
-    async def repl(self, stdin: TextIO | None = None) -> None:
-        """Read `/papers ...` lines until EOF or `quit`."""
+    async def repl(self, stdin: TextIO | None = None, *, interactive: bool = True) -> None:
+        """Read `/papers ...` lines until EOF or `quit` (not `interactive`: no banner, no prompts)."""
         source = stdin or sys.stdin
-        self._out.write("Paperboy console channel. Type `/papers help`, or `quit`.\n")
+        if interactive:
+            self._out.write("Paperboy console channel. Type `/papers help`, or `quit`.\n")
         while True:
-            self._out.write("> ")
+            if interactive:
+                self._out.write("> ")
             self._out.flush()
             line = await asyncio.to_thread(source.readline)
             if not line or line.strip() in ("quit", "exit"):

@@ -120,6 +120,9 @@ def render_digest(d: Digest) -> str:
         for e in entries:
             rank += 1
             note = f"rising: {paper_view.climb(e.trajectory)}" if e.trajectory is not None else ""
+            feedback = paper_view.feedback_line(e)
+            if feedback:
+                note = f"{note} · {feedback}" if note else feedback
             lines += _paper_block(rank, ListedPaper(e.paper, e.matched), note=note)
     return "\n".join(lines)
 

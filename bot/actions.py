@@ -32,6 +32,8 @@ MAX_ID = 100
 
 SIMILAR = "similar"
 UNSUBSCRIBE = "unsubscribe"
+LIKE = "like"
+DISLIKE = "dislike"
 
 _LEGACY_PREFIXES = {"paperboy_more_like_this": SIMILAR, "paperboy_unsubscribe": UNSUBSCRIBE}
 _LEGACY_NAMES = {"unsub": UNSUBSCRIBE}
@@ -83,7 +85,11 @@ def paper_actions(paper: Paper) -> tuple[Action, ...]:
 @functools.lru_cache(maxsize=4096)
 def _paper_actions(paper_id: str) -> tuple[Action, ...]:
     # A digest fan-out attaches these to the same few hundred papers thousands of times: share them.
-    return (Action(SIMILAR, (paper_id,), "More like this"),)
+    return (
+        Action(LIKE, (paper_id,), "👍"),
+        Action(DISLIKE, (paper_id,), "👎"),
+        Action(SIMILAR, (paper_id,), "More like this"),
+    )
 
 
 def topic_actions(topic_id: int) -> tuple[Action, ...]:

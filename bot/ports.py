@@ -31,6 +31,7 @@ from bot.types import (
     SourceHealth,
     Subscription,
     UpsertResult,
+    Vote,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -319,6 +320,18 @@ class KeyValueStore(Protocol):
     async def set(self, key: str, value: str) -> None: ...
 
 
+class VoteStore(Protocol):
+    """Each channel's votes on papers (`storage.votes`); every call is scoped to one channel."""
+
+    async def cast(self, ref: ChannelRef, paper_id: str, user_id: str, value: int, *, now: datetime) -> int:
+        """Record a vote (+1/-1); the same vote again takes it back. The user's vote afterwards (0: none)."""
+        ...
+
+    async def list(self, ref: ChannelRef) -> list[Vote]: ...
+
+    async def count(self, ref: ChannelRef) -> int: ...
+
+
 class Store(Protocol):
     """Everything the core keeps: one database shared by every replica."""
 
@@ -348,6 +361,9 @@ class Store(Protocol):
 
     @property
     def followups(self) -> FollowUpStore: ...
+
+    @property
+    def votes(self) -> VoteStore: ...
 
     def advisory_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
         """Held by one replica at a time; entering yields whether this one got it."""

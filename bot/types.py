@@ -264,6 +264,12 @@ class ChannelSettings:
     """Bring back, once, a paper of the channel's interests that climbs fast (`bot.rising`)."""
     weekly_day: int | None = None
     """The weekday (Monday 0) of the weekly rollup, or None when it is off."""
+    learning: bool | None = None
+    """Whether the channel's votes order its digest (`bot.learning`); None: on once it has enough votes."""
+    learn_trending: bool = False
+    """Whether learning reorders the trending section too (the topic section only, by default)."""
+    votes_shown: bool = False
+    """Whether the digest shows each paper's votes in this channel."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,12 +414,48 @@ class Trajectory:
 
 
 @dataclass(frozen=True, slots=True)
+class Vote:
+    """One user's vote on one paper in one channel: +1 like, -1 dislike."""
+
+    paper_id: str
+    user_id: str
+    value: int
+    voted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedEffect:
+    """What a channel's votes did to one paper's place, in words a channel can check (`bot.learning`).
+
+    `direction` is +1 (ranked up) or -1 (ranked down); `voted` how many papers the channel liked (up) or
+    disliked (down) that share the paper's strongest `feature` ("keyword: web agent", "author: ...");
+    `example` the title of one of them.
+    """
+
+    direction: int
+    voted: int
+    feature: str
+    example: str
+    score: float = 0.0
+
+    @property
+    def line(self) -> str:
+        verb, what = ("ranked up", "liked") if self.direction > 0 else ("ranked down", "disliked")
+        papers = "paper" if self.voted == 1 else "papers"
+        return f"{verb}: like {self.voted} {papers} this channel {what} ({self.feature}), e.g. “{self.example}”"
+
+
+@dataclass(frozen=True, slots=True)
 class DigestEntry:
     paper: Paper
     reason: DigestReason
     matched: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()
     trajectory: Trajectory | None = None
+    learned: LearnedEffect | None = None
+    """What the channel's votes did to this paper's place (None: nothing, or learning is off)."""
+    votes: tuple[int, int] | None = None
+    """(up, down) votes in this channel, when the channel shows them (`settings votes shown`)."""
 
 
 @dataclass(frozen=True, slots=True)

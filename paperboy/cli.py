@@ -22,7 +22,7 @@ from bot.commands import CommandError
 from bot.config import Settings, SettingsError, load_settings
 from bot.crypto import SETTING as SECRET_KEY_SETTING
 from bot.crypto import SecretKeyError, generate_key
-from bot.digest import DigestBuilder
+from bot.digest import DigestBuilder, revive_digest
 from bot.errors import SourceError
 from bot.features import command_specs
 from bot.features.params import parse_query
@@ -31,7 +31,7 @@ from bot.logs import configure_logging
 from bot.search import Search
 from bot.sources.files import count_records, iter_daily_papers_files
 from bot.sources.hf import HfDailyPapers
-from bot.types import ChannelRef, ListedPaper, PaperList, Platform
+from bot.types import ChannelRef, DeliveryKind, Digest, ListedPaper, PaperList, Platform
 from paperboy.app import CHAT, COMMANDS, DISCORD_SYNC, POST, RUN, Paperboy, Profile, open_database
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="start every configured adapter and the scheduler")
     sub.add_parser("demo", help="a non-interactive tour on the bundled sample (no tokens, no network)")
-    sub.add_parser("chat", help="the console channel: type /papers commands")
+    ch = sub.add_parser("chat", help="the console channel: type /papers commands (or pipe them, one a line)")
+    ch.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, e.g. 2025-11-29T09:00Z)")
 
     ing = sub.add_parser("ingest", help="fetch papers into the database")
     which = ing.add_mutually_exclusive_group()
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     dg.add_argument("action", choices=("preview", "run"))
     dg.add_argument("--channel", required=True, type=_channel, help="PLATFORM:WORKSPACE:CHANNEL")
     dg.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, e.g. 2025-11-29T09:00Z)")
+    dg.add_argument("--json", action="store_true", help="print the digest as JSON: channel, day, outcome, entries")
 
     pv = sub.add_parser("preview", help="write an HTML page showing a channel's next digest as Slack and Discord")
     pv.add_argument("--channel", type=_channel, help="PLATFORM:WORKSPACE:CHANNEL (default: a new channel)")
@@ -177,7 +179,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _db(settings, args.action)
     clock: Clock = SystemClock()
     wall: Clock | None = None
-    at: datetime | None = getattr(args, "at", None) if command in ("digest", "jobs") else None
+    at: datetime | None = getattr(args, "at", None) if command in ("digest", "jobs", "chat") else None
     if at is not None:
         if at.tzinfo is None:
             raise UsageError("--at needs a timezone, e.g. 2025-11-29T09:00+00:00 or ...Z")
@@ -364,14 +366,49 @@ async def _digest(app: Paperboy, args: argparse.Namespace) -> int:
     if channel is None:
         raise UsageError(f"Paperboy has no channel {ref.key}; channels appear when someone uses /papers there")
     if args.action == "preview":
-        digest = await DigestBuilder(app.db.papers, app.db.subscriptions, app.db.deliveries).build(
+        digest = await DigestBuilder(app.db.papers, app.db.subscriptions, app.db.deliveries, votes=app.db.votes).build(
             channel, now=app.clock.now()
         )
-        print(render_text(digest))
+        print(_digest_json(ref, digest.day, "preview", digest) if args.json else render_text(digest))
         return 0
     run = await app.runner.run(ref, manual=True)
+    ok = 0 if run.outcome.value in ("sent", "recovered", "already", "empty") else 1
+    if args.json:
+        posted = None
+        if run.day is not None:
+            delivery = await app.db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, run.day.isoformat())
+            if delivery is not None and delivery.content:
+                posted = await revive_digest(delivery.content, ref, app.db.papers)
+        print(_digest_json(ref, run.day, run.outcome.value, posted, detail=run.detail))
+        return ok
     print(f"{ref.key}: {run.outcome.value} ({run.papers} papers){' — ' + run.detail if run.detail else ''}")
-    return 0 if run.outcome.value in ("sent", "recovered", "already", "empty") else 1
+    return ok
+
+
+def _digest_json(ref: ChannelRef, day: date | None, outcome: str, digest: Digest | None, detail: str = "") -> str:
+    """A digest for a script: each entry's id, why it is there, what matched and what the votes did."""
+    entries = [
+        {
+            "id": e.paper.id,
+            "title": e.paper.title,
+            "upvotes": e.paper.upvotes,
+            "reason": e.reason.value,
+            "matched": list(e.matched),
+            "learned": None
+            if e.learned is None
+            else {"effect": e.learned.line, "direction": e.learned.direction, "score": e.learned.score},
+        }
+        for e in (digest.entries if digest is not None else ())
+    ]
+    body: dict[str, Any] = {
+        "channel": ref.key,
+        "day": day.isoformat() if day else None,
+        "outcome": outcome,
+        "entries": entries,
+    }
+    if detail:
+        body["detail"] = detail
+    return json.dumps(body, indent=2, ensure_ascii=False)
 
 
 async def _preview(app: Paperboy, args: argparse.Namespace) -> int:
@@ -404,7 +441,8 @@ async def _preview(app: Paperboy, args: argparse.Namespace) -> int:
 async def _chat(app: Paperboy) -> int:
     console = app.console
     assert console is not None, "the chat profile connects the console channel"
-    await console.repl()
+    # Piped in (a script, an evaluation): no banner or prompts, just each command's replies.
+    await console.repl(interactive=sys.stdin.isatty())
     return 0
 
 

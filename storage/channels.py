@@ -44,6 +44,9 @@ def _to_channel(row: Row[Any]) -> Channel:
             followups=row.followups,
             rising=row.rising,
             weekly_day=row.weekly_day,
+            learning=row.learning,
+            learn_trending=row.learn_trending,
+            votes_shown=row.votes_shown,
         ),
         paused_reason=row.paused_reason,
         last_digest_at=row.last_digest_at,
@@ -84,6 +87,9 @@ class ChannelRepository:
                 followups=defaults.followups,
                 rising=defaults.rising,
                 weekly_day=defaults.weekly_day,
+                learning=defaults.learning,
+                learn_trending=defaults.learn_trending,
+                votes_shown=defaults.votes_shown,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
@@ -121,6 +127,9 @@ class ChannelRepository:
                 followups=settings.followups,
                 rising=settings.rising,
                 weekly_day=settings.weekly_day,
+                learning=settings.learning,
+                learn_trending=settings.learn_trending,
+                votes_shown=settings.votes_shown,
             )
         async with self._engine.begin() as conn:
             if values:

@@ -491,6 +491,9 @@ _ENTRY_MARKERS = {DigestReason.TRENDING: "🔥 ", DigestReason.TOPIC: "", Digest
 
 def _digest_entry_block(entry: DigestEntry, rank: int) -> dict[str, Any]:
     note = f"rising: {paper_view.climb(entry.trajectory)}" if entry.trajectory is not None else ""
+    feedback = paper_view.feedback_line(entry)
+    if feedback:
+        note = f"{note} · {feedback}" if note else feedback
     return _paper_block(
         entry.paper,
         matched=entry.matched,
