@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot import feed
 from bot.actions import paper_actions
-from bot.learning import ChannelModel, is_active, net_votes, tally
+from bot.learning import ChannelModel, FeaturePool, is_active
 from bot.ports import DeliveryStore, PaperStore, SourceHealthLog, SubscriptionStore, VoteStore
 from bot.query import QuerySyntaxError, TopicQuery, match, parse
 from bot.rising import MAX_PER_DIGEST as MAX_RISING
@@ -39,7 +39,6 @@ from bot.types import (
     Paper,
     Subscription,
     Trajectory,
-    Vote,
 )
 
 RISING_CACHE_SECONDS = 30.0
@@ -195,7 +194,9 @@ def select_entries(
         return found
 
     def entry(p: Paper, reason: DigestReason) -> DigestEntry:
-        learned = model.effect(p) if model is not None else None
+        # Only a section the votes ordered says what they did: the trending one keeps its upvote order.
+        ordered = model is not None and (reason is DigestReason.TOPIC or s.learn_trending)
+        learned = model.effect(p) if model is not None and ordered else None
         shown = votes.get(p.id, (0, 0)) if votes is not None else None
         return DigestEntry(p, reason, reasons(p), paper_actions(p), learned=learned, votes=shown)
 
@@ -278,28 +279,34 @@ class DigestBuilder:
             start = min(w.start for w in windows)
             if start <= papers_day:
                 topic_pool = await papers.arrived_between(start, papers_day)
-        votes = await self._votes.list(channel.ref) if self._votes is not None else []
-        model = await self.model(channel, votes)
+        votes = await self._votes.tally(channel.ref) if self._votes is not None else {}
+        index = _shared_index(tuple(topic_pool)) if topic_pool else None
+        # Against the fan-out's shared pool unless learning orders trending papers too (those may be
+        # outside the topic pool): then the exact model.
+        pool = index.derived(("features",), lambda: FeaturePool(index.by_id.values())) if index else None
+        model = await self.model(channel, votes, None if channel.settings.learn_trending else pool)
         entries = select_entries(
             channel,
             trending_pool=trending_pool,
             topic_pool=topic_pool,
-            index=_shared_index(tuple(topic_pool)) if topic_pool else None,
+            index=index,
             windows=windows,
             posted=await self._deliveries.posted_paper_ids(channel.ref),
             papers_day=papers_day,
             rising=await self.rising_pool(papers_day) if channel.settings.rising else None,
             model=model,
-            votes=tally(votes) if channel.settings.votes_shown else None,
+            votes=votes if channel.settings.votes_shown else None,
         )
         return Digest(channel.ref, today, tuple(entries), papers_day, note=await self._feed_note())
 
-    async def model(self, channel: Channel, votes: Sequence[Vote]) -> ChannelModel | None:
+    async def model(
+        self, channel: Channel, votes: Mapping[str, tuple[int, int]], pool: FeaturePool | None = None
+    ) -> ChannelModel | None:
         """The channel's learned ranking, or None when learning is off for it (or nothing to learn)."""
-        if not votes or not is_active(channel.settings, len(votes)):
+        if not votes or not is_active(channel.settings, sum(up + down for up, down in votes.values())):
             return None
-        net = net_votes(votes)
-        found = ChannelModel.from_votes(votes, await self._papers.get_many(list(net)))
+        net = [pid for pid, (up, down) in votes.items() if up != down]
+        found = ChannelModel.from_tally(votes, await self._papers.get_many(net), pool)
         return None if found.empty else found
 
     async def rising_pool(self, papers_day: date) -> RisingPool:

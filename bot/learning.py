@@ -22,11 +22,10 @@ a `LearnedEffect`: its strongest feature, how many liked (or disliked) papers sh
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot import textnorm
@@ -52,29 +51,61 @@ _STOP_WORDS = (
 _STOP = frozenset(textnorm.stem(w) for w in _STOP_WORDS.split(" "))
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _features(paper_id: str, title: str, keywords: tuple[str, ...], authors: tuple[str, ...]) -> dict[str, str]:
-    """feature -> its label for a reader. Cached per paper: a fan-out sees the same papers many times."""
+MAX_AUTHORS = 6
+"""The first five authors and the last (often the lab's head): a 3,000-author paper is not 3,000 features."""
+MAX_TITLE_WORDS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """A paper's features (`keys`, what the model counts) and their labels for a reader."""
+
+    keys: tuple[str, ...]
+    labels: dict[str, str]
+    zeros: tuple[int, ...]
+    """As many zeros as keys: the default of `map(counts.get, keys, zeros)`, which sums in C."""
+    norm: float
+
+
+_FEATURES: dict[str, tuple[Paper, Features]] = {}
+_MAX_CACHED = 1 << 16
+
+
+def _extract(paper: Paper) -> Features:
     found: dict[str, str] = {}
-    for keyword in keywords:
+    for keyword in paper.ai_keywords:
         words = textnorm.words(keyword)
         if words:
             found.setdefault("k:" + " ".join(words), f"keyword: {' '.join(keyword.split())}")
-    for author in authors:
+    authors = paper.authors
+    for author in authors[: MAX_AUTHORS - 1] + authors[MAX_AUTHORS - 1 :][-1:]:
         words = textnorm.words(author)
         if words:
             found.setdefault("a:" + " ".join(words), f"author: {' '.join(author.split())}")
-    for word in textnorm.words(title):
+    taken = 0
+    for word in textnorm.words(paper.title):
+        if taken >= MAX_TITLE_WORDS:
+            break
         if len(word) < 3 or word.isdigit():
             continue
         stemmed = textnorm.stem(word)
-        if stemmed not in _STOP:
-            found.setdefault("t:" + stemmed, f"title word: {word}")
+        if stemmed not in _STOP and "t:" + stemmed not in found:
+            found["t:" + stemmed] = f"title word: {word}"
+            taken += 1
+    keys = tuple(found)
+    return Features(keys, found, (0,) * len(keys), math.sqrt(len(keys)) if keys else 1.0)
+
+
+def features(paper: Paper) -> Features:
+    """The paper's features, worked out once per paper (a fan-out sees the same papers many times)."""
+    cached = _FEATURES.get(paper.id)
+    if cached is not None and (cached[0] is paper or cached[0].title == paper.title):
+        return cached[1]
+    found = _extract(paper)
+    if len(_FEATURES) >= _MAX_CACHED:
+        _FEATURES.clear()  # bounded: a long-running bot sees ever new papers
+    _FEATURES[paper.id] = (paper, found)
     return found
-
-
-def features(paper: Paper) -> dict[str, str]:
-    return _features(paper.id, paper.title, paper.ai_keywords, paper.authors)
 
 
 def net_votes(votes: Iterable[Vote]) -> dict[str, int]:
@@ -105,44 +136,102 @@ class FeatureWeight:
     weight: float
 
 
+class FeaturePool:
+    """The features of the papers one fan-out can rank, shared by every channel of it.
+
+    A voted paper's other features can never move one of these papers, so a model built against the
+    pool counts only the features they share: a channel with 200 votes counts a few hundred keys,
+    not thousands. Each voted paper's shared features are worked out once per pool. `FeaturePool(None)`
+    keeps every feature (`/papers why` on any paper).
+    """
+
+    __slots__ = ("keys", "of")
+
+    def __init__(self, papers: Iterable[Paper] | None) -> None:
+        self.keys = (
+            None if papers is None else frozenset(itertools.chain.from_iterable(features(p).keys for p in papers))
+        )
+        self.of: dict[str, tuple[str, ...]] = {}
+        """paper id -> its features within the pool, for the papers looked up so far (`add`)."""
+
+    def add(self, papers: Mapping[str, Paper], ids: Iterable[str]) -> list[str]:
+        """The ids that are papers, each with its features in `of`."""
+        known: list[str] = []
+        of, keys = self.of, self.keys
+        for pid in ids:
+            if pid not in of:
+                paper = papers.get(pid)
+                if paper is None:
+                    continue
+                found = features(paper).keys
+                of[pid] = found if keys is None else tuple(k for k in found if k in keys)
+            known.append(pid)
+        return known
+
+
 class ChannelModel:
-    """One channel's learned weights (module docstring), built from its voted papers."""
+    """One channel's learned weights (module docstring), built from its voted papers.
 
-    __slots__ = ("_disliked", "_dislikes", "_liked", "_likes", "_n_disliked", "_n_liked")
+    With a `pool`, only the weights of the pool's features are kept (all that papers of the pool can
+    use); without one, every feature's.
+    """
 
-    def __init__(self, liked: Sequence[Paper], disliked: Sequence[Paper]) -> None:
-        self._liked = liked
-        self._disliked = disliked
-        self._n_liked = len(liked)
-        self._n_disliked = len(disliked)
-        # Counter over the chained features runs in C: a channel with 200 votes is a few thousand keys.
-        self._likes = Counter(itertools.chain.from_iterable(features(p) for p in liked))
-        self._dislikes = Counter(itertools.chain.from_iterable(features(p) for p in disliked))
+    __slots__ = ("_disliked", "_dislikes", "_down", "_liked", "_likes", "_papers", "_pool", "_scores", "_up")
+
+    def __init__(
+        self, liked: Iterable[str], disliked: Iterable[str], papers: Mapping[str, Paper], pool: FeaturePool | None
+    ) -> None:
+        pool = pool if pool is not None else FeaturePool(None)
+        self._pool = pool
+        self._papers = papers
+        self._liked = pool.add(papers, liked)
+        self._disliked = pool.add(papers, disliked)
+        # Counter over the chained features runs in C; so do the lookups of each paper's features.
+        self._likes = Counter(itertools.chain.from_iterable(map(pool.of.__getitem__, self._liked)))
+        self._dislikes = Counter(itertools.chain.from_iterable(map(pool.of.__getitem__, self._disliked)))
+        self._up = BETA / len(self._liked) if self._liked else 0.0
+        self._down = GAMMA / len(self._disliked) if self._disliked else 0.0
+        self._scores: dict[str, float] = {}
 
     @classmethod
-    def from_votes(cls, votes: Iterable[Vote], papers: Mapping[str, Paper]) -> ChannelModel:
-        liked: list[Paper] = []
-        disliked: list[Paper] = []
-        for paper_id, value in net_votes(votes).items():
-            paper = papers.get(paper_id)
-            if paper is not None:
-                (liked if value > 0 else disliked).append(paper)
-        return cls(liked, disliked)
+    def from_votes(
+        cls, votes: Iterable[Vote], papers: Mapping[str, Paper], pool: FeaturePool | None = None
+    ) -> ChannelModel:
+        return cls.from_net(net_votes(votes), papers, pool)
+
+    @classmethod
+    def from_tally(
+        cls, tallies: Mapping[str, tuple[int, int]], papers: Mapping[str, Paper], pool: FeaturePool | None = None
+    ) -> ChannelModel:
+        """From (likes, dislikes) per paper, as the store counts them."""
+        liked = [pid for pid, (up, down) in tallies.items() if up > down]
+        disliked = [pid for pid, (up, down) in tallies.items() if up < down]
+        return cls(liked, disliked, papers, pool)
+
+    @classmethod
+    def from_net(
+        cls, net: Mapping[str, int], papers: Mapping[str, Paper], pool: FeaturePool | None = None
+    ) -> ChannelModel:
+        liked = [pid for pid, value in net.items() if value > 0]
+        disliked = [pid for pid, value in net.items() if value < 0]
+        return cls(liked, disliked, papers, pool)
 
     @property
     def empty(self) -> bool:
-        return not self._n_liked and not self._n_disliked
+        return not self._liked and not self._disliked
 
     def weight(self, feature: str) -> float:
-        up = BETA * self._likes.get(feature, 0) / self._n_liked if self._n_liked else 0.0
-        down = GAMMA * self._dislikes.get(feature, 0) / self._n_disliked if self._n_disliked else 0.0
-        return up - down
+        return self._up * self._likes.get(feature, 0) - self._down * self._dislikes.get(feature, 0)
 
     def score(self, paper: Paper) -> float:
-        found = features(paper)
-        if not found:
-            return 0.0
-        return sum(self.weight(f) for f in found) / math.sqrt(len(found))
+        found = self._scores.get(paper.id)
+        if found is None:
+            f = features(paper)
+            # map(get, keys, zeros) and sum run in C: a fan-out scores every match of thousands of channels.
+            up = sum(map(self._likes.get, f.keys, f.zeros))
+            down = sum(map(self._dislikes.get, f.keys, f.zeros))
+            found = self._scores[paper.id] = (self._up * up - self._down * down) / f.norm
+        return found
 
     def order_key(self, paper: Paper) -> float:
         """Higher first: the learned score next to the community's upvotes."""
@@ -154,20 +243,25 @@ class ChannelModel:
         if abs(value) < MIN_EFFECT:
             return None
         direction = 1 if value > 0 else -1
-        found = features(paper)
-        best = max(found, key=lambda f: (direction * self.weight(f), f))
-        if direction * self.weight(best) <= 0:
+        f = features(paper)
+        ups, downs = map(self._likes.get, f.keys, f.zeros), map(self._dislikes.get, f.keys, f.zeros)
+        pulls = [direction * (self._up * a - self._down * b) for a, b in zip(ups, downs, strict=True)]
+        best_at = max(range(len(pulls)), key=pulls.__getitem__)
+        if pulls[best_at] <= 0:
             return None
+        best = f.keys[best_at]
         voted, counts = (self._liked, self._likes) if direction > 0 else (self._disliked, self._dislikes)
-        example = next((p for p in voted if best in features(p) and p.id != paper.id), None)
+        of = self._pool.of
+        # The strongest feature is a common one among the voted papers: the scan stops early.
+        example = next((pid for pid in voted if pid != paper.id and best in of[pid]), None)
         if example is None:
             return None
-        title = " ".join(example.title.split())
-        return LearnedEffect(direction, counts[best], found[best], title[:100], round(value, 4))
+        title = " ".join(self._papers[example].title.split())
+        return LearnedEffect(direction, counts[best], f.labels[best], title[:100], round(value, 4))
 
     def strongest(self, paper: Paper, n: int = 3) -> list[FeatureWeight]:
         """The features of `paper` that move it most, strongest first (for `/papers why`)."""
         found = features(paper)
-        weighted = [FeatureWeight(label, self.weight(f)) for f, label in found.items() if self.weight(f)]
+        weighted = [FeatureWeight(found.labels[f], self.weight(f)) for f in found.keys if self.weight(f)]
         weighted.sort(key=lambda fw: (-abs(fw.weight), fw.label))
         return weighted[:n]

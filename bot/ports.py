@@ -331,6 +331,10 @@ class VoteStore(Protocol):
 
     async def count(self, ref: ChannelRef) -> int: ...
 
+    async def tally(self, ref: ChannelRef) -> dict[str, tuple[int, int]]:
+        """(likes, dislikes) per paper voted on in this channel."""
+        ...
+
 
 class Store(Protocol):
     """Everything the core keeps: one database shared by every replica."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.types import ChannelRef, Vote
@@ -27,6 +27,8 @@ _LIST = (
     .order_by(VOTES.c.voted_at, VOTES.c.paper_id, VOTES.c.user_id)
 )
 _COUNT = select(func.count()).select_from(VOTES).where(_OF_CHANNEL)
+_UP = func.sum(case((VOTES.c.value > 0, 1), else_=0))
+_TALLY = select(VOTES.c.paper_id, _UP, func.count() - _UP).where(_OF_CHANNEL).group_by(VOTES.c.paper_id)
 
 
 class VoteRepository:
@@ -71,3 +73,9 @@ class VoteRepository:
         async with self._engine.connect() as conn:
             found: int = (await conn.execute(_COUNT, channel_params(ref))).scalar_one()
             return found
+
+    async def tally(self, ref: ChannelRef) -> dict[str, tuple[int, int]]:
+        """(likes, dislikes) per paper voted on in this channel, counted by the database."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(_TALLY, channel_params(ref))
+            return {paper_id: (int(up), int(down)) for paper_id, up, down in rows}

@@ -559,6 +559,8 @@ class FakeCore(ScriptedCore):
             return [TopicList(inv.channel, (TopicSummary(7, "mixture of experts", 3, actions=topic_actions(7)),))]
         if word == "status":
             return [Status(inv.channel, True, dtime(9), "UTC", None, None, None, None, (), 10, date(2026, 11, 27), 1)]
+        if word in ("like", "dislike"):
+            return [TextReply(f"Noted: {word} {arg}", private=True)]
         if word == "unsubscribe":
             return [TextReply(f"Removed topic #{arg}.")]
         if word == "subscribe":
@@ -665,6 +667,22 @@ def action_payload(
             }
         ],
     }
+
+
+def overflow_payload(fake: FakeSlack, menu: dict[str, Any], chosen: str, **where: str) -> dict[str, Any]:
+    """A press of one option (`chosen`, its value) of a rendered overflow menu, as Slack sends it."""
+    option = next(o for o in menu["options"] if o["value"] == chosen)
+    payload = action_payload(fake, menu["action_id"], chosen, **where)
+    payload["actions"] = [
+        {
+            "action_id": menu["action_id"],
+            "block_id": "b1",
+            "selected_option": option,
+            "type": "overflow",
+            "action_ts": "1548426417.840180",
+        }
+    ]
+    return payload
 
 
 def action_form(payload: dict[str, Any]) -> str:

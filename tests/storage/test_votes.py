@@ -69,3 +69,13 @@ async def test_learning_settings_round_trip(db: Database) -> None:
     updated = await db.channels.update(GENERAL, settings=wanted)
     assert updated.settings == wanted
     assert (await db.channels.get(GENERAL)) == updated
+
+
+async def test_the_tally_counts_likes_and_dislikes_per_paper(db: Database) -> None:
+    await _channels(db, GENERAL, RANDOM)
+    for user, value in (("U1", 1), ("U2", 1), ("U3", -1)):
+        await db.votes.cast(GENERAL, "2402.17764", user, value, now=NOW)
+    await db.votes.cast(GENERAL, "2402.17765", "U1", -1, now=NOW)
+    await db.votes.cast(RANDOM, "2402.17764", "U9", -1, now=NOW)
+    assert await db.votes.tally(GENERAL) == {"2402.17764": (2, 1), "2402.17765": (0, 1)}
+    assert await db.votes.tally(RANDOM) == {"2402.17764": (0, 1)}

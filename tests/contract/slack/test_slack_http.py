@@ -7,7 +7,9 @@ import time
 
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.slack import render as slack_render
 from bot.config import SlackPermissionRule
+from bot.types import PaperList
 from tests.fakes.slack import (
     SECRET,
     FakeCore,
@@ -16,6 +18,8 @@ from tests.fakes.slack import (
     action_form,
     action_payload,
     form,
+    listed,
+    overflow_payload,
     mention_event,
     signed_headers,
     slash_body,
@@ -201,3 +205,19 @@ async def test_url_verification_challenge(serve_http: ServeFactory) -> None:
     ) as resp:
         assert resp.status == 200
         assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in await resp.text()
+
+
+async def test_vote_options_of_a_rendered_paper_run_like_and_dislike_privately(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    (post,) = slack_render.render(PaperList("Top papers", (listed(1),)))
+    (menu,) = [b["accessory"] for b in post.blocks if b.get("accessory", {}).get("type") == "overflow"]
+    paper_id = listed(1).paper.id
+    for chosen in (f"pb:like:{paper_id}", f"pb:dislike:{paper_id}"):
+        resp = await served.post(action_form(overflow_payload(fake, menu, chosen)), content_type=FORM)
+        assert resp.status == 200
+    await wait_for(lambda: len(fake.responses) == 2, what="two vote replies")
+    assert [(i.command, i.args) for i in core.invocations] == [("like", (paper_id,)), ("dislike", (paper_id,))]
+    assert all(body["response_type"] == "ephemeral" for _, body in fake.responses), "a vote is acknowledged privately"
+    assert all(body["replace_original"] is False for _, body in fake.responses), "the channel's message is kept"
