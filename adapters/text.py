@@ -85,7 +85,11 @@ def render_text(message: Message) -> str:
             if not topics:
                 return "This channel follows no topics yet. `subscribe <query>` adds one."
             lines = [f"== Topics ({len(topics)}/{limit}) =="]
-            lines += [f"#{t.id}  {t.query}  — {t.matches_7d} papers in the last 7 days" for t in topics]
+            for t in topics:
+                lines.append(f"#{t.id}  {t.query}  — {t.matches_7d} papers in the last 7 days")
+                if t.refinement is not None:
+                    r = t.refinement
+                    lines.append(f"    suggested: {r.query} ({r.reason}); `refine {t.id} {r.phrase}` applies it")
             return "\n".join(lines)
         case Status():
             return render_status(message)

@@ -32,6 +32,7 @@ MAX_ID = 100
 
 SIMILAR = "similar"
 UNSUBSCRIBE = "unsubscribe"
+REFINE = "refine"
 LIKE = "like"
 DISLIKE = "dislike"
 
@@ -92,6 +93,10 @@ def _paper_actions(paper_id: str) -> tuple[Action, ...]:
     )
 
 
-def topic_actions(topic_id: int) -> tuple[Action, ...]:
-    """The buttons beside one of a channel's topics."""
-    return (Action(UNSUBSCRIBE, (str(topic_id),), f"Unsubscribe #{topic_id}", ActionStyle.DANGER),)
+def topic_actions(topic_id: int, refine_with: str | None = None) -> tuple[Action, ...]:
+    """The buttons beside one of a channel's topics (and applying a suggested exclusion, if any fits)."""
+    unsubscribe = Action(UNSUBSCRIBE, (str(topic_id),), f"Unsubscribe #{topic_id}", ActionStyle.DANGER)
+    if refine_with is None:
+        return (unsubscribe,)
+    refine = Action(REFINE, (str(topic_id), refine_with), f'Apply -"{refine_with}"'[:75], ActionStyle.PRIMARY)
+    return (refine, unsubscribe) if fits(refine) else (unsubscribe,)

@@ -526,12 +526,32 @@ class WeeklyRollup:
 
 
 @dataclass(frozen=True, slots=True)
+class Refinement:
+    """A change to a topic that the channel's votes suggest (`bot.refine`); applied only by a manager."""
+
+    phrase: str
+    query: str
+    """The topic's query with the phrase excluded."""
+    disliked_with: int
+    disliked: int
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"{self.disliked_with} of the {self.disliked} papers this channel disliked under it are about "
+            f"“{self.phrase}”, and none it liked"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TopicSummary:
     id: int
     query: str
     matches_7d: int
     created_by: str = ""
     actions: tuple[Action, ...] = ()
+    refinement: Refinement | None = None
+    """What the channel's votes suggest for this topic (its action is among `actions`)."""
 
 
 @dataclass(frozen=True, slots=True)

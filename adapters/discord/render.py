@@ -597,7 +597,13 @@ def _render_topics(message: TopicList) -> list[DiscordPost]:
     for topic in message.topics:
         fld = _field(
             f"#{topic.id} · {topic.matches_7d} match{'es' if topic.matches_7d != 1 else ''} in 7 days",
-            safe(topic.query) + (f"\nadded by {safe(topic.created_by)}" if topic.created_by else ""),
+            safe(topic.query)
+            + (f"\nadded by {safe(topic.created_by)}" if topic.created_by else "")
+            + (
+                f"\nsuggested: `{safe(topic.refinement.query)}`: {safe(topic.refinement.reason)}"
+                if topic.refinement is not None
+                else ""
+            ),
         )
         size = len(fld["name"]) + len(fld["value"])
         if embed and (len(embed["fields"]) >= 10 or embed_chars(embed) + size > 2900):

@@ -514,6 +514,9 @@ def _render_topics(message: TopicList) -> list[SlackPost]:
         )
         if topic.created_by:
             text += f" · added by {escape(topic.created_by)}"
+        if topic.refinement is not None:
+            r = topic.refinement
+            text += f"\n_suggested: `{escape(truncate(r.query, 300))}`: {escape(r.reason)}_"
         blocks.append(_section(text, accessory(topic.actions)))
     tail: list[dict[str, Any]] = []
     if not message.topics:

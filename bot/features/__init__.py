@@ -55,7 +55,7 @@ def command_registry(s: Services) -> CommandRegistry:
         )
         .include(
             subscriptions.router,
-            subscriptions.TopicServices(s.channels, store.subscriptions, store.papers, s.clock),
+            subscriptions.TopicServices(s.channels, store.subscriptions, store.papers, s.clock, store.votes),
         )
         .include(digest.router, digest.DigestServices(s.channels, s.digests, s.clock, s.runner, s.schedule))
         .include(

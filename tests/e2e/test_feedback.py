@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.learning import MIN_VOTES
-from bot.types import ChannelRef, Digest, PaperList, Platform, TextReply
+from bot.types import ChannelRef, Digest, PaperList, Platform, TextReply, TopicList
 from tests.e2e.conftest import HERE, OTHER, Harness
 
 ELSEWHERE = ChannelRef(HERE.platform, "W2", HERE.channel_id)
@@ -146,3 +146,73 @@ async def test_platform_votes_do_not_mix(harness: Harness) -> None:
     await harness.one(f"like {today.papers[0].paper.id}", discord)
     assert await harness.app.db.votes.count(HERE) == 0
     assert await harness.app.db.votes.count(discord) == 1
+
+
+async def _disliked_under_agent(h: Harness) -> tuple[str, list[str]]:
+    """Dislike every stored `agent` paper that has the topic's most common AI keyword: (keyword, ids)."""
+    found = await h.one("search agent")
+    assert isinstance(found, PaperList)
+    everything = [p.paper for p in found.papers]
+    everything += [p for p in (await h.app.db.papers.recent(2000)) if p.id not in {q.id for q in everything}]
+    from bot.query import match, parse
+
+    agent = parse("agent")
+    under = [p for p in everything if match(agent, p) is not None]
+    counts: dict[str, list[str]] = {}
+    for paper in under:
+        for keyword in {k.casefold() for k in paper.ai_keywords}:
+            counts.setdefault(keyword, []).append(paper.id)
+    keyword, ids = max(((k, v) for k, v in counts.items() if "agent" not in k), key=lambda kv: (len(kv[1]), kv[0]))
+    assert len(ids) >= 4, "the sample has a shared keyword under agent"
+    for paper_id in ids:
+        await h.one(f"dislike {paper_id}")
+    return keyword, ids
+
+
+async def test_topics_suggest_a_refinement_that_a_manager_applies(harness: Harness) -> None:
+    await harness.one("subscribe agent")
+    _, disliked = await _disliked_under_agent(harness)
+    topics = await harness.one("topics")
+    assert isinstance(topics, TopicList)
+    (topic,) = topics.topics
+    assert topic.refinement is not None, "the votes point to an exclusion"
+    papers = await harness.app.db.papers.get_many(disliked)
+    phrase = topic.refinement.phrase.casefold()
+    assert sum(phrase in {k.casefold() for k in p.ai_keywords} for p in papers.values()) >= 4
+    assert topic.refinement.disliked_with >= 4 and "none it liked" in topic.refinement.reason
+    assert topic.query == "agent", "suggested, not applied"
+    (apply, _unsubscribe) = topic.actions
+    assert apply.command == "refine" and apply.args[0] == str(topic.id)
+    refused = await harness.one(f"refine {topic.id} {apply.args[1]}", manager=False)
+    assert isinstance(refused, TextReply) and refused.is_error
+    assert (await harness.app.db.subscriptions.get(HERE, topic.id)).query == "agent"  # type: ignore[union-attr]
+    done = text_of(await harness.one(f"refine {topic.id} {apply.args[1]}"))
+    assert done.startswith(f'Topic #{topic.id} is now `agent -"')
+    stored = await harness.app.db.subscriptions.get(HERE, topic.id)
+    assert stored is not None and stored.query == topic.refinement.query
+    assert stored.created_at == (await harness.app.db.subscriptions.list(HERE))[0].created_at
+
+
+async def test_refine_refuses_what_it_cannot_do(harness: Harness) -> None:
+    await harness.one("subscribe agent")
+    assert "no topic #99" in text_of(await harness.one("refine 99 web agent"))
+    assert "topic id" in text_of(await harness.one("refine x web agent"))
+    await harness.one('subscribe agent -"web agent"')
+    topics = await harness.app.db.subscriptions.list(HERE)
+    duplicate = text_of(await harness.one(f"refine {topics[0].id} web agent"))
+    assert "already follows" in duplicate
+    assert [s.query for s in await harness.app.db.subscriptions.list(HERE)] == ["agent", 'agent -"web agent"']
+
+
+async def test_no_refinement_without_enough_dislikes_or_from_another_channel(harness: Harness) -> None:
+    await harness.one("subscribe agent")
+    await harness.one("subscribe agent", OTHER)
+    # Another channel's dislikes suggest nothing here.
+    found = await harness.one("search agent")
+    assert isinstance(found, PaperList)
+    for p in found.papers:
+        await harness.one(f"dislike {p.paper.id}", OTHER)
+    topics = await harness.one("topics")
+    assert isinstance(topics, TopicList)
+    assert all(t.refinement is None for t in topics.topics)
+    assert [a.command for a in topics.topics[0].actions] == ["unsubscribe"]

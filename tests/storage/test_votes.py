@@ -79,3 +79,14 @@ async def test_the_tally_counts_likes_and_dislikes_per_paper(db: Database) -> No
     await db.votes.cast(RANDOM, "2402.17764", "U9", -1, now=NOW)
     assert await db.votes.tally(GENERAL) == {"2402.17764": (2, 1), "2402.17765": (0, 1)}
     assert await db.votes.tally(RANDOM) == {"2402.17764": (0, 1)}
+
+
+async def test_a_topic_query_changes_in_place_and_only_in_its_channel(db: Database) -> None:
+    await _channels(db, GENERAL, RANDOM)
+    sub = await db.subscriptions.add(GENERAL, "agent", created_by="U1", now=NOW, limit=25)
+    other = await db.subscriptions.add(GENERAL, 'agent -"web agent"', created_by="U1", now=NOW, limit=25)
+    assert sub is not None and other is not None
+    assert await db.subscriptions.set_query(RANDOM, sub.id, "agent -html") is None, "not that channel's topic"
+    assert await db.subscriptions.set_query(GENERAL, sub.id, 'AGENT -"web agent"') is None, "a duplicate"
+    changed = await db.subscriptions.set_query(GENERAL, sub.id, "agent -html")
+    assert changed is not None and (changed.id, changed.query, changed.created_at) == (sub.id, "agent -html", NOW)
