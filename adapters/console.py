@@ -22,7 +22,7 @@ class ConsoleAdapter:
 
     def __init__(self, clock: Clock, out: TextIO | None = None, channel: ChannelRef = CONSOLE_CHANNEL) -> None:
         self._clock = clock
-        self._out = out or sys.stdout
+        self._given_out = out
         self.channel = channel
         self._core: CommandPort | None = None
         self._posted: dict[str, str] = {}
@@ -30,6 +30,11 @@ class ConsoleAdapter:
     @property
     def connected(self) -> bool:
         return True
+
+    @property
+    def _out(self) -> TextIO:
+        # Read at each write, so a caller can send posts elsewhere (`digest run --json` keeps stdout JSON).
+        return self._given_out or sys.stdout
 
     @property
     def platform(self) -> Platform:

@@ -371,7 +371,12 @@ async def _digest(app: Paperboy, args: argparse.Namespace) -> int:
         )
         print(_digest_json(ref, digest.day, "preview", digest) if args.json else render_text(digest))
         return 0
-    run = await app.runner.run(ref, manual=True)
+    if args.json:
+        # What the console channel posts goes to stderr: stdout carries the JSON only.
+        with contextlib.redirect_stdout(sys.stderr):
+            run = await app.runner.run(ref, manual=True)
+    else:
+        run = await app.runner.run(ref, manual=True)
     ok = 0 if run.outcome.value in ("sent", "recovered", "already", "empty") else 1
     if args.json:
         posted = None
