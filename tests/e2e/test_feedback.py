@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.learning import MIN_VOTES
 from bot.types import ChannelRef, Digest, PaperList, Platform, TextReply, TopicList
 from tests.e2e.conftest import HERE, OTHER, Harness
@@ -216,3 +218,32 @@ async def test_no_refinement_without_enough_dislikes_or_from_another_channel(har
     assert isinstance(topics, TopicList)
     assert all(t.refinement is None for t in topics.topics)
     assert [a.command for a in topics.topics[0].actions] == ["unsubscribe"]
+
+
+async def test_a_database_cut_mid_vote_loses_nothing_and_doubles_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.votes
+    from bot.errors import StoreUnavailable
+    from bot.outage import UNAVAILABLE_REPLY
+
+    today = await harness.one("today 1")
+    assert isinstance(today, PaperList)
+    paper = today.papers[0].paper.id
+    await harness.one(f"like {paper}")
+
+    def cut(*_: object) -> object:
+        # The connection is lost between the vote's two statements, inside its transaction.
+        raise StoreUnavailable("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(storage.votes, "insert_for", cut)
+        reply = await harness.one(f"dislike {paper}")
+        assert isinstance(reply, TextReply) and reply.is_error and UNAVAILABLE_REPLY in reply.text
+    assert [(v.paper_id, v.value) for v in await harness.app.db.votes.list(HERE)] == [(paper, 1)], "nothing lost"
+    # Back: the same press works once, and pressing it twice at once still leaves one vote.
+    import asyncio
+
+    await asyncio.gather(harness.say(f"dislike {paper}", user="U2"), harness.say(f"dislike {paper}", user="U2"))
+    votes = sorted((v.user_id, v.value) for v in await harness.app.db.votes.list(HERE))
+    assert votes in ([("U1", 1), ("U2", -1)], [("U1", 1)]), votes
