@@ -31,6 +31,7 @@ from bot import actions as codec
 from bot.types import (
     Action,
     ActionStyle,
+    CommandSpec,
     Digest,
     DigestEntry,
     DigestReason,
@@ -626,3 +627,27 @@ __all__ = [
     "escape",
     "render",
 ]
+
+
+HOME_COMMANDS = 40
+"""Slack allows 100 blocks in a Home view; the commands take one section each, with room to spare."""
+
+
+def render_home(specs: Sequence[CommandSpec], command: str = "/papers") -> dict[str, Any]:
+    """The App Home tab: what Paperboy does and how, and every command (from the core's specs)."""
+    blocks: list[dict[str, Any]] = [
+        _header("Paperboy"),
+        _section(
+            "The day's trending machine-learning papers from Hugging Face Daily Papers, in your channels.\n"
+            f"• In a channel: `{command} subscribe <query>` follows a topic; its matches arrive with the "
+            "daily digest.\n"
+            "• 👍 and 👎 on any paper teach that channel's digest what to put first; "
+            f"`{command} why <arXiv id>` says what they changed.\n"
+            "• Here, in the *Messages* tab, type any command without the slash: `today 3`, `search moe`, "
+            "`paper 2402.17764`."
+        ),
+        {"type": "divider"},
+    ]
+    for spec in specs[:HOME_COMMANDS]:
+        blocks.append(_section(f"`{escape(truncate(spec.usage, 200))}`\n{escape(truncate(spec.summary, 400))}"))
+    return {"type": "home", "blocks": blocks}

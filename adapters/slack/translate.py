@@ -90,6 +90,42 @@ def app_mention(body: Mapping[str, Any], *, permission: Permission, received_at:
     )
 
 
+def direct_message(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> CommandInvocation:
+    """A `message.im` event (a person typing in Paperboy's Messages tab) -> invocation; `today 3` runs it.
+
+    Only what a person typed: edits, joins, bot messages (Paperboy's own replies among them) are refused.
+    """
+    event = body.get("event")
+    if not isinstance(event, Mapping) or event.get("type") != "message" or event.get("channel_type") != "im":
+        raise UnsupportedPayload("not a direct message")
+    if event.get("subtype") is not None or event.get("bot_id") is not None or event.get("bot_profile") is not None:
+        raise UnsupportedPayload("not a message a person typed")
+    channel_id = _str(event.get("channel"))
+    user_id = _str(event.get("user"))
+    team_id = workspace_of(body)
+    _ids("message.im", team_id, channel_id, user_id)
+    text = _str(event.get("text")).strip()
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return CommandInvocation(
+        channel=ChannelRef(Platform.SLACK, team_id, channel_id),
+        user=UserRef(user_id),
+        text=text,
+        permission=permission,
+        received_at=received_at,
+        is_direct_message=True,
+    )
+
+
+def home_opened(body: Mapping[str, Any]) -> tuple[str, str]:
+    """An `app_home_opened` event on the Home tab -> (workspace, user) whose Home to publish."""
+    event = body.get("event")
+    if not isinstance(event, Mapping) or event.get("type") != "app_home_opened" or event.get("tab") != "home":
+        raise UnsupportedPayload("not the Home tab opening")
+    team_id, user_id = workspace_of(body), _str(event.get("user"))
+    _ids("app_home_opened", team_id, _str(event.get("channel")) or "D0", user_id)
+    return team_id, user_id
+
+
 def block_action(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> CommandInvocation:
     """A `block_actions` payload for one of Paperboy's buttons (or menu options) -> the command it names."""
     actions = body.get("actions")
