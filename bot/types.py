@@ -90,6 +90,8 @@ class CommandInvocation:
     command: str | None = None
     args: tuple[str, ...] = ()
     options: tuple[tuple[str, str | int], ...] = ()
+    channel_name: str = ""
+    """The channel's name as the platform sent it (Slack's `ml-papers`), for replies; "" when unknown."""
 
 
 class ActionStyle(enum.StrEnum):

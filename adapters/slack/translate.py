@@ -32,6 +32,16 @@ def _ids(what: str, team_id: str, channel_id: str, user_id: str) -> None:
             raise UnsupportedPayload(f"{what} without a valid {name} id")
 
 
+_CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
+
+
+def _channel_name(name: str) -> str:
+    """A Slack channel name worth showing ("" for DMs, legacy private groups and anything odd)."""
+    if name in ("directmessage", "privategroup", "mpdm") or not _CHANNEL_NAME.fullmatch(name):
+        return ""
+    return name
+
+
 def _is_dm(channel_id: str, channel_name: str = "", channel_type: str = "") -> bool:
     return channel_name == "directmessage" or channel_type == "im" or channel_id.startswith("D")
 
@@ -65,6 +75,7 @@ def slash_command(body: Mapping[str, Any], *, permission: Permission, received_a
         permission=permission,
         received_at=received_at,
         is_direct_message=_is_dm(channel_id, _str(body.get("channel_name"))),
+        channel_name=_channel_name(_str(body.get("channel_name"))),
     )
 
 
@@ -162,4 +173,5 @@ def block_action(body: Mapping[str, Any], *, permission: Permission, received_at
         is_direct_message=_is_dm(channel_id, channel_name),
         command=pressed.command,
         args=pressed.args,
+        channel_name=_channel_name(channel_name),
     )

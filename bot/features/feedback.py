@@ -56,12 +56,14 @@ async def _vote(ctx: Ctx, paper_id: str, value: int) -> TextReply:
     now = services.clock.now()
     after = await services.votes.cast(ctx.channel, paper.id, ctx.user.user_id, value, now=now)
     count = await services.votes.count(ctx.channel)
+    name = ctx.invocation.channel_name
+    here = f"#{name}" if name else "this channel"
     if after == 0:
-        said = f"Taken back: your {'👍' if value > 0 else '👎'} on “{_title(paper)}” no longer counts here."
+        said = f"Taken back: your {'👍' if value > 0 else '👎'} on “{_title(paper)}” no longer counts in {here}."
     elif after > 0:
-        said = f"Noted: this channel will see more papers like “{_title(paper)}”."
+        said = f"Noted: {here} will see more papers like “{_title(paper)}”."
     else:
-        said = f"Noted: this channel will see fewer papers like “{_title(paper)}”."
+        said = f"Noted: {here} will see fewer papers like “{_title(paper)}”."
     s = channel.settings
     if s.learning is False:
         state = "Learning is off here, so votes do not reorder the digest (`settings learning on`)."

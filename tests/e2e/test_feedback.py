@@ -247,3 +247,19 @@ async def test_a_database_cut_mid_vote_loses_nothing_and_doubles_nothing(
     await asyncio.gather(harness.say(f"dislike {paper}", user="U2"), harness.say(f"dislike {paper}", user="U2"))
     votes = sorted((v.user_id, v.value) for v in await harness.app.db.votes.list(HERE))
     assert votes in ([("U1", 1), ("U2", -1)], [("U1", 1)]), votes
+
+
+async def test_the_acknowledgement_names_the_channel_when_the_platform_does(harness: Harness) -> None:
+    from dataclasses import replace as with_
+
+    from bot.types import CommandInvocation, Permission, UserRef
+
+    today = await harness.one("today 1")
+    assert isinstance(today, PaperList)
+    paper = today.papers[0].paper.id
+    base = CommandInvocation(HERE, UserRef("U1"), "", Permission(False), harness.clock.now())
+    pressed = with_(base, text=f"like {paper}", command="like", args=(paper,), channel_name="ml-papers")
+    (reply,) = await harness.app.engine.handle(pressed)
+    assert text_of(reply).startswith("Noted: #ml-papers will see more papers like")
+    (again,) = await harness.app.engine.handle(pressed)
+    assert "no longer counts in #ml-papers" in text_of(again)

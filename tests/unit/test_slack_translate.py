@@ -189,3 +189,13 @@ def test_a_direct_message_is_a_command_and_bot_messages_are_not() -> None:
     assert tr.home_opened(home_opened_event(user="U7")) == ("T1", "U7")
     with pytest.raises(tr.UnsupportedPayload):
         tr.home_opened(home_opened_event(tab="messages"))
+
+
+def test_the_channel_name_is_kept_only_when_it_is_a_plain_channel_name() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    body = {"team_id": "T1", "channel_id": "C1", "user_id": "U1", "text": "like 2402.17764"}
+    named = translate.slash_command(body | {"channel_name": "ml-papers"}, permission=Permission(True), received_at=now)
+    assert named.channel_name == "ml-papers"
+    for odd in ("directmessage", "privategroup", "<!channel>", "x" * 200, ""):
+        inv = translate.slash_command(body | {"channel_name": odd}, permission=Permission(True), received_at=now)
+        assert inv.channel_name == "", odd
