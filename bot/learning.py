@@ -1,9 +1,10 @@
 """What a channel's votes teach: a small per-channel model that orders its digest, and says how.
 
 The model is Rocchio relevance feedback over a paper's *features*: its Hugging Face AI keywords
-(`keyword: web agent`), its authors (`author: Yann LeCun`) and the stems of its title words
-(`title word: diffusion`). Abstracts are left out on purpose: keywords already summarise them, and
-a few dozen features per paper keep a fan-out over thousands of channels cheap.
+(`keyword: web agent`), its first five authors and its last (`author: Yann LeCun`) and the stems of
+up to eight title words (`title word: diffusion`, common words left out). Abstracts are left out on
+purpose: keywords already summarise them, and a couple of dozen features per paper keep a fan-out over
+thousands of channels cheap (`FeaturePool` narrows each model to the features of the day's papers).
 
 A paper the channel voted on counts once, by the sign of its net vote (more likes than dislikes:
 liked). For each feature f, with L the liked and D the disliked papers::

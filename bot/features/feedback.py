@@ -15,10 +15,10 @@ from datetime import date
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import CommandError, Context, Router
-from bot.features.params import PaperId, day_label, parse_query
+from bot.features.params import PaperId, day_label
 from bot.learning import MIN_VOTES, ChannelModel, is_active, net_votes, tally
 from bot.ports import DeliveryStore, PaperStore, SubscriptionStore, VoteStore
-from bot.query import match
+from bot.query import QuerySyntaxError, match, parse
 from bot.ranking import HALF_LIFE_DAYS
 from bot.types import ChannelSettings, Paper, TextReply, Vote
 
@@ -110,7 +110,11 @@ async def why(ctx: Ctx, paper: PaperId) -> TextReply:
     lines = [f"Why “{_title(found)}” ({found.id}) sits where it does here:"]
     matched = []
     for sub in await services.subscriptions.list(ctx.channel):
-        m = match(parse_query(sub.query), found)
+        try:
+            query = parse(sub.query)
+        except QuerySyntaxError:
+            continue  # stored queries were valid when stored; the digest skips such a one too
+        m = match(query, found)
         if m is not None:
             matched.append(f"topic #{sub.id} `{sub.query}` (matched: {', '.join(dict.fromkeys(m.reasons))})")
     if matched:

@@ -182,9 +182,10 @@ Phrase = Annotated[str, Arg("The phrase to exclude", metavar="phrase", rest=True
 
 @router.command(audience=Audience.MANAGERS)
 async def refine(ctx: Ctx, topic: TopicNumber, phrase: Phrase) -> TextReply:
-    """Exclude a phrase from one of this channel's topics (the button `topics` shows when votes suggest one).
+    """Exclude a phrase from one of this channel's topics (the Apply button of `topics`).
 
-    `refine 3 web agent` turns topic #3 `agent` into `agent -"web agent"`, keeping its id and its start.
+    `topics` offers it when the channel's votes suggest an exclusion. `refine 3 web agent` turns
+    topic #3 `agent` into `agent -"web agent"`, keeping its id and its start.
     """
     subs = ctx.services.subscriptions
     sub = await subs.get(ctx.channel, topic)
