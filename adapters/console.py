@@ -22,7 +22,7 @@ class ConsoleAdapter:
 
     def __init__(self, clock: Clock, out: TextIO | None = None, channel: ChannelRef = CONSOLE_CHANNEL) -> None:
         self._clock = clock
-        self._out = out or sys.stdout
+        self._given_out = out
         self.channel = channel
         self._core: CommandPort | None = None
         self._posted: dict[str, str] = {}
@@ -30,6 +30,11 @@ class ConsoleAdapter:
     @property
     def connected(self) -> bool:
         return True
+
+    @property
+    def _out(self) -> TextIO:
+        # Read at each write, so a caller can send posts elsewhere (`digest run --json` keeps stdout JSON).
+        return self._given_out or sys.stdout
 
     @property
     def platform(self) -> Platform:
@@ -99,12 +104,14 @@ class ConsoleAdapter:
         found = self._posted.get(delivery_id)
         return {0: found} if found else {}
 
-    async def repl(self, stdin: TextIO | None = None) -> None:
-        """Read `/papers ...` lines until EOF or `quit`."""
+    async def repl(self, stdin: TextIO | None = None, *, interactive: bool = True) -> None:
+        """Read `/papers ...` lines until EOF or `quit` (not `interactive`: no banner, no prompts)."""
         source = stdin or sys.stdin
-        self._out.write("Paperboy console channel. Type `/papers help`, or `quit`.\n")
+        if interactive:
+            self._out.write("Paperboy console channel. Type `/papers help`, or `quit`.\n")
         while True:
-            self._out.write("> ")
+            if interactive:
+                self._out.write("> ")
             self._out.flush()
             line = await asyncio.to_thread(source.readline)
             if not line or line.strip() in ("quit", "exit"):

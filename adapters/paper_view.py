@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.types import WEEKDAYS, ArtifactKind, ChannelRef, ChannelSettings, Digest, FollowUp, Paper, Platform, Trajectory
+from bot.types import (
+    WEEKDAYS,
+    ArtifactKind,
+    ChannelRef,
+    ChannelSettings,
+    Digest,
+    DigestEntry,
+    FollowUp,
+    Paper,
+    Platform,
+    Trajectory,
+)
 
 _ANY_CHANNEL = ChannelRef(Platform.CONSOLE, "-", "-")
 
@@ -75,6 +86,17 @@ _FOLLOWUP_LABELS = {
     ArtifactKind.SPACE: ("🚀", "Space"),
 }
 _HUB_PATHS = {ArtifactKind.MODEL: "", ArtifactKind.DATASET: "datasets/", ArtifactKind.SPACE: "spaces/"}
+
+
+def feedback_line(entry: DigestEntry) -> str:
+    """What this channel's votes did to the entry and, when the channel shows them, its votes here ("")."""
+    parts = []
+    if entry.learned is not None:
+        parts.append(entry.learned.line)
+    if entry.votes is not None:
+        up, down = entry.votes
+        parts.append(f"votes here: 👍 {up} · 👎 {down}")
+    return " · ".join(parts)
 
 
 def followup_parts(message: FollowUp) -> tuple[str, str, str | None, str]:

@@ -85,7 +85,11 @@ def render_text(message: Message) -> str:
             if not topics:
                 return "This channel follows no topics yet. `subscribe <query>` adds one."
             lines = [f"== Topics ({len(topics)}/{limit}) =="]
-            lines += [f"#{t.id}  {t.query}  — {t.matches_7d} papers in the last 7 days" for t in topics]
+            for t in topics:
+                lines.append(f"#{t.id}  {t.query}  — {t.matches_7d} papers in the last 7 days")
+                if t.refinement is not None:
+                    r = t.refinement
+                    lines.append(f"    suggested: {r.query} ({r.reason}); `refine {t.id} {r.phrase}` applies it")
             return "\n".join(lines)
         case Status():
             return render_status(message)
@@ -120,6 +124,9 @@ def render_digest(d: Digest) -> str:
         for e in entries:
             rank += 1
             note = f"rising: {paper_view.climb(e.trajectory)}" if e.trajectory is not None else ""
+            feedback = paper_view.feedback_line(e)
+            if feedback:
+                note = f"{note} · {feedback}" if note else feedback
             lines += _paper_block(rank, ListedPaper(e.paper, e.matched), note=note)
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ fresh PostgreSQL database created on that server for the run and dropped after i
 together, each with half of the 50 requests/s; lost and duplicated posts are read from the fake as before.
 
 1. digest build: 10,000 channels with 30,000 topic subscriptions (bench/match.py's realistic queries)
+   (then again with 5,000 of them learning from 200 votes each, next to the same build without votes)
    against one Daily Papers day of 200 papers: select every digest (`bot.digest.select_entries` with
    `topic_windows`) and render it (Slack and Discord renderers), with one PaperIndex per channel (no
    sharing) and with one index shared by the fan-out (what `build_digest` does: one index per distinct
@@ -69,6 +70,7 @@ from match import load_day_range, query_pool  # noqa: E402  (bench/match.py, on 
 from adapters.discord import render as discord_render  # noqa: E402
 from adapters.slack import render as slack_render  # noqa: E402
 from bot.digest import select_entries, topic_windows  # noqa: E402
+from bot.learning import ChannelModel, FeaturePool  # noqa: E402
 from bot.query import match, parse  # noqa: E402
 from bot.topic_index import PaperIndex  # noqa: E402
 from bot.types import Channel, ChannelRef, Digest, Paper, Platform, Subscription  # noqa: E402
@@ -163,6 +165,8 @@ def bench_build(channels: int, topics_per_channel: int, seed: int, sample: int, 
         "one process, one core; target < 2 s on 2 cores)"
     )
 
+    bench_learned(world, papers, trending, index, shared_s, seed, votes_per_channel=200)
+
     # Per-channel index: no sharing at all (PaperIndex built inside select_entries for each channel).
     sampled = world[:sample]
     start = time.perf_counter()
@@ -192,6 +196,61 @@ def bench_build(channels: int, topics_per_channel: int, seed: int, sample: int, 
     print(
         f"speed-up vs naive: shared index {naive_s / shared_s:.0f}x, per-channel index {naive_s / per_channel_s:.1f}x "
         "(selection only; target >= 10x)"
+    )
+
+
+def bench_learned(
+    world: list[tuple[Channel, list[Subscription]]],
+    papers: list[Paper],
+    trending: list[Paper],
+    index: PaperIndex,
+    reference_s: float,
+    seed: int,
+    votes_per_channel: int,
+) -> None:
+    """Half the channels with `votes_per_channel` votes each on earlier archive papers (and the day's):
+    each builds its learned model (`bot.learning.ChannelModel`, what `DigestBuilder.model` does once its
+    votes are read) and selects with it. The reference is the same fan-out without learning, above."""
+    rng = random.Random(seed + 1)
+    voted_pool = load_day_range("daily_papers_2025-04.json", 2_000) + papers
+    by_id = {p.id: p for p in voted_pool}
+    # What the store's tally gives a channel: (likes, dislikes) per paper.
+    learning = [
+        (c, s, {p.id: (1, 0) if rng.random() < 0.6 else (0, 1) for p in rng.sample(voted_pool, votes_per_channel)})
+        for c, s in world[::2]
+    ]
+    plain = world[1::2]
+    gc.collect()
+
+    start, cpu = time.perf_counter(), time.process_time()
+    pool = FeaturePool(papers)  # what DigestBuilder shares across the fan-out, with the index
+    for channel, subscriptions, votes in learning:
+        model = ChannelModel.from_tally(votes, by_id, pool)
+        select_entries(
+            channel,
+            trending_pool=trending,
+            topic_pool=papers,
+            windows=topic_windows(channel, subscriptions),
+            posted=set(),
+            papers_day=DAY,
+            index=index,
+            model=model,
+        )
+    for channel, subscriptions in plain:
+        select_entries(
+            channel,
+            trending_pool=trending,
+            topic_pool=papers,
+            windows=topic_windows(channel, subscriptions),
+            posted=set(),
+            papers_day=DAY,
+            index=index,
+        )
+    learned_s, learned_cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(
+        f"select, {len(learning):,} channels learning ({votes_per_channel} votes each) + {len(plain):,} plain: "
+        f"{learned_s:.2f} s (CPU {learned_cpu:.2f} s; model build included; target < 2 s) "
+        f"vs {reference_s:.2f} s without votes in this run"
     )
 
 

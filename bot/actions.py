@@ -32,6 +32,9 @@ MAX_ID = 100
 
 SIMILAR = "similar"
 UNSUBSCRIBE = "unsubscribe"
+REFINE = "refine"
+LIKE = "like"
+DISLIKE = "dislike"
 
 _LEGACY_PREFIXES = {"paperboy_more_like_this": SIMILAR, "paperboy_unsubscribe": UNSUBSCRIBE}
 _LEGACY_NAMES = {"unsub": UNSUBSCRIBE}
@@ -83,9 +86,17 @@ def paper_actions(paper: Paper) -> tuple[Action, ...]:
 @functools.lru_cache(maxsize=4096)
 def _paper_actions(paper_id: str) -> tuple[Action, ...]:
     # A digest fan-out attaches these to the same few hundred papers thousands of times: share them.
-    return (Action(SIMILAR, (paper_id,), "More like this"),)
+    return (
+        Action(LIKE, (paper_id,), "👍"),
+        Action(DISLIKE, (paper_id,), "👎"),
+        Action(SIMILAR, (paper_id,), "More like this"),
+    )
 
 
-def topic_actions(topic_id: int) -> tuple[Action, ...]:
-    """The buttons beside one of a channel's topics."""
-    return (Action(UNSUBSCRIBE, (str(topic_id),), f"Unsubscribe #{topic_id}", ActionStyle.DANGER),)
+def topic_actions(topic_id: int, refine_with: str | None = None) -> tuple[Action, ...]:
+    """The buttons beside one of a channel's topics (and applying a suggested exclusion, if any fits)."""
+    unsubscribe = Action(UNSUBSCRIBE, (str(topic_id),), f"Unsubscribe #{topic_id}", ActionStyle.DANGER)
+    if refine_with is None:
+        return (unsubscribe,)
+    refine = Action(REFINE, (str(topic_id), refine_with), f'Apply -"{refine_with}"'[:75], ActionStyle.PRIMARY)
+    return (refine, unsubscribe) if fits(refine) else (unsubscribe,)

@@ -16,19 +16,30 @@ import functools
 import heapq
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import feed
 from bot.actions import paper_actions
-from bot.ports import DeliveryStore, PaperStore, SourceHealthLog, SubscriptionStore
+from bot.learning import ChannelModel, FeaturePool, is_active
+from bot.ports import DeliveryStore, PaperStore, SourceHealthLog, SubscriptionStore, VoteStore
 from bot.query import QuerySyntaxError, TopicQuery, match, parse
 from bot.rising import MAX_PER_DIGEST as MAX_RISING
 from bot.rising import WITHIN_DAYS, rising_papers
 from bot.topic_index import PaperIndex
-from bot.types import Channel, ChannelRef, Digest, DigestEntry, DigestReason, Paper, Subscription, Trajectory
+from bot.types import (
+    Channel,
+    ChannelRef,
+    Digest,
+    DigestEntry,
+    DigestReason,
+    LearnedEffect,
+    Paper,
+    Subscription,
+    Trajectory,
+)
 
 RISING_CACHE_SECONDS = 30.0
 
@@ -149,6 +160,8 @@ def select_entries(
     papers_day: date,
     index: PaperIndex | None = None,
     rising: RisingPool | None = None,
+    model: ChannelModel | None = None,
+    votes: Mapping[str, tuple[int, int]] | None = None,
 ) -> list[DigestEntry]:
     """The pure selection, separated from storage so it can be tested and benchmarked alone.
 
@@ -157,6 +170,11 @@ def select_entries(
     instead of one index per channel. Each topic's matches within its window come best first, so a
     channel merges its topics' lists and checks eligibility (posted, withdrawn, min-upvotes) only until
     its digest is full, not once per matching paper.
+
+    `model`, the channel's learned ranking (`bot.learning`), orders the topic section (and the trending
+    one with `learn_trending`): every eligible match is then scored, and the best `max` by the learned
+    order are taken. It never adds or removes a match. `votes` (up, down) per paper are shown on the
+    entries when the channel asks for them.
     """
     s = channel.settings
 
@@ -175,24 +193,40 @@ def select_entries(
                 found = more if not found else found + tuple(r for r in more if r not in found)
         return found
 
+    def entry(p: Paper, reason: DigestReason) -> DigestEntry:
+        # Only a section the votes ordered says what they did: the trending one keeps its upvote order.
+        ordered = model is not None and (reason is DigestReason.TOPIC or s.learn_trending)
+        learned = model.effect(p) if model is not None and ordered else None
+        shown = votes.get(p.id, (0, 0)) if votes is not None else None
+        return DigestEntry(p, reason, reasons(p), paper_actions(p), learned=learned, votes=shown)
+
     entries: list[DigestEntry] = []
     chosen: set[str] = set()
     if s.trending:
-        for p in trending_pool:
+        trending: Iterable[Paper] = trending_pool
+        if model is not None and s.learn_trending:
+            trending = sorted((p for p in trending_pool if eligible(p)), key=model.order_key, reverse=True)
+        for p in trending:
             if len(chosen) >= s.max_papers:
                 break
             if eligible(p):
-                entries.append(DigestEntry(p, DigestReason.TRENDING, reasons(p), paper_actions(p)))
+                entries.append(entry(p, DigestReason.TRENDING))
                 chosen.add(p.id)
     taken = 0
-    candidates = hits[0].papers if len(hits) == 1 else heapq.merge(*(hit.papers for hit in hits), key=_best_first)
+    candidates: Iterable[Paper] = (
+        hits[0].papers if len(hits) == 1 else heapq.merge(*(hit.papers for hit in hits), key=_best_first)
+    )
+    if model is not None and hits:
+        # Every eligible match competes, so a liked kind of paper with few upvotes can still fit.
+        pool = {p.id: p for p in candidates if p.id not in chosen and eligible(p)}
+        candidates = sorted(pool.values(), key=lambda p: (-model.order_key(p), p.id))
     for p in candidates:
         if taken >= s.max_papers:
             break
         if p.id in chosen or not eligible(p):
             continue
         chosen.add(p.id)
-        entries.append(DigestEntry(p, DigestReason.TOPIC, reasons(p), paper_actions(p)))
+        entries.append(entry(p, DigestReason.TOPIC))
         taken += 1
     if s.rising and rising is not None:
         entries += _rising_entries(s.trending, rising, windows, posted | chosen)
@@ -222,8 +256,10 @@ class DigestBuilder:
         subscriptions: SubscriptionStore,
         deliveries: DeliveryStore,
         sources: SourceHealthLog | None = None,
+        votes: VoteStore | None = None,
     ) -> None:
         self._papers = papers
+        self._votes = votes
         self._subscriptions = subscriptions
         self._deliveries = deliveries
         self._sources = sources
@@ -243,15 +279,23 @@ class DigestBuilder:
             start = min(w.start for w in windows)
             if start <= papers_day:
                 topic_pool = await papers.arrived_between(start, papers_day)
+        votes = await self._votes.tally(channel.ref) if self._votes is not None else {}
+        index = _shared_index(tuple(topic_pool)) if topic_pool else None
+        # Against the fan-out's shared pool unless learning orders trending papers too (those may be
+        # outside the topic pool): then the exact model.
+        pool = index.derived(("features",), lambda: FeaturePool(index.by_id.values())) if index else None
+        model = await self.model(channel, votes, None if channel.settings.learn_trending else pool)
         entries = select_entries(
             channel,
             trending_pool=trending_pool,
             topic_pool=topic_pool,
-            index=_shared_index(tuple(topic_pool)) if topic_pool else None,
+            index=index,
             windows=windows,
             posted=await self._deliveries.posted_paper_ids(channel.ref),
             papers_day=papers_day,
             rising=await self.rising_pool(papers_day) if channel.settings.rising else None,
+            model=model,
+            votes=votes if channel.settings.votes_shown else None,
         )
         return Digest(
             channel.ref,
@@ -261,6 +305,16 @@ class DigestBuilder:
             note=await self._feed_note(),
             threads=channel.settings.threads,
         )
+
+    async def model(
+        self, channel: Channel, votes: Mapping[str, tuple[int, int]], pool: FeaturePool | None = None
+    ) -> ChannelModel | None:
+        """The channel's learned ranking, or None when learning is off for it (or nothing to learn)."""
+        if not votes or not is_active(channel.settings, sum(up + down for up, down in votes.values())):
+            return None
+        net = [pid for pid, (up, down) in votes.items() if up != down]
+        found = ChannelModel.from_tally(votes, await self._papers.get_many(net), pool)
+        return None if found.empty else found
 
     async def rising_pool(self, papers_day: date) -> RisingPool:
         """The day's climbers, read once per papers day and kept briefly: every channel of a fan-out
@@ -296,6 +350,30 @@ def _climb(t: Trajectory | None) -> list[object] | None:
     return None if t is None else [t.from_upvotes, t.to_upvotes, t.since.isoformat()]
 
 
+def _learned(effect: LearnedEffect | None) -> dict[str, object] | None:
+    if effect is None:
+        return None
+    return {
+        "direction": effect.direction,
+        "voted": effect.voted,
+        "feature": effect.feature,
+        "example": effect.example,
+        "score": effect.score,
+    }
+
+
+def _revive_learned(data: dict[str, object] | None) -> LearnedEffect | None:
+    if not data:
+        return None
+    return LearnedEffect(
+        int(str(data["direction"])),
+        int(str(data["voted"])),
+        str(data["feature"]),
+        str(data["example"]),
+        float(str(data.get("score", 0.0))),
+    )
+
+
 def digest_content(digest: Digest) -> str:
     entries = [
         {
@@ -306,6 +384,8 @@ def digest_content(digest: Digest) -> str:
             "comments": e.paper.comments,
             "stars": e.paper.github_stars,
             "climb": _climb(e.trajectory),
+            "learned": _learned(e.learned),
+            "votes": list(e.votes) if e.votes is not None else None,
         }
         for e in digest.entries
     ]
@@ -340,6 +420,9 @@ async def revive_digest(content: str, ref: ChannelRef, papers: PaperStore) -> Di
                 tuple(row["matched"]),
                 paper_actions(paper),
                 Trajectory(climb[0], climb[1], date.fromisoformat(climb[2])) if climb else None,
+                # Claims stored before feedback existed have neither.
+                learned=_revive_learned(row.get("learned")),
+                votes=tuple(row["votes"]) if row.get("votes") is not None else None,
             )
         )
     papers_day = date.fromisoformat(data["papers_day"]) if data["papers_day"] else None

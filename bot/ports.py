@@ -31,6 +31,7 @@ from bot.types import (
     SourceHealth,
     Subscription,
     UpsertResult,
+    Vote,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -232,6 +233,10 @@ class SubscriptionStore(Protocol):
 
     async def find(self, ref: ChannelRef, query: str) -> Subscription | None: ...
 
+    async def set_query(self, ref: ChannelRef, sub_id: int, query: str) -> Subscription | None:
+        """Change a topic's query, keeping its id and start; None when unknown or a duplicate."""
+        ...
+
     async def remove(self, ref: ChannelRef, sub_id: int) -> bool: ...
 
     async def count(self, ref: ChannelRef) -> int: ...
@@ -319,6 +324,22 @@ class KeyValueStore(Protocol):
     async def set(self, key: str, value: str) -> None: ...
 
 
+class VoteStore(Protocol):
+    """Each channel's votes on papers (`storage.votes`); every call is scoped to one channel."""
+
+    async def cast(self, ref: ChannelRef, paper_id: str, user_id: str, value: int, *, now: datetime) -> int:
+        """Record a vote (+1/-1); the same vote again takes it back. The user's vote afterwards (0: none)."""
+        ...
+
+    async def list(self, ref: ChannelRef) -> list[Vote]: ...
+
+    async def count(self, ref: ChannelRef) -> int: ...
+
+    async def tally(self, ref: ChannelRef) -> dict[str, tuple[int, int]]:
+        """(likes, dislikes) per paper voted on in this channel."""
+        ...
+
+
 class Store(Protocol):
     """Everything the core keeps: one database shared by every replica."""
 
@@ -348,6 +369,9 @@ class Store(Protocol):
 
     @property
     def followups(self) -> FollowUpStore: ...
+
+    @property
+    def votes(self) -> VoteStore: ...
 
     def advisory_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
         """Held by one replica at a time; entering yields whether this one got it."""

@@ -90,6 +90,8 @@ class CommandInvocation:
     command: str | None = None
     args: tuple[str, ...] = ()
     options: tuple[tuple[str, str | int], ...] = ()
+    channel_name: str = ""
+    """The channel's name as the platform sent it (Slack's `ml-papers`), for replies; "" when unknown."""
 
 
 class ActionStyle(enum.StrEnum):
@@ -266,6 +268,12 @@ class ChannelSettings:
     """The weekday (Monday 0) of the weekly rollup, or None when it is off."""
     threads: bool = False
     """Open a discussion thread on each digest (Discord text and announcement channels), named by day."""
+    learning: bool | None = None
+    """Whether the channel's votes order its digest (`bot.learning`); None: on once it has enough votes."""
+    learn_trending: bool = False
+    """Whether learning reorders the trending section too (the topic section only, by default)."""
+    votes_shown: bool = False
+    """Whether the digest shows each paper's votes in this channel."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,12 +418,48 @@ class Trajectory:
 
 
 @dataclass(frozen=True, slots=True)
+class Vote:
+    """One user's vote on one paper in one channel: +1 like, -1 dislike."""
+
+    paper_id: str
+    user_id: str
+    value: int
+    voted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedEffect:
+    """What a channel's votes did to one paper's place, in words a channel can check (`bot.learning`).
+
+    `direction` is +1 (ranked up) or -1 (ranked down); `voted` how many papers the channel liked (up) or
+    disliked (down) that share the paper's strongest `feature` ("keyword: web agent", "author: ...");
+    `example` the title of one of them.
+    """
+
+    direction: int
+    voted: int
+    feature: str
+    example: str
+    score: float = 0.0
+
+    @property
+    def line(self) -> str:
+        verb, what = ("ranked up", "liked") if self.direction > 0 else ("ranked down", "disliked")
+        papers = "paper" if self.voted == 1 else "papers"
+        return f"{verb}: like {self.voted} {papers} this channel {what} ({self.feature}), e.g. “{self.example}”"
+
+
+@dataclass(frozen=True, slots=True)
 class DigestEntry:
     paper: Paper
     reason: DigestReason
     matched: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()
     trajectory: Trajectory | None = None
+    learned: LearnedEffect | None = None
+    """What the channel's votes did to this paper's place (None: nothing, or learning is off)."""
+    votes: tuple[int, int] | None = None
+    """(up, down) votes in this channel, when the channel shows them (`settings votes shown`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,12 +532,32 @@ class WeeklyRollup:
 
 
 @dataclass(frozen=True, slots=True)
+class Refinement:
+    """A change to a topic that the channel's votes suggest (`bot.refine`); applied only by a manager."""
+
+    phrase: str
+    query: str
+    """The topic's query with the phrase excluded."""
+    disliked_with: int
+    disliked: int
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"{self.disliked_with} of the {self.disliked} papers this channel disliked under it are about "
+            f"“{self.phrase}”, and none it liked"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TopicSummary:
     id: int
     query: str
     matches_7d: int
     created_by: str = ""
     actions: tuple[Action, ...] = ()
+    refinement: Refinement | None = None
+    """What the channel's votes suggest for this topic (its action is among `actions`)."""
 
 
 @dataclass(frozen=True, slots=True)

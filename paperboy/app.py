@@ -216,7 +216,7 @@ class Paperboy:
             policy=policy,
             sleep=self.sleep,
         )
-        digests = DigestBuilder(db.papers, db.subscriptions, db.deliveries, db.sources)
+        digests = DigestBuilder(db.papers, db.subscriptions, db.deliveries, db.sources, db.votes)
         runner = self._runner = DigestRunner(
             db.channels,
             db.deliveries,

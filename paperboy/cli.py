@@ -28,7 +28,7 @@ from bot.commands import CommandError
 from bot.config import LOG_LEVELS, Settings, SettingsError, load_settings
 from bot.crypto import SETTING as SECRET_KEY_SETTING
 from bot.crypto import SecretKeyError, generate_key
-from bot.digest import DigestBuilder
+from bot.digest import DigestBuilder, revive_digest
 from bot.errors import PaperboyError, SourceError, StoreUnavailable
 from bot.features import command_specs
 from bot.features.params import parse_query
@@ -38,7 +38,7 @@ from bot.progress import PageProgress
 from bot.search import Search
 from bot.sources.files import count_records, iter_daily_papers_files
 from bot.sources.hf import HfDailyPapers
-from bot.types import ChannelRef, Digest, ListedPaper, PaperList, Platform, UpsertResult
+from bot.types import ChannelRef, DeliveryKind, Digest, ListedPaper, PaperList, Platform, UpsertResult
 from paperboy.app import CHAT, COMMANDS, DISCORD_SYNC, POST, RUN, Paperboy, Profile
 from storage.database import Database
 
@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="start every configured adapter and the scheduler")
     sub.add_parser("demo", help="a non-interactive tour on the bundled sample (no tokens, no network)")
-    sub.add_parser("chat", help="the console channel: type /papers commands")
+    ch = sub.add_parser("chat", help="the console channel: type /papers commands (or pipe them, one a line)")
+    ch.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, e.g. 2025-11-29T09:00Z)")
 
     ing = sub.add_parser("ingest", help="fetch papers into the database")
     which = ing.add_mutually_exclusive_group()
@@ -116,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     dg.add_argument("action", choices=("preview", "run"))
     dg.add_argument("--channel", required=True, type=_channel, help="PLATFORM:WORKSPACE:CHANNEL")
     dg.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, e.g. 2025-11-29T09:00Z)")
-    dg.add_argument("--json", action="store_true", help="print the digest (preview) or the run's outcome as JSON")
+    dg.add_argument("--json", action="store_true", help="print the digest as JSON: channel, day, outcome, entries")
 
     pv = sub.add_parser("preview", help="write an HTML page showing a channel's next digest as Slack and Discord")
     pv.add_argument("--channel", type=_channel, help="PLATFORM:WORKSPACE:CHANNEL (default: a new channel)")
@@ -224,7 +225,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _db(settings, args.action)
     clock: Clock = SystemClock()
     wall: Clock | None = None
-    at: datetime | None = getattr(args, "at", None) if command in ("digest", "jobs") else None
+    at: datetime | None = getattr(args, "at", None) if command in ("digest", "jobs", "chat") else None
     if at is not None:
         if at.tzinfo is None:
             raise UsageError("--at needs a timezone, e.g. 2025-11-29T09:00+00:00 or ...Z")
@@ -435,40 +436,66 @@ async def _digest(app: Paperboy, args: argparse.Namespace) -> int:
     if channel is None:
         raise UsageError(f"Paperboy has no channel {ref.key}; channels appear when someone uses /papers there")
     if args.action == "preview":
-        digest = await DigestBuilder(app.db.papers, app.db.subscriptions, app.db.deliveries).build(
+        digest = await DigestBuilder(app.db.papers, app.db.subscriptions, app.db.deliveries, votes=app.db.votes).build(
             channel, now=app.clock.now()
         )
-        if args.json:
-            print(json.dumps(_digest_json(digest), indent=2, ensure_ascii=False))
-        else:
-            print(render_text(digest))
+        print(_digest_json(ref, digest.day, "preview", digest) if args.json else render_text(digest))
         return 0
-    run = await app.runner.run(ref, manual=True)
+    if args.json:
+        # What the console channel posts goes to stderr: stdout carries the JSON only.
+        with contextlib.redirect_stdout(sys.stderr):
+            run = await app.runner.run(ref, manual=True)
+    else:
+        run = await app.runner.run(ref, manual=True)
     ok = run.outcome.value in ("sent", "recovered", "already", "empty")
     if args.json:
-        row = {"channel": ref.key, "outcome": run.outcome.value, "ok": ok, "papers": run.papers}
-        print(json.dumps({**row, "day": run.day.isoformat() if run.day else None, "detail": run.detail}))
-    else:
-        print(f"{ref.key}: {run.outcome.value} ({run.papers} papers){' — ' + run.detail if run.detail else ''}")
+        posted = None
+        if run.day is not None:
+            delivery = await app.db.deliveries.get_by_key(ref, DeliveryKind.DIGEST, run.day.isoformat())
+            if delivery is not None and delivery.content:
+                posted = await revive_digest(delivery.content, ref, app.db.papers)
+        extra = {"ok": ok, "papers": run.papers}
+        print(_digest_json(ref, run.day, run.outcome.value, posted, detail=run.detail, extra=extra))
+        return 0 if ok else 1
+    print(f"{ref.key}: {run.outcome.value} ({run.papers} papers){' — ' + run.detail if run.detail else ''}")
     return 0 if ok else 1
 
 
-def _digest_json(digest: Digest) -> dict[str, Any]:
-    """The digest a channel would get, as data: each paper, why it is in (trending or a topic), what matched."""
+def _digest_json(
+    ref: ChannelRef,
+    day: date | None,
+    outcome: str,
+    digest: Digest | None,
+    detail: str = "",
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """A digest for a script: each entry's id, why it is there, what matched and what the votes did."""
     entries = [
         {
             "id": e.paper.id,
             "title": e.paper.title,
+            "upvotes": e.paper.upvotes,
             "reason": e.reason.value,
             "matched": list(e.matched),
-            "upvotes": e.paper.upvotes,
+            "learned": None
+            if e.learned is None
+            else {"effect": e.learned.line, "direction": e.learned.direction, "score": e.learned.score},
             "url": e.paper.hf_url,
         }
-        for e in digest.entries
+        for e in (digest.entries if digest is not None else ())
     ]
-    papers_day = digest.papers_day.isoformat() if digest.papers_day else None
-    head = {"channel": digest.channel.key, "day": digest.day.isoformat(), "papers_day": papers_day}
-    return {**head, "note": digest.note, "papers": entries}
+    body: dict[str, Any] = {
+        "channel": ref.key,
+        "day": day.isoformat() if day else None,
+        "outcome": outcome,
+        "papers_day": digest.papers_day.isoformat() if digest is not None and digest.papers_day else None,
+        "note": digest.note if digest is not None else None,
+        "entries": entries,
+        **(extra or {}),
+    }
+    if detail:
+        body["detail"] = detail
+    return json.dumps(body, indent=2, ensure_ascii=False)
 
 
 async def _preview(app: Paperboy, args: argparse.Namespace) -> int:
@@ -501,7 +528,8 @@ async def _preview(app: Paperboy, args: argparse.Namespace) -> int:
 async def _chat(app: Paperboy) -> int:
     console = app.console
     assert console is not None, "the chat profile connects the console channel"
-    await console.repl()
+    # Piped in (a script, an evaluation): no banner or prompts, just each command's replies.
+    await console.repl(interactive=sys.stdin.isatty())
     return 0
 
 

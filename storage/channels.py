@@ -45,6 +45,9 @@ def _to_channel(row: Row[Any]) -> Channel:
             rising=row.rising,
             weekly_day=row.weekly_day,
             threads=row.threads,
+            learning=row.learning,
+            learn_trending=row.learn_trending,
+            votes_shown=row.votes_shown,
         ),
         paused_reason=row.paused_reason,
         last_digest_at=row.last_digest_at,
@@ -86,6 +89,9 @@ class ChannelRepository:
                 rising=defaults.rising,
                 weekly_day=defaults.weekly_day,
                 threads=defaults.threads,
+                learning=defaults.learning,
+                learn_trending=defaults.learn_trending,
+                votes_shown=defaults.votes_shown,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["platform", "workspace_id", "channel_id"])
@@ -124,6 +130,9 @@ class ChannelRepository:
                 rising=settings.rising,
                 weekly_day=settings.weekly_day,
                 threads=settings.threads,
+                learning=settings.learning,
+                learn_trending=settings.learn_trending,
+                votes_shown=settings.votes_shown,
             )
         async with self._engine.begin() as conn:
             if values:

@@ -29,6 +29,7 @@ from storage.kv import KeyValueRepository
 from storage.papers import PaperRepository
 from storage.replicas import ReplicaRepository
 from storage.subscriptions import SubscriptionRepository
+from storage.votes import VoteRepository
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ class Database:
         self.deliveries = DeliveryRepository(engine, self.dialect)
         self.replicas = ReplicaRepository(engine, self.dialect)
         self.followups = FollowUpRepository(engine, self.dialect)
+        self.votes = VoteRepository(engine, self.dialect)
         self.sources = SourceHealthRepository(sessions, self.dialect)
         self.kv = KeyValueRepository(sessions, self.dialect)
         self.inbound = InboundRepository(engine, self.dialect)

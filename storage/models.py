@@ -148,6 +148,9 @@ class ChannelRow(Base):
     rising: Mapped[bool] = mapped_column(Boolean, default=True)
     weekly_day: Mapped[int | None] = mapped_column(Integer)
     threads: Mapped[bool] = mapped_column(Boolean, default=False)
+    learning: Mapped[bool | None] = mapped_column(Boolean)
+    learn_trending: Mapped[bool] = mapped_column(Boolean, default=False)
+    votes_shown: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str | None] = mapped_column(Text)
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -168,6 +171,18 @@ class SubscriptionRow(Base):
 
     # One topic per channel and normalised query: concurrent identical subscribes store one (0002).
     __table_args__ = (Index("uq_subscriptions_channel_query", "channel_pk", "query_normalised", unique=True),)
+
+
+class VoteRow(Base):
+    """One user's vote on one paper in one channel (0004): +1 like, -1 dislike; no row, no vote."""
+
+    __tablename__ = "votes"
+
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+    voted_at: Mapped[datetime]
 
 
 class DeliveryRow(Base):

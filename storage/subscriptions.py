@@ -13,7 +13,8 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, delete, func, literal, select
+from sqlalchemy import ColumnElement, Row, Table, delete, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.types import ChannelRef, Subscription
@@ -92,6 +93,23 @@ class SubscriptionRepository:
     async def find(self, ref: ChannelRef, query: str) -> Subscription | None:
         found = await self._select(ref, SUBSCRIPTIONS.c.query_normalised == normalise_query(query))
         return found[0] if found else None
+
+    async def set_query(self, ref: ChannelRef, sub_id: int, query: str) -> Subscription | None:
+        """Change one topic's query, keeping its id and start (so no match since the last digest is lost).
+
+        None when the channel has no such topic or already follows an equal query (the unique index).
+        """
+        stmt = (
+            update(SUBSCRIPTIONS)
+            .where(SUBSCRIPTIONS.c.id == sub_id, SUBSCRIPTIONS.c.channel_pk == CHANNEL_PK.scalar_subquery())
+            .values(query=query, query_normalised=normalise_query(query))
+        )
+        try:
+            async with self._engine.begin() as conn:
+                changed = (await conn.execute(stmt, channel_params(ref))).rowcount
+        except IntegrityError:
+            return None
+        return await self.get(ref, sub_id) if changed else None
 
     async def remove(self, ref: ChannelRef, sub_id: int) -> bool:
         stmt = delete(SUBSCRIPTIONS).where(

@@ -44,7 +44,7 @@ from adapters.slack import inbound, translate
 from adapters.slack.ack import ACK_ANSWER_BUDGET, AckAnswer
 from adapters.slack.installations import SealedInstallationStore, TokenTables, seal_stored
 from adapters.slack.manifest import BOT_SCOPES
-from adapters.slack.render import SlackPost, delivery_marker, marker_position, render
+from adapters.slack.render import SlackPost, delivery_marker, marker_position, render, render_home
 from bot import actions as codec
 from bot.clock import Clock
 from bot.config import SlackPermissionRule, SlackSettings
@@ -489,6 +489,8 @@ class SlackAdapter:
         app.action({"type": "block_actions", "action_id": codec.ID_PATTERN})(self._on_action)
         app.event("app_uninstalled")(self._on_app_uninstalled)
         app.event("tokens_revoked")(self._on_tokens_revoked)
+        app.event("app_home_opened")(self._on_home_opened)
+        app.event("message")(self._on_message)
 
     async def _route_once(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Socket Mode's (and HTTP mode's, again) routing: what is not Paperboy's is acknowledged and dropped
@@ -537,6 +539,12 @@ class SlackAdapter:
         await ack()
         self._spawn(self._run_action(body, client))
 
+    async def _on_message(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        self._spawn(self._run_direct_message(body, client))
+
+    async def _on_home_opened(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        self._spawn(self._publish_home(body, client))
+
     async def _on_app_uninstalled(self, body: dict[str, Any]) -> None:
         await self._workspace_removed(translate.workspace_of(body), "app_uninstalled")
 
@@ -583,6 +591,39 @@ class SlackAdapter:
             return
         thread_ts = event.get("thread_ts")
         await self._run(invocation, ReplyTarget(self, client, thread_ts=thread_ts, user_id=invocation.user.user_id))
+
+    async def _run_direct_message(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        event = body.get("event") or {}
+        try:
+            translate.direct_message(body, permission=Permission(False), received_at=self._clock.now())
+        except translate.UnsupportedPayload as exc:
+            # Paperboy's own replies come back as message.im too: not a command, not a warning.
+            logger.debug("slack: ignoring a message: %s", exc)
+            return
+        try:
+            permission = await self._permission(client, translate.workspace_of(body), str(event.get("user", "")))
+            invocation = translate.direct_message(body, permission=permission, received_at=self._clock.now())
+        except (translate.UnsupportedPayload, SlackClientError) as exc:
+            logger.warning("slack: ignoring a direct message: %s", exc)
+            return
+        if not invocation.text:
+            return
+        await self._run(invocation, ReplyTarget(self, client, user_id=str(event.get("user", "")), direct=True))
+
+    async def _publish_home(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The Home tab: how to use Paperboy, with the commands the core serves (from its specs)."""
+        assert self._core is not None, "SlackAdapter.start() was not called"
+        try:
+            team_id, user_id = translate.home_opened(body)
+        except translate.UnsupportedPayload as exc:
+            logger.debug("slack: ignoring app_home_opened: %s", exc)
+            return
+        try:
+            await client.views_publish(user_id=user_id, view=render_home(self._core.specs(), self._settings.command))
+        except SlackApiError as exc:
+            logger.warning(
+                "slack: views.publish failed workspace=%s user=%s: %s", team_id, user_id, exc.response.get("error")
+            )
 
     async def _run_action(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         user = body.get("user") or {}
@@ -701,7 +742,10 @@ class ReplyTarget:
         user_id: str | None = None,
         replace_original: bool | None = None,
         ack: AckAnswer | None = None,
+        direct: bool = False,
     ) -> None:
+        self._direct = direct
+        """Replies in a direct message: private ones are simply posted there (only the user sees the DM)."""
         self._adapter = adapter
         self._ack = ack
         self._client = client
@@ -718,7 +762,7 @@ class ReplyTarget:
     async def deliver(self, channel: ChannelRef, posts: list[SlackPost], *, private: bool) -> None:
         if len(posts) != 1:
             self.no_ack()
-        if private:
+        if private and not self._direct:
             await self.deliver_private(posts, channel)
             return
         if self._response_url is not None and len(posts) == 1:

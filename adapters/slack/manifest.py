@@ -9,7 +9,8 @@ from bot.types import CommandSpec
 
 # commands: /papers; chat:write(.public): post digests (public channels without an invite);
 # app_mentions:read: "@Paperboy today"; channels/groups:history: find an earlier post by its metadata after a
-# crash (conversations.history); users:read: the "admins" permission rule (users.info); im:write: DMs.
+# crash (conversations.history); users:read: the "admins" permission rule (users.info); im:write: DMs;
+# im:history: commands typed in the Messages tab (message.im).
 BOT_SCOPES: tuple[str, ...] = (
     "commands",
     "chat:write",
@@ -19,8 +20,9 @@ BOT_SCOPES: tuple[str, ...] = (
     "groups:history",
     "users:read",
     "im:write",
+    "im:history",
 )
-BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_uninstalled", "tokens_revoked")
+BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_uninstalled", "tokens_revoked", "app_home_opened", "message.im")
 
 USAGE_HINT_COMMANDS = 5
 """The slash command's hint shows the first few subcommands' usage (built from the specs) and `help`."""
@@ -74,6 +76,13 @@ def slack_manifest(
         },
         "features": {
             "bot_user": {"display_name": "Paperboy", "always_online": True},
+            # The Home tab (a how-to, published on app_home_opened) and the Messages tab, where the same
+            # commands can be typed as plain text (`today 3`, `search moe`).
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": False,
+            },
             "slash_commands": [slash],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},

@@ -31,6 +31,7 @@ from bot import actions as codec
 from bot.types import (
     Action,
     ActionStyle,
+    CommandSpec,
     Digest,
     DigestEntry,
     DigestReason,
@@ -491,6 +492,9 @@ _ENTRY_MARKERS = {DigestReason.TRENDING: "🔥 ", DigestReason.TOPIC: "", Digest
 
 def _digest_entry_block(entry: DigestEntry, rank: int) -> dict[str, Any]:
     note = f"rising: {paper_view.climb(entry.trajectory)}" if entry.trajectory is not None else ""
+    feedback = paper_view.feedback_line(entry)
+    if feedback:
+        note = f"{note} · {feedback}" if note else feedback
     return _paper_block(
         entry.paper,
         matched=entry.matched,
@@ -511,6 +515,9 @@ def _render_topics(message: TopicList) -> list[SlackPost]:
         )
         if topic.created_by:
             text += f" · added by {escape(topic.created_by)}"
+        if topic.refinement is not None:
+            r = topic.refinement
+            text += f"\n_suggested: `{escape(truncate(r.query, 300))}`: {escape(r.reason)}_"
         blocks.append(_section(text, accessory(topic.actions)))
     tail: list[dict[str, Any]] = []
     if not message.topics:
@@ -622,3 +629,27 @@ __all__ = [
     "escape",
     "render",
 ]
+
+
+HOME_COMMANDS = 40
+"""Slack allows 100 blocks in a Home view; the commands take one section each, with room to spare."""
+
+
+def render_home(specs: Sequence[CommandSpec], command: str = "/papers") -> dict[str, Any]:
+    """The App Home tab: what Paperboy does and how, and every command (from the core's specs)."""
+    blocks: list[dict[str, Any]] = [
+        _header("Paperboy"),
+        _section(
+            "The day's trending machine-learning papers from Hugging Face Daily Papers, in your channels.\n"
+            f"• In a channel: `{command} subscribe <query>` follows a topic; its matches arrive with the "
+            "daily digest.\n"
+            "• 👍 and 👎 on any paper teach that channel's digest what to put first; "
+            f"`{command} why <arXiv id>` says what they changed.\n"
+            "• Here, in the *Messages* tab, type any command without the slash: `today 3`, `search moe`, "
+            "`paper 2402.17764`."
+        ),
+        {"type": "divider"},
+    ]
+    for spec in specs[:HOME_COMMANDS]:
+        blocks.append(_section(f"`{escape(truncate(spec.usage, 200))}`\n{escape(truncate(spec.summary, 400))}"))
+    return {"type": "home", "blocks": blocks}

@@ -32,6 +32,16 @@ def _ids(what: str, team_id: str, channel_id: str, user_id: str) -> None:
             raise UnsupportedPayload(f"{what} without a valid {name} id")
 
 
+_CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
+
+
+def _channel_name(name: str) -> str:
+    """A Slack channel name worth showing ("" for DMs, legacy private groups and anything odd)."""
+    if name in ("directmessage", "privategroup", "mpdm") or not _CHANNEL_NAME.fullmatch(name):
+        return ""
+    return name
+
+
 def _is_dm(channel_id: str, channel_name: str = "", channel_type: str = "") -> bool:
     return channel_name == "directmessage" or channel_type == "im" or channel_id.startswith("D")
 
@@ -65,6 +75,7 @@ def slash_command(body: Mapping[str, Any], *, permission: Permission, received_a
         permission=permission,
         received_at=received_at,
         is_direct_message=_is_dm(channel_id, _str(body.get("channel_name"))),
+        channel_name=_channel_name(_str(body.get("channel_name"))),
     )
 
 
@@ -88,6 +99,42 @@ def app_mention(body: Mapping[str, Any], *, permission: Permission, received_at:
         received_at=received_at,
         is_direct_message=_is_dm(channel_id, channel_type=_str(event.get("channel_type"))),
     )
+
+
+def direct_message(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> CommandInvocation:
+    """A `message.im` event (a person typing in Paperboy's Messages tab) -> invocation; `today 3` runs it.
+
+    Only what a person typed: edits, joins, bot messages (Paperboy's own replies among them) are refused.
+    """
+    event = body.get("event")
+    if not isinstance(event, Mapping) or event.get("type") != "message" or event.get("channel_type") != "im":
+        raise UnsupportedPayload("not a direct message")
+    if event.get("subtype") is not None or event.get("bot_id") is not None or event.get("bot_profile") is not None:
+        raise UnsupportedPayload("not a message a person typed")
+    channel_id = _str(event.get("channel"))
+    user_id = _str(event.get("user"))
+    team_id = workspace_of(body)
+    _ids("message.im", team_id, channel_id, user_id)
+    text = _str(event.get("text")).strip()
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return CommandInvocation(
+        channel=ChannelRef(Platform.SLACK, team_id, channel_id),
+        user=UserRef(user_id),
+        text=text,
+        permission=permission,
+        received_at=received_at,
+        is_direct_message=True,
+    )
+
+
+def home_opened(body: Mapping[str, Any]) -> tuple[str, str]:
+    """An `app_home_opened` event on the Home tab -> (workspace, user) whose Home to publish."""
+    event = body.get("event")
+    if not isinstance(event, Mapping) or event.get("type") != "app_home_opened" or event.get("tab") != "home":
+        raise UnsupportedPayload("not the Home tab opening")
+    team_id, user_id = workspace_of(body), _str(event.get("user"))
+    _ids("app_home_opened", team_id, _str(event.get("channel")) or "D0", user_id)
+    return team_id, user_id
 
 
 def block_action(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> CommandInvocation:
@@ -126,4 +173,5 @@ def block_action(body: Mapping[str, Any], *, permission: Permission, received_at
         is_direct_message=_is_dm(channel_id, channel_name),
         command=pressed.command,
         args=pressed.args,
+        channel_name=_channel_name(channel_name),
     )

@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.commands import CommandRegistry
 from bot.digest import DigestBuilder
 from bot.digest_run import DigestRunner
-from bot.features import admin, digest, help, papers, subscriptions
+from bot.features import admin, digest, feedback, help, papers, subscriptions
 from bot.ports import RemotePapers, ScheduleListener, Store
 from bot.search import Search
 from bot.types import CommandSpec
@@ -34,7 +34,7 @@ class Services:
     schedule: ScheduleListener | None = None
 
 
-ROUTERS = (papers.router, subscriptions.router, digest.router, admin.router, help.router)
+ROUTERS = (papers.router, feedback.router, subscriptions.router, digest.router, admin.router, help.router)
 """Every family, in the order `command_registry` includes them."""
 
 
@@ -49,8 +49,14 @@ def command_registry(s: Services) -> CommandRegistry:
         CommandRegistry()
         .include(papers.router, papers.PaperServices(store.papers, s.search, s.clock, s.remote, store.sources))
         .include(
+            feedback.router,
+            feedback.FeedbackServices(
+                s.channels, store.votes, store.papers, store.subscriptions, store.deliveries, s.clock
+            ),
+        )
+        .include(
             subscriptions.router,
-            subscriptions.TopicServices(s.channels, store.subscriptions, store.papers, s.clock),
+            subscriptions.TopicServices(s.channels, store.subscriptions, store.papers, s.clock, store.votes),
         )
         .include(digest.router, digest.DigestServices(s.channels, s.digests, s.clock, s.runner, s.schedule))
         .include(

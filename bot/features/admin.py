@@ -41,10 +41,13 @@ def describe_settings(s: ChannelSettings) -> str:
         return "on" if v else "off"
 
     weekly = f"on {WEEKDAYS[s.weekly_day]}" if s.weekly_day is not None else "off"
+    learning = "auto" if s.learning is None else onoff(s.learning)
     return (
         f"max {s.max_papers} papers per digest section · min-upvotes {s.min_upvotes} · "
         f"trending {onoff(s.trending)} · weekends {onoff(s.weekends)} · empty {onoff(s.empty)} · "
-        f"followups {onoff(s.followups)} · rising {onoff(s.rising)} · weekly {weekly} · threads {onoff(s.threads)}"
+        f"followups {onoff(s.followups)} · rising {onoff(s.rising)} · weekly {weekly} · threads {onoff(s.threads)} · "
+        f"learning {learning} · learning-trending {onoff(s.learn_trending)} · "
+        f"votes {'shown' if s.votes_shown else 'hidden'}"
     )
 
 
@@ -69,7 +72,24 @@ def apply_setting(s: ChannelSettings, key: str, value: str, day: str | None = No
         return replace(s, max_papers=_number(value, 1, MAX_PER_DIGEST, key))
     if key == "min-upvotes":
         return replace(s, min_upvotes=_number(value, 0, MAX_MIN_UPVOTES, key))
+    if key == "votes":
+        shown = {"shown": True, "show": True, "hidden": False, "hide": False}.get(
+            value.lower(), _SWITCH.get(value.lower())
+        )
+        if shown is None:
+            raise CommandError("`votes` takes `shown` or `hidden`.")
+        return replace(s, votes_shown=shown)
     switch = _SWITCH.get(value.lower())
+    if key == "learning":
+        if value.lower() == "auto":
+            return replace(s, learning=None)
+        if switch is None:
+            raise CommandError("`learning` takes `on`, `off` or `auto` (on once the channel has 5 votes).")
+        return replace(s, learning=switch)
+    if key == "learning-trending":
+        if switch is None:
+            raise CommandError("`learning-trending` takes `on` or `off`.")
+        return replace(s, learn_trending=switch)
     if key == "weekly":
         if switch is None and day is None:  # `settings weekly friday`
             return replace(s, weekly_day=_weekday(value))
@@ -88,7 +108,20 @@ def apply_setting(s: ChannelSettings, key: str, value: str, day: str | None = No
 
 
 SettingKey = Annotated[
-    Literal["max", "min-upvotes", "trending", "weekends", "empty", "followups", "rising", "weekly", "threads"],
+    Literal[
+        "max",
+        "min-upvotes",
+        "trending",
+        "weekends",
+        "empty",
+        "followups",
+        "rising",
+        "weekly",
+        "threads",
+        "learning",
+        "learning-trending",
+        "votes",
+    ],
     Arg("Which setting", what="setting"),
 ]
 SettingValue = Annotated[str, Arg("Its new value: a number, or on/off", metavar="VALUE")]
@@ -109,7 +142,10 @@ async def settings(
     `followups` on/off (reply in a paper's thread when its code, models, datasets or Spaces appear),
     `rising` on/off (bring back a paper of your interests that climbs fast), `weekly on [monday|...]`
     or `weekly off` (a rollup of the week's topics, at the digest time), `threads` on/off (open a
-    discussion thread on each digest, named by day, in a Discord text or announcement channel).
+    discussion thread on each digest, named by day, in a Discord text or announcement channel),
+    `learning` on/off/auto (order the topic section by this channel's 👍/👎; auto: on once it has 5
+    votes), `learning-trending` on/off
+    (let the votes reorder the trending section too), `votes shown|hidden` (votes on each digest paper).
     """
     channel = await ctx.services.channels.ensure(ctx.channel)
     if key is None:

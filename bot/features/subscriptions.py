@@ -12,10 +12,12 @@ from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import Arg, CommandError, Context, Router
 from bot.features.params import QUERY_EXAMPLE, parse_query
-from bot.ports import PaperStore, SubscriptionStore, Suggestion
+from bot.ports import PaperStore, SubscriptionStore, Suggestion, VoteStore
 from bot.query import TopicQuery, match
+from bot.refine import refined_query
+from bot.refine import suggest as suggest_refinement
 from bot.topic_index import PaperIndex
-from bot.types import Audience, ListedPaper, Paper, PaperList, TextReply, TopicList, TopicSummary
+from bot.types import Audience, ChannelRef, ListedPaper, Paper, PaperList, TextReply, TopicList, TopicSummary
 
 MAX_TOPICS = 25
 PREVIEW_DAYS = 7
@@ -27,6 +29,8 @@ class TopicServices:
     subscriptions: SubscriptionStore
     papers: PaperStore
     clock: Clock
+    votes: VoteStore | None = None
+    """The channel's votes, for the refinements they suggest (`bot.refine`)."""
 
 
 router: Router[TopicServices] = Router("topics")
@@ -132,16 +136,65 @@ async def unsubscribe(ctx: Ctx, topic: Topic) -> TextReply:
 
 @router.command()
 async def topics(ctx: Ctx) -> TopicList:
-    """This channel's topics, with ids and how many papers each matched in the last 7 days."""
+    """This channel's topics, with ids and how many papers each matched in the last 7 days.
+
+    When the channel's 👎 votes under a topic share a keyword none of its 👍 have, the topic shows the
+    exclusion they suggest, with a button that applies it (`refine`).
+    """
     services = ctx.services
     subs = await services.subscriptions.list(ctx.channel)
     index = PaperIndex(await recent_papers(services.papers, services.clock))
-    counts = index.evaluate_many([parse_query(s.query) for s in subs])
-    return TopicList(
-        channel=ctx.channel,
-        topics=tuple(
-            TopicSummary(s.id, s.query, len(c), created_by=s.created_by, actions=topic_actions(s.id))
-            for s, c in zip(subs, counts, strict=True)
-        ),
-        limit=MAX_TOPICS,
-    )
+    queries = [parse_query(s.query) for s in subs]
+    counts = index.evaluate_many(queries)
+    liked, disliked = await _voted(services, ctx.channel)
+    summaries = []
+    for sub, query, count in zip(subs, queries, counts, strict=True):
+        found = suggest_refinement(query, liked, disliked) if disliked else None
+        summaries.append(
+            TopicSummary(
+                sub.id,
+                sub.query,
+                len(count),
+                created_by=sub.created_by,
+                actions=topic_actions(sub.id, found.phrase if found else None),
+                refinement=found,
+            )
+        )
+    return TopicList(channel=ctx.channel, topics=tuple(summaries), limit=MAX_TOPICS)
+
+
+async def _voted(services: TopicServices, ref: ChannelRef) -> tuple[list[Paper], list[Paper]]:
+    """The papers this channel liked and disliked (by net vote)."""
+    if services.votes is None:
+        return [], []
+    tallies = await services.votes.tally(ref)
+    if not tallies:
+        return [], []
+    papers = await services.papers.get_many([pid for pid, (up, down) in tallies.items() if up != down])
+    liked = [p for pid, p in papers.items() if tallies[pid][0] > tallies[pid][1]]
+    disliked = [p for pid, p in papers.items() if tallies[pid][0] < tallies[pid][1]]
+    return liked, disliked
+
+
+TopicNumber = Annotated[int, Arg("Topic id (see `topics`)", metavar="id", min=1, max=10**9 - 1, what="topic id")]
+Phrase = Annotated[str, Arg("The phrase to exclude", metavar="phrase", rest=True)]
+
+
+@router.command(audience=Audience.MANAGERS)
+async def refine(ctx: Ctx, topic: TopicNumber, phrase: Phrase) -> TextReply:
+    """Exclude a phrase from one of this channel's topics (the Apply button of `topics`).
+
+    `topics` offers it when the channel's votes suggest an exclusion. `refine 3 web agent` turns
+    topic #3 `agent` into `agent -"web agent"`, keeping its id and its start.
+    """
+    subs = ctx.services.subscriptions
+    sub = await subs.get(ctx.channel, topic)
+    if sub is None:
+        raise CommandError(f"This channel has no topic #{topic}; `topics` lists its topics and ids.")
+    if not phrase.replace('"', "").strip():
+        raise CommandError("Give a phrase to exclude, for example `refine 3 web agent`.")
+    new_query = parse_query(refined_query(sub.query, phrase)).text
+    changed = await subs.set_query(ctx.channel, sub.id, new_query)
+    if changed is None:
+        raise CommandError(f"This channel already follows `{new_query[:120]}`; nothing was changed.")
+    return TextReply(f"Topic #{sub.id} is now `{changed.query}` (was `{sub.query}`). Its matches so far still count.")

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,38 @@ def test_a_job_runs_once_by_hand_at_a_pretend_time(tmp_path: Path) -> None:
 def test_jobs_mistakes_exit_2_with_one_line(data_dir: Path, args: tuple[str, ...], message: str) -> None:
     done = paperboy(data_dir, *args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_piped_chat_at_a_pretend_time_then_digest_as_json(tmp_path: Path) -> None:
+    """Scriptable for evaluation: commands piped one a line at a pretend time, the digest as JSON."""
+    assert paperboy(tmp_path, "ingest", "--sample").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    env |= {"PAPERBOY_DATA_DIR": str(tmp_path), "PAPERBOY_OFFLINE": "true"}
+    before = f"{(SAMPLE_LAST_DAY - timedelta(days=3)).isoformat()}T08:00:00+00:00"
+    at = f"{(SAMPLE_LAST_DAY + timedelta(days=1)).isoformat()}T09:00:00+00:00"
+    # No `quit`: the end of input ends the session. Subscribed days before, so the sample's last day matches.
+    lines = ["settings trending off", "settings max 3", "subscribe agent", "today 1"]
+    chat = subprocess.run(
+        [sys.executable, "-m", "paperboy", "chat", "--at", before],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert chat.returncode == 0, chat.stderr
+    assert "> " not in chat.stdout and "Type `/papers help`" not in chat.stdout, "no prompts when piped"
+    assert "Subscribed to `agent`" in chat.stdout
+    preview = paperboy(tmp_path, "digest", "preview", "--channel", "console:local:console", "--at", at, "--json")
+    assert preview.returncode == 0, preview.stderr
+    body = json.loads(preview.stdout)
+    assert body["channel"] == "console:local:console" and body["outcome"] == "preview"
+    assert body["day"] == (SAMPLE_LAST_DAY + timedelta(days=1)).isoformat()
+    assert body["entries"] and all(e["reason"] == "topic" and e["matched"] for e in body["entries"])
+    assert all({"id", "reason", "matched", "learned"} <= e.keys() for e in body["entries"])
+    run = paperboy(tmp_path, "digest", "run", "--channel", "console:local:console", "--at", at, "--json")
+    assert run.returncode == 0, run.stderr
+    posted = json.loads(run.stdout)
+    assert posted["outcome"] == "sent" and [e["id"] for e in posted["entries"]] == [e["id"] for e in body["entries"]]
+    assert "[posted to #console]" in run.stderr

@@ -118,11 +118,11 @@ def test_digest_preview_and_run_json(tmp_path: Path, hub: FakeHub) -> None:
     assert preview.returncode == 0, preview.stderr
     digest = json.loads(preview.stdout)
     assert digest["channel"] == "console:local:console" and digest["day"] == "2025-11-29"
-    assert digest["papers"] and {"id", "title", "reason", "matched", "url"} <= digest["papers"][0].keys()
-    assert {p["reason"] for p in digest["papers"]} <= {"trending", "topic", "rising"}
-    assert all(p["matched"] for p in digest["papers"] if p["reason"] == "topic")
+    assert digest["entries"] and {"id", "title", "reason", "matched", "url"} <= digest["entries"][0].keys()
+    assert {p["reason"] for p in digest["entries"]} <= {"trending", "topic", "rising"}
+    assert all(p["matched"] for p in digest["entries"] if p["reason"] == "topic")
     run = paperboy("digest", "run", "--channel", "console:local:console", "--at", at, "--json")
     assert run.returncode == 0, run.stderr
-    outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    outcome = json.loads(run.stdout)  # the console channel's post goes to stderr: stdout is JSON only
     assert outcome["channel"] == "console:local:console" and outcome["ok"] is True
-    assert outcome["outcome"] == "sent" and outcome["papers"] == len(digest["papers"])
+    assert outcome["outcome"] == "sent" and outcome["papers"] == len(digest["entries"])

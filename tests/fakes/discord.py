@@ -1125,6 +1125,8 @@ class FakeCore(ScriptedCore):
                 DigestEntry(paper(i), DigestReason.TRENDING, actions=paper_actions(paper(i))) for i in range(1, 13)
             )
             return [Digest(inv.channel, date(2026, 3, 2), entries)]
+        if word in ("like", "dislike"):
+            return [TextReply(f"Noted: {' '.join(said)}", private=True)]
         return [TextReply(f"ok: {' '.join(said)}")]
 
 

@@ -142,6 +142,8 @@ class FakeSlack:
         self.calls: list[ApiCall] = []
         self.posts: list[Post] = []
         self.ephemerals: list[Post] = []
+        self.home_views: list[tuple[str, dict[str, Any]]] = []
+        """views.publish calls: (user id, view)."""
         self.responses: list[tuple[str, dict[str, Any]]] = []
         """Replies to commands as the user sees them: POSTed to a response_url, or carried by the ack."""
         self.ack_answers: list[tuple[str, dict[str, Any]]] = []
@@ -377,6 +379,7 @@ class FakeSlack:
             "users.info": self._users_info,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "views.publish": self._views_publish,
         }.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
@@ -434,6 +437,23 @@ class FakeSlack:
         )
         self.posts.append(post)
         return {"ok": True, "channel": post.channel, "ts": post.ts, "message": {"text": post.text, "ts": post.ts}}
+
+    def _views_publish(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        """views.publish as documented: a user and a Home view of at most 100 blocks."""
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        user = str(args.get("user_id") or "")
+        if not user:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        blocks = view.get("blocks") or []
+        problems = _block_problems(blocks)
+        if len(blocks) > 100 or problems:
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        self.home_views.append((user, view))
+        return {"ok": True, "view": {"id": f"V{len(self.home_views)}", "type": "home", "blocks": blocks}}
 
     def _post_ephemeral(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         problem = self._message_problem(args)
@@ -589,6 +609,8 @@ class FakeCore(ScriptedCore):
             return [TopicList(inv.channel, (TopicSummary(7, "mixture of experts", 3, actions=topic_actions(7)),))]
         if word == "status":
             return [Status(inv.channel, True, dtime(9), "UTC", None, None, None, None, (), 10, date(2026, 11, 27), 1)]
+        if word in ("like", "dislike"):
+            return [TextReply(f"Noted: {word} {arg}", private=True)]
         if word == "unsubscribe":
             return [TextReply(f"Removed topic #{arg}.")]
         if word == "subscribe":
@@ -673,6 +695,47 @@ def mention_event(
     }
 
 
+def im_event(
+    text: str, *, team: str = "T1", channel: str = "D1", user: str = "U1", bot: bool = False
+) -> dict[str, Any]:
+    """A message.im delivery: someone typed in Paperboy's Messages tab (or, `bot`, Paperboy's own reply)."""
+    event: dict[str, Any] = {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": "1515449522.000017",
+        "event_ts": "1515449522.000017",
+        "channel_type": "im",
+    }
+    if bot:
+        event |= {"bot_id": "B1", "subtype": "bot_message"}
+    return {
+        "token": "verification_token",
+        "team_id": team,
+        "api_app_id": "A1",
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": 1515449522,
+        "authorizations": [{"team_id": team, "user_id": "UBOT1", "is_bot": True, "enterprise_id": None}],
+    }
+
+
+def home_opened_event(*, team: str = "T1", user: str = "U1", tab: str = "home") -> dict[str, Any]:
+    """An app_home_opened delivery, as Slack sends it when a user opens Paperboy's Home tab."""
+    return {
+        "token": "verification_token",
+        "team_id": team,
+        "api_app_id": "A1",
+        "event": {"type": "app_home_opened", "user": user, "channel": "D1", "tab": tab, "event_ts": "1515449522.0"},
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": 1515449522,
+        "authorizations": [{"team_id": team, "user_id": "UBOT1", "is_bot": True, "enterprise_id": None}],
+    }
+
+
 def action_payload(
     fake: FakeSlack, action_id: str, value: str, *, team: str = "T1", channel: str = "C1"
 ) -> dict[str, Any]:
@@ -698,6 +761,22 @@ def action_payload(
             }
         ],
     }
+
+
+def overflow_payload(fake: FakeSlack, menu: dict[str, Any], chosen: str, **where: str) -> dict[str, Any]:
+    """A press of one option (`chosen`, its value) of a rendered overflow menu, as Slack sends it."""
+    option = next(o for o in menu["options"] if o["value"] == chosen)
+    payload = action_payload(fake, menu["action_id"], chosen, **where)
+    payload["actions"] = [
+        {
+            "action_id": menu["action_id"],
+            "block_id": "b1",
+            "selected_option": option,
+            "type": "overflow",
+            "action_ts": "1548426417.840180",
+        }
+    ]
+    return payload
 
 
 def action_form(payload: dict[str, Any]) -> str:

@@ -52,7 +52,20 @@ def check_structure(m: dict[str, object]) -> None:
     )
     settings = m["settings"]
     assert isinstance(settings, dict)
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "app_uninstalled", "tokens_revoked"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_mention",
+        "app_uninstalled",
+        "tokens_revoked",
+        "app_home_opened",
+        "message.im",
+    }
+    # The Home tab (published on app_home_opened) and the Messages tab (commands typed in the DM).
+    assert features["app_home"] == {
+        "home_tab_enabled": True,
+        "messages_tab_enabled": True,
+        "messages_tab_read_only_enabled": False,
+    }
+    assert {"im:write", "im:history"} <= set(oauth["scopes"]["bot"]), "message.im needs im:history"
     assert settings["interactivity"]["is_enabled"] is True
 
 

@@ -68,6 +68,19 @@ def pressed(element: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
     return action.command, action.args
 
 
+def menu(element: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    """The commands of an overflow menu's options, as the translator reads them back."""
+    assert element["type"] == "overflow", element
+    found = [codec.decode(option["value"]) for option in element["options"]]
+    assert all(a is not None for a in found), element
+    return [(a.command, a.args) for a in found if a is not None]
+
+
+def paper_menu(paper_id: str) -> list[tuple[str, tuple[str, ...]]]:
+    """What every paper offers: 👍, 👎 and More like this."""
+    return [("like", (paper_id,)), ("dislike", (paper_id,)), ("similar", (paper_id,))]
+
+
 HOSTILE = (
     "<!channel> <!here> <@U123> <#C1|general> @here @channel @everyone & <https://evil.example|click> "
     "*bold* `code` <!subteam^S1>"
@@ -155,7 +168,7 @@ def test_every_paper_in_the_archive_renders_as_a_card_within_limits() -> None:
         assert len(posts) == 1
         assert_within_limits(posts)
         section = posts[0].blocks[1]
-        assert pressed(section["accessory"]) == ("similar", (paper.id,))
+        assert menu(section["accessory"]) == paper_menu(paper.id)
 
 
 def test_paper_blocks_are_exactly_what_slack_sdk_builds() -> None:
@@ -276,8 +289,8 @@ def test_long_digest_overflows_into_thread_within_limits() -> None:
     assert_within_limits(posts)
     assert len(posts) >= 2
     assert [p.thread for p in posts] == [False] + [True] * (len(posts) - 1)
-    buttons = [pressed(b["accessory"]) for p in posts for b in p.blocks if b["type"] == "section" and "accessory" in b]
-    assert buttons == [("similar", (e.paper.id,)) for e in digest.entries], "every paper once, in order"
+    buttons = [menu(b["accessory"]) for p in posts for b in p.blocks if b["type"] == "section" and "accessory" in b]
+    assert buttons == [paper_menu(e.paper.id) for e in digest.entries], "every paper once, in order"
     assert "thread" in json.dumps(posts[0].blocks)
 
 

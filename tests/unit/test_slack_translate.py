@@ -165,3 +165,37 @@ def test_an_argument_is_one_value_whatever_it_holds() -> None:
 def test_unknown_or_malformed_buttons_are_rejected(action_id: str, value: str) -> None:
     with pytest.raises(translate.UnsupportedPayload):
         translate.block_action(action_body(action_id, value), permission=EVERYONE, received_at=NOW)
+
+
+def test_a_direct_message_is_a_command_and_bot_messages_are_not() -> None:
+    from adapters.slack import translate as tr
+    from bot.types import Permission
+    from tests.fakes.slack import home_opened_event, im_event
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    inv = tr.direct_message(im_event("search moe &amp; rag"), permission=Permission(True), received_at=now)
+    assert (inv.text, inv.is_direct_message, inv.channel.channel_id, inv.user.user_id) == (
+        "search moe & rag",
+        True,
+        "D1",
+        "U1",
+    )
+    with pytest.raises(tr.UnsupportedPayload):
+        tr.direct_message(im_event("today", bot=True), permission=Permission(True), received_at=now)
+    edited = im_event("today")
+    edited["event"]["subtype"] = "message_changed"
+    with pytest.raises(tr.UnsupportedPayload):
+        tr.direct_message(edited, permission=Permission(True), received_at=now)
+    assert tr.home_opened(home_opened_event(user="U7")) == ("T1", "U7")
+    with pytest.raises(tr.UnsupportedPayload):
+        tr.home_opened(home_opened_event(tab="messages"))
+
+
+def test_the_channel_name_is_kept_only_when_it_is_a_plain_channel_name() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    body = {"team_id": "T1", "channel_id": "C1", "user_id": "U1", "text": "like 2402.17764"}
+    named = translate.slash_command(body | {"channel_name": "ml-papers"}, permission=Permission(True), received_at=now)
+    assert named.channel_name == "ml-papers"
+    for odd in ("directmessage", "privategroup", "<!channel>", "x" * 200, ""):
+        inv = translate.slash_command(body | {"channel_name": odd}, permission=Permission(True), received_at=now)
+        assert inv.channel_name == "", odd

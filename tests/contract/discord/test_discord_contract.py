@@ -194,10 +194,19 @@ async def test_public_reply_keeps_papers_visible_and_mentions_off(
     assert reply.body["allowed_mentions"]["parse"] == []
     buttons = [b for row in reply.body["components"] for b in row["components"]]
     assert [b["custom_id"] for b in buttons] == [
-        "pb:similar:2403.00001",
-        "pb:similar:2403.00002",
-        "pb:similar:2403.00003",
+        f"pb:{action}:2403.0000{n}" for n in (1, 2, 3) for action in ("like", "dislike", "similar")
     ]
+
+
+async def test_vote_buttons_run_like_and_dislike_privately(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    liked = await _run(fake, core, button("pb:like:2403.00001"))
+    disliked = await _run(fake, core, button("pb:dislike:2403.00002"))
+    assert [(i.command, i.args) for i in core.invocations] == [("like", ("2403.00001",)), ("dislike", ("2403.00002",))]
+    assert core.invocations[0].user.user_id == "444" and not core.invocations[0].permission.can_manage_channel
+    assert liked[0].ephemeral and disliked[0].ephemeral, "a vote is acknowledged privately"
+    assert "Noted" in liked[0].content
 
 
 async def test_buttons_run_similar_privately_and_unsubscribe(

@@ -110,5 +110,7 @@ async def test_a_repeated_interaction_runs_once(adapter: DiscordAdapter, fake: F
     later = slash("topics")
     await answered(fake, later)
     await fake.wait_for(lambda: len(core.invocations) == 2)
+    # The later reply is a follow-up after the deferral: let it land before the adapter is stopped.
+    await fake.wait_for(lambda: f"followup:{later['token']}" in fake.events)
     assert [i.command for i in core.invocations] == ["today", "topics"]
     assert [c["interaction_id"] for c in fake.callbacks] == [payload["id"], later["id"]]

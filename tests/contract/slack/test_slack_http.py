@@ -7,7 +7,9 @@ import time
 
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.slack import render as slack_render
 from bot.config import SlackPermissionRule
+from bot.types import PaperList
 from tests.fakes.slack import (
     SECRET,
     FakeCore,
@@ -16,7 +18,11 @@ from tests.fakes.slack import (
     action_form,
     action_payload,
     form,
+    home_opened_event,
+    im_event,
+    listed,
     mention_event,
+    overflow_payload,
     signed_headers,
     slash_body,
     wait_for,
@@ -240,3 +246,58 @@ async def test_url_verification_challenge(serve_http: ServeFactory) -> None:
     ) as resp:
         assert resp.status == 200
         assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in await resp.text()
+
+
+async def test_vote_options_of_a_rendered_paper_run_like_and_dislike_privately(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    (post,) = slack_render.render(PaperList("Top papers", (listed(1),)))
+    (menu,) = [b["accessory"] for b in post.blocks if b.get("accessory", {}).get("type") == "overflow"]
+    paper_id = listed(1).paper.id
+    for chosen in (f"pb:like:{paper_id}", f"pb:dislike:{paper_id}"):
+        resp = await served.post(action_form(overflow_payload(fake, menu, chosen)), content_type=FORM)
+        assert resp.status == 200
+    await wait_for(lambda: len(fake.responses) == 2, what="two vote replies")
+    assert [(i.command, i.args) for i in core.invocations] == [("like", (paper_id,)), ("dislike", (paper_id,))]
+    assert all(body["response_type"] == "ephemeral" for _, body in fake.responses), "a vote is acknowledged privately"
+    assert all(body["replace_original"] is False for _, body in fake.responses), "the channel's message is kept"
+
+
+async def test_commands_typed_in_the_messages_tab_are_answered_in_the_dm(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    resp = await served.post(json.dumps(im_event("today 3")), content_type="application/json")
+    assert resp.status == 200
+    await wait_for(lambda: len(fake.posts) == 1, what="the DM's reply")
+    (invocation,) = core.invocations
+    assert (invocation.text, invocation.is_direct_message, invocation.channel.channel_id) == ("today 3", True, "D1")
+    assert fake.posts[0].channel == "D1"
+    # A private reply (an error) is posted in the DM itself, where only that user reads it.
+    await served.post(json.dumps(im_event("nonsense")), content_type="application/json")
+    await wait_for(lambda: len(fake.posts) == 2, what="the error in the DM")
+    assert fake.ephemerals == []
+    # Paperboy's own messages in the DM come back as message.im: they run nothing.
+    await served.post(json.dumps(im_event("today", bot=True)), content_type="application/json")
+    await served.post(json.dumps(mention_event("help")), content_type="application/json")
+    await wait_for(lambda: len(core.invocations) == 3, what="the mention after the bot's message")
+    assert [i.text for i in core.invocations] == ["today 3", "nonsense", "help"]
+
+
+async def test_opening_the_home_tab_publishes_the_how_to(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    resp = await served.post(json.dumps(home_opened_event(user="U7")), content_type="application/json")
+    assert resp.status == 200
+    await wait_for(lambda: len(fake.home_views) == 1, what="views.publish")
+    user, view = fake.home_views[0]
+    assert user == "U7" and view["type"] == "home"
+    text = json.dumps(view)
+    assert "Messages" in text and "subscribe" in text and "why" in text
+    # The Messages tab opening is not the Home tab: nothing is published for it.
+    await served.post(json.dumps(home_opened_event(user="U7", tab="messages")), content_type="application/json")
+    await served.post(json.dumps(mention_event("help")), content_type="application/json")
+    await wait_for(lambda: len(core.invocations) == 1, what="a later event")
+    assert len(fake.home_views) == 1
