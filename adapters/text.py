@@ -68,7 +68,7 @@ def render_text(message: Message) -> str:
             if note:
                 lines.append(note)
             for i, item in enumerate(papers, 1):
-                lines += _paper_block(i, item)
+                lines += _paper_block(i, item, note=item.note)
             if more:
                 lines.append(f"… and {more} more.")
             return "\n".join(lines)

@@ -31,6 +31,7 @@ MAX_ID = 100
 """The shortest limit of a platform id that carries an action (Discord custom ids)."""
 
 SIMILAR = "similar"
+SAVE = "save"
 UNSUBSCRIBE = "unsubscribe"
 
 _LEGACY_PREFIXES = {"paperboy_more_like_this": SIMILAR, "paperboy_unsubscribe": UNSUBSCRIBE}
@@ -83,7 +84,7 @@ def paper_actions(paper: Paper) -> tuple[Action, ...]:
 @functools.lru_cache(maxsize=4096)
 def _paper_actions(paper_id: str) -> tuple[Action, ...]:
     # A digest fan-out attaches these to the same few hundred papers thousands of times: share them.
-    return (Action(SIMILAR, (paper_id,), "More like this"),)
+    return (Action(SIMILAR, (paper_id,), "More like this"), Action(SAVE, (paper_id,), "Save"))
 
 
 def topic_actions(topic_id: int) -> tuple[Action, ...]:

@@ -23,6 +23,8 @@ from bot.types import (
     Delivery,
     DeliveryKind,
     FollowUpDue,
+    LibraryEntry,
+    LibraryVia,
     Message,
     Paper,
     Platform,
@@ -182,6 +184,10 @@ class PaperStore(Protocol):
 
     async def recent(self, limit: int) -> list[Paper]: ...
 
+    async def corpus(self) -> list[tuple[str, str]]:
+        """(id, text) of every paper not withdrawn, title twice (as `bot.similar.paper_text` weighs it)."""
+        ...
+
     async def search_window(self, phrases: Sequence[Sequence[str]], limit: int) -> SearchWindow: ...
 
     async def first_upvotes(self, ids: Sequence[str]) -> dict[str, tuple[datetime, int]]: ...
@@ -293,6 +299,16 @@ class FollowUpStore(Protocol):
     async def posted_since(self, since: datetime) -> list[str]: ...
 
 
+class LibraryStore(Protocol):
+    """A channel's saved and shared papers (`bot.features.library`); scoped to the one channel asked about."""
+
+    async def add(self, ref: ChannelRef, paper_id: str, *, by: str, at: datetime, via: LibraryVia) -> bool: ...
+
+    async def remove(self, ref: ChannelRef, paper_id: str) -> bool: ...
+
+    async def entries(self, ref: ChannelRef) -> list[LibraryEntry]: ...
+
+
 class ReplicaStore(Protocol):
     """Leases of the running processes (`bot.leases`)."""
 
@@ -348,6 +364,9 @@ class Store(Protocol):
 
     @property
     def followups(self) -> FollowUpStore: ...
+
+    @property
+    def library(self) -> LibraryStore: ...
 
     def advisory_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
         """Held by one replica at a time; entering yields whether this one got it."""

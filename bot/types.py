@@ -118,7 +118,8 @@ class Action:
 _ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
 _ARXIV_OLD = re.compile(r"^([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?$")
 _ARXIV_URL = re.compile(
-    r"^(?:https?://)?(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|hf\.co/papers/)"
+    r"^(?:https?://)?(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|hf\.co/papers/"
+    r"|alphaxiv\.org/(?:abs/|overview/)?)"
     r"(?P<id>[^?#\s]+?)(?:\.pdf)?/?(?:[?#].*)?$",
     re.IGNORECASE,
 )
@@ -287,6 +288,24 @@ class Subscription:
     created_at: datetime
 
 
+class LibraryVia(enum.StrEnum):
+    """How a paper came into a channel's library."""
+
+    SAVED = "saved"  # `/papers save`, or the Save button
+    SHARED = "shared"  # a link someone posted in the channel
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryEntry:
+    """One paper in one channel's library: who brought it in, when, and how."""
+
+    channel: ChannelRef
+    paper_id: str
+    added_by: str
+    added_at: datetime
+    via: LibraryVia = LibraryVia.SAVED
+
+
 class DeliveryKind(enum.StrEnum):
     DIGEST = "digest"
     PAPER = "paper"
@@ -365,6 +384,8 @@ class ListedPaper:
     matched: tuple[str, ...] = ()
     score: float | None = None
     actions: tuple[Action, ...] = ()
+    note: str = ""
+    """A line about the paper in this list ("saved by Ada on Tue 2 Dec"), or ""."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from bot.ports import ChatAdapter
 from bot.recovery import Recovery
 from bot.scheduler import Scheduler
 from bot.search import Search
+from bot.similar import MoreLikeThis
 from bot.sources.arxiv import ArxivSource
 from bot.sources.hf import HfDailyPapers
 from bot.types import DeliveryKind, Platform, UpsertResult
@@ -115,6 +116,7 @@ class Paperboy:
     _channels: Channels | None = field(default=None, init=False)
     _hf: HfDailyPapers | None = field(default=None, init=False)
     _lease: Lease | None = field(default=None, init=False)
+    _related: MoreLikeThis | None = field(default=None, init=False)
     health: StoreHealth = field(init=False)
     _web_runner: web.AppRunner | None = field(default=None, init=False)
     _started: list[ChatAdapter] = field(default_factory=list, init=False)
@@ -247,6 +249,7 @@ class Paperboy:
             weekly=weekly,
             health=health,
         )
+        self._related = MoreLikeThis(db.papers)
         channels = self._channels = Channels(
             db.channels, digest_time=settings.digest.parsed_time, timezone=settings.digest.timezone, clock=clock
         )
@@ -259,6 +262,7 @@ class Paperboy:
             remote=self._hf,
             runner=runner,
             schedule=scheduler,
+            related=self._related,
         )
         engine = self._engine = Engine(command_registry(services), health=health)
         if profile.seed:
@@ -332,6 +336,8 @@ class Paperboy:
 
     async def stop(self) -> None:
         await self.health.close()
+        if self._related is not None:
+            await self._related.close()
         if self._scheduler is not None:
             self._scheduler.shutdown()
         if self._web_runner is not None:

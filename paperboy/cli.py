@@ -24,7 +24,9 @@ from bot.crypto import SETTING as SECRET_KEY_SETTING
 from bot.crypto import SecretKeyError, generate_key
 from bot.digest import DigestBuilder
 from bot.errors import SourceError
+from bot.exports import ExportFormat, export
 from bot.features import command_specs
+from bot.features.library import library_papers
 from bot.features.params import parse_query
 from bot.ingest import Busy, describe_result, ingest_from, ingest_papers, ingest_recent, seed_sample_if_empty
 from bot.logs import configure_logging
@@ -98,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     pv.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, default now)")
     pv.add_argument("--out", type=Path, help="the HTML file (default: DATA_DIR/preview.html)")
     pv.add_argument("--json", action="store_true", help="print the path and the digest's papers as JSON")
+
+    ex = sub.add_parser("export", help="write a channel's library as BibTeX, RIS or CSL-JSON to standard output")
+    ex.add_argument("--channel", required=True, type=_channel, help="PLATFORM:WORKSPACE:CHANNEL")
+    ex.add_argument("--format", required=True, choices=[f.value for f in ExportFormat], dest="export_format")
+    ex.add_argument("query", nargs="?", default=None, help="a topic query that filters the library")
 
     jb = sub.add_parser("jobs", help="list the scheduled jobs, or run one once by hand")
     jb_sub = jb.add_subparsers(dest="jobs_command", required=True)
@@ -206,6 +213,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await _discord_sync(app, args.guild)
         if command == "jobs":
             return await _jobs(app, args)
+        if command == "export":
+            return await _export(app, args)
         raise UsageError(f"unknown command {command}")
 
 
@@ -223,6 +232,18 @@ async def _jobs(app: Paperboy, args: argparse.Namespace) -> int:
     except LookupError as exc:
         raise UsageError(str(exc)) from None
     print(f"{job.name}: {await job.run()}")
+    return 0
+
+
+async def _export(app: Paperboy, args: argparse.Namespace) -> int:
+    ref: ChannelRef = args.channel
+    if await app.db.channels.get(ref) is None:
+        raise UsageError(f"Paperboy has no channel {ref.key}; channels appear when someone uses /papers there")
+    query = parse_query(args.query) if args.query is not None else None
+    found = await library_papers(app.db.library, app.db.papers, ref, query)
+    # The file is the output; how many went into it goes to stderr, so a redirect keeps only the file.
+    sys.stdout.write(export([paper for _, paper, _ in found], ExportFormat(args.export_format)))
+    print(f"exported {len(found)} paper{'s' if len(found) != 1 else ''} from {ref.key}", file=sys.stderr)
     return 0
 
 

@@ -200,6 +200,20 @@ class DeliveryPartRow(Base):
     posted_at: Mapped[datetime]
 
 
+class LibraryRow(Base):
+    """A paper in a channel's library (0004_library): saved with a command or a button, or shared as a link."""
+
+    __tablename__ = "library"
+
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime]
+    via: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (Index("ix_library_channel_added_at", "channel_pk", "added_at"),)
+
+
 class ReplicaRow(Base):
     __tablename__ = "replicas"
 

@@ -196,6 +196,7 @@ def paper_embed(
     excerpt_chars: int = EXCERPT_CHARS,
     keywords: bool = False,
     rising: str = "",
+    note: str = "",
 ) -> dict[str, Any]:
     """One paper as a new embed (digests share theirs through `_memoised_block`)."""
     prefix = f"{number}. " if number is not None else ""
@@ -214,6 +215,8 @@ def paper_embed(
         fields.append(_field("📈 Rising", safe(rising)))
     if matched:
         fields.append(_field("Matched", safe("; ".join(matched))))
+    if note:
+        fields.append(_field("Library", safe(note)))
     if keywords and paper.ai_keywords:
         fields.append(_field("Keywords", safe(", ".join(paper.ai_keywords[:12]))))
     fields.append(_field("Links", _links(paper)))
@@ -482,14 +485,14 @@ def _render_text(message: TextReply) -> list[DiscordPost]:
     return [DiscordPost(content=part, ephemeral=message.private) for part in split_text(text)]
 
 
-_Shown = tuple[Paper, Sequence[str], tuple[Action, ...], str]
-"""A paper as a list shows it: the paper, why it matched, its buttons, how it rose (or "")."""
+_Shown = tuple[Paper, Sequence[str], tuple[Action, ...], str, str]
+"""A paper as a list shows it: the paper, why it matched, its buttons, how it rose (or ""), its note (or "")."""
 
 
 def _paper_blocks(entries: Iterable[_Shown], excerpt_chars: int) -> list[_Block]:
     blocks = []
-    for number, (paper, matched, actions, rising) in enumerate(entries, start=1):
-        embed, size, buttons = _memoised_block(paper, number, tuple(matched), excerpt_chars, actions, rising)
+    for number, (paper, matched, actions, rising, note) in enumerate(entries, start=1):
+        embed, size, buttons = _memoised_block(paper, number, tuple(matched), excerpt_chars, actions, rising, note)
         blocks.append(_Block(embed, list(buttons), size))
     return blocks
 
@@ -502,10 +505,11 @@ def _memoised_block(
     excerpt_chars: int,
     actions: tuple[Action, ...],
     rising: str = "",
+    note: str = "",
 ) -> tuple[dict[str, Any], int, tuple[dict[str, Any], ...]]:
     # A fan-out shows the same papers at the same numbers in thousands of digests: the embed, its size
     # and its buttons are built once and shared (never changed: see `_fitted`).
-    embed = paper_embed(paper, number=number, matched=matched, excerpt_chars=excerpt_chars, rising=rising)
+    embed = paper_embed(paper, number=number, matched=matched, excerpt_chars=excerpt_chars, rising=rising, note=note)
     return embed, embed_chars(embed), tuple(action_buttons(actions, number))
 
 
@@ -515,7 +519,7 @@ def _render_paper_list(message: PaperList) -> list[DiscordPost]:
         lines.append(safe(message.note))
     if not message.papers:
         lines.append("No papers to show.")
-    blocks = _paper_blocks(((lp.paper, lp.matched, lp.actions, "") for lp in message.papers), EXCERPT_CHARS)
+    blocks = _paper_blocks(((lp.paper, lp.matched, lp.actions, "", lp.note) for lp in message.papers), EXCERPT_CHARS)
     if message.more > 0 and blocks:
         footer = {"text": f"…and {message.more} more. Narrow the query to see them."}
         blocks[-1].embed = {**blocks[-1].embed, "footer": footer}
@@ -546,7 +550,7 @@ def _entry_matched(reason: DigestReason, matched: Sequence[str]) -> Sequence[str
 
 def _entry_block(entry: DigestEntry) -> _Shown:
     rising = paper_view.climb(entry.trajectory) if entry.trajectory is not None else ""
-    return entry.paper, _entry_matched(entry.reason, entry.matched), entry.actions, rising
+    return entry.paper, _entry_matched(entry.reason, entry.matched), entry.actions, rising, ""
 
 
 @functools.lru_cache(maxsize=2048)

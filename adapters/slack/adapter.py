@@ -49,7 +49,7 @@ from bot.crypto import SecretBox
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 from bot.inbound import MemoryInboundLog
 from bot.ports import CommandPort, InboundLog, PartRecorder, SentMessage
-from bot.types import ChannelRef, CommandInvocation, Message, Permission, Platform, TextReply
+from bot.types import ChannelRef, CommandInvocation, Message, PaperCard, Permission, Platform, TextReply
 
 logger = logging.getLogger(__name__)
 
@@ -482,6 +482,7 @@ class SlackAdapter:
         app.command(self._settings.command)(self._on_slash)
         app.event("app_mention")(self._on_mention)
         app.action({"type": "block_actions", "action_id": codec.ID_PATTERN})(self._on_action)
+        app.event("link_shared")(self._on_link_shared)
         app.event("app_uninstalled")(self._on_app_uninstalled)
         app.event("tokens_revoked")(self._on_tokens_revoked)
 
@@ -525,6 +526,9 @@ class SlackAdapter:
     ) -> None:
         await ack()
         self._spawn(self._run_action(body, client))
+
+    async def _on_link_shared(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        self._spawn(self._run_link_shared(body, client))
 
     async def _on_app_uninstalled(self, body: dict[str, Any]) -> None:
         await self._workspace_removed(translate.workspace_of(body), "app_uninstalled")
@@ -583,6 +587,40 @@ class SlackAdapter:
         await self._run(
             invocation, ReplyTarget(self, client, response_url=body.get("response_url"), replace_original=False)
         )
+
+    async def _run_link_shared(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Unfurl every paper link of a message with its card (`chat.unfurl`); the core stores the share."""
+        assert self._core is not None, "SlackAdapter.start() was not called"
+        event = body.get("event") or {}
+        if event.get("is_bot_user_member") is False:
+            logger.info("slack: a paper link in a channel Paperboy is not in; not unfurled")
+            return
+        try:
+            shared = translate.link_shared(
+                body, permission=Permission(False, "channel managers"), received_at=self._clock.now()
+            )
+        except translate.UnsupportedPayload as exc:
+            logger.warning("slack: ignoring a link_shared: %s", exc)
+            return
+        unfurls: dict[str, dict[str, Any]] = {}
+        for url, invocation in shared.shares:
+            try:
+                replies = await self._core.handle(invocation)
+            except Exception:
+                logger.exception("slack: unfurling a link failed in %s", shared.channel)
+                continue
+            cards = [r for r in replies if isinstance(r, PaperCard)]
+            if cards:  # not a paper Paperboy knows (or can fetch): Slack shows its own preview
+                unfurls[url] = {"blocks": render(cards[0])[0].blocks}
+        if not unfurls:
+            return
+        try:
+            if shared.unfurl_id and shared.source:  # Slack's current form, and the only one for the composer
+                await client.chat_unfurl(unfurls=unfurls, unfurl_id=shared.unfurl_id, source=shared.source)
+            else:
+                await client.chat_unfurl(unfurls=unfurls, channel=shared.channel.channel_id, ts=shared.message_ts)
+        except SlackApiError as exc:
+            logger.warning("slack: chat.unfurl failed in %s: %s", shared.channel, exc.response.get("error"))
 
     async def _run(self, invocation: CommandInvocation, target: ReplyTarget) -> None:
         assert self._core is not None, "SlackAdapter.start() was not called"

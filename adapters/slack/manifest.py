@@ -9,7 +9,8 @@ from bot.types import CommandSpec
 
 # commands: /papers; chat:write(.public): post digests (public channels without an invite);
 # app_mentions:read: "@Paperboy today"; channels/groups:history: find an earlier post by its metadata after a
-# crash (conversations.history); users:read: the "admins" permission rule (users.info); im:write: DMs.
+# crash (conversations.history); users:read: the "admins" permission rule (users.info); im:write: DMs;
+# links:read / links:write: `link_shared` for paper links and `chat.unfurl` with their cards.
 BOT_SCOPES: tuple[str, ...] = (
     "commands",
     "chat:write",
@@ -19,8 +20,12 @@ BOT_SCOPES: tuple[str, ...] = (
     "groups:history",
     "users:read",
     "im:write",
+    "links:read",
+    "links:write",
 )
-BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_uninstalled", "tokens_revoked")
+BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_uninstalled", "tokens_revoked", "link_shared")
+UNFURL_DOMAINS: tuple[str, ...] = ("arxiv.org", "huggingface.co", "alphaxiv.org")
+"""Paper links Slack tells Paperboy about (`link_shared`); subdomains (www., export.) are included."""
 
 USAGE_HINT_COMMANDS = 5
 """The slash command's hint shows the first few subcommands' usage (built from the specs) and `help`."""
@@ -75,6 +80,7 @@ def slack_manifest(
         "features": {
             "bot_user": {"display_name": "Paperboy", "always_online": True},
             "slash_commands": [slash],
+            "unfurl_domains": list(UNFURL_DOMAINS),
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {

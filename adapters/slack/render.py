@@ -390,7 +390,7 @@ def _render_paper_list(message: PaperList) -> list[SlackPost]:
     if message.note:
         head.append(_context(escape(message.note)))
     paper_blocks = [
-        _paper_block(item.paper, matched=item.matched, rank=i, actions=item.actions)
+        _paper_block(item.paper, matched=item.matched, rank=i, actions=item.actions, note=item.note)
         for i, item in enumerate(message.papers, start=1)
     ]
     tail: list[dict[str, Any]] = []

@@ -145,3 +145,34 @@ def test_a_job_runs_once_by_hand_at_a_pretend_time(tmp_path: Path) -> None:
 def test_jobs_mistakes_exit_2_with_one_line(data_dir: Path, args: tuple[str, ...], message: str) -> None:
     done = paperboy(data_dir, *args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_export_writes_the_channels_library_as_bibtex_that_reads_back(data_dir: Path) -> None:
+    import bibtexparser
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    env |= {"PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_OFFLINE": "true"}
+    listed = json.loads(paperboy(data_dir, "today", "--limit", "2", "--json").stdout)
+    ids = [p["id"] for p in listed]
+    typed = "".join(f"/papers save {i}\n" for i in ids)
+    chat = subprocess.run(
+        [sys.executable, "-m", "paperboy", "chat"],
+        input=typed + "quit\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=data_dir,
+        timeout=120,
+    )
+    assert chat.returncode == 0, chat.stderr
+    done = paperboy(data_dir, "export", "--channel", "console:local:console", "--format", "bibtex")
+    assert done.returncode == 0, done.stderr
+    assert "exported 2 papers" in done.stderr
+    parsed = bibtexparser.parse_string(done.stdout)
+    assert sorted(e["eprint"] for e in parsed.entries) == sorted(ids)
+    csl = paperboy(data_dir, "export", "--channel", "console:local:console", "--format", "csljson")
+    assert sorted(i["number"] for i in json.loads(csl.stdout)) == sorted(ids)
+    unknown = paperboy(data_dir, "export", "--channel", "console:local:nowhere", "--format", "ris")
+    assert unknown.returncode == 2 and "no channel" in unknown.stderr and not unknown.stdout
+    bad = paperboy(data_dir, "export", "--channel", "console:local:console", "--format", "bibtex", '"open')
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and not bad.stdout

@@ -142,6 +142,8 @@ class FakeSlack:
         self.calls: list[ApiCall] = []
         self.posts: list[Post] = []
         self.ephemerals: list[Post] = []
+        self.unfurls: list[dict[str, Any]] = []
+        """Accepted chat.unfurl calls: their arguments, `unfurls` parsed."""
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.channel_errors: dict[str, str] = {}
         self.history_page_size: int | None = None  # cap conversations.history pages to test paging
@@ -344,6 +346,7 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
+            "chat.unfurl": self._unfurl,
             "users.info": self._users_info,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
@@ -404,6 +407,22 @@ class FakeSlack:
         )
         self.posts.append(post)
         return {"ok": True, "channel": post.channel, "ts": post.ts, "message": {"text": post.text, "ts": post.ts}}
+
+    def _unfurl(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        """chat.unfurl as Slack checks it: a message (channel + ts, or unfurl_id + source) and valid blocks."""
+        unfurls = args.get("unfurls")
+        if isinstance(unfurls, str):
+            unfurls = json.loads(unfurls)
+        if not isinstance(unfurls, dict) or not unfurls:
+            return {"ok": False, "error": "invalid_unfurls"}
+        if not ((args.get("channel") and args.get("ts")) or (args.get("unfurl_id") and args.get("source"))):
+            return {"ok": False, "error": "cannot_find_message"}
+        for unfurl in unfurls.values():
+            problems = _block_problems(unfurl.get("blocks") or [])
+            if problems:
+                return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        self.unfurls.append({**args, "unfurls": unfurls, "token": ws.bot_token})
+        return {"ok": True}
 
     def _post_ephemeral(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         problem = self._message_problem(args)
@@ -636,6 +655,39 @@ def mention_event(
         "type": "event_callback",
         "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": 1515449522,
+        "authorizations": [{"team_id": team, "user_id": "UBOT1", "is_bot": True, "enterprise_id": None}],
+    }
+
+
+def link_shared_event(
+    urls: list[str],
+    *,
+    team: str = "T1",
+    channel: str = "C1",
+    user: str = "U1",
+    source: str = "conversations_history",
+    member: bool = True,
+) -> dict[str, Any]:
+    """A link_shared delivery (Slack's documented shape) for links posted in `channel`."""
+    return {
+        "token": "verification_token",
+        "team_id": team,
+        "api_app_id": "A1",
+        "event": {
+            "type": "link_shared",
+            "channel": "COMPOSER" if source == "composer" else channel,
+            "is_bot_user_member": member,
+            "user": user,
+            "message_ts": "1515449600.000100" if source != "composer" else "U1-909b5454-75f8-4ac4-b325-1b40e230bbd8",
+            "unfurl_id": "C1.1515449600.000100.9f8b2ccb",
+            "thread_ts": None,
+            "source": source,
+            "links": [{"domain": url.split("/")[2], "url": url} for url in urls],
+            "event_ts": "1515449600.000200",
+        },
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": 1515449600,
         "authorizations": [{"team_id": team, "user_id": "UBOT1", "is_bot": True, "enterprise_id": None}],
     }
 

@@ -133,8 +133,10 @@ def test_25_paper_digest_splits_into_posts_within_limits() -> None:
     assert not first.thread and all(p.thread for p in rest)
     assert first.embeds[-1]["footer"]["text"].endswith("ref 5f0c2d1e-aaa")
     buttons = [b["custom_id"] for p in posts for row in p.components for b in row["components"]]
-    assert buttons == [f"pb:similar:{p.id}" for p in papers]
-    assert [codec.decode(b) for b in buttons] == [Action("similar", (p.id,)) for p in papers]
+    assert buttons == [b for p in papers for b in (f"pb:similar:{p.id}", f"pb:save:{p.id}")]
+    assert [codec.decode(b) for b in buttons] == [
+        a for p in papers for a in (Action("similar", (p.id,)), Action("save", (p.id,)))
+    ]
     matched = [f["value"] for f in first.embeds[0]["fields"] if f["name"] == "Matched"]
     assert matched == ["mixture of experts"]
 

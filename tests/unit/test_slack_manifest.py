@@ -24,6 +24,8 @@ KNOWN_SCOPES = {
     "im:history",
     "channels:read",
     "groups:read",
+    "links:read",
+    "links:write",
 }
 
 
@@ -52,7 +54,11 @@ def check_structure(m: dict[str, object]) -> None:
     )
     settings = m["settings"]
     assert isinstance(settings, dict)
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "app_uninstalled", "tokens_revoked"}
+    events = set(settings["event_subscriptions"]["bot_events"])
+    assert events == {"app_mention", "app_uninstalled", "tokens_revoked", "link_shared"}
+    # Paper links are unfurled: link_shared needs the domains listed and both links scopes.
+    assert features["unfurl_domains"] == ["arxiv.org", "huggingface.co", "alphaxiv.org"]
+    assert {"links:read", "links:write"} <= set(oauth["scopes"]["bot"])
     assert settings["interactivity"]["is_enabled"] is True
 
 

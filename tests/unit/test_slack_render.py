@@ -68,6 +68,13 @@ def pressed(element: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
     return action.command, action.args
 
 
+def offered(element: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    """Every command an accessory offers: a button's one, or each option of an overflow menu."""
+    if element["type"] == "overflow":
+        return [pressed({"action_id": o["value"]}) for o in element["options"]]
+    return [pressed(element)]
+
+
 HOSTILE = (
     "<!channel> <!here> <@U123> <#C1|general> @here @channel @everyone & <https://evil.example|click> "
     "*bold* `code` <!subteam^S1>"
@@ -155,7 +162,7 @@ def test_every_paper_in_the_archive_renders_as_a_card_within_limits() -> None:
         assert len(posts) == 1
         assert_within_limits(posts)
         section = posts[0].blocks[1]
-        assert pressed(section["accessory"]) == ("similar", (paper.id,))
+        assert offered(section["accessory"]) == [("similar", (paper.id,)), ("save", (paper.id,))]
 
 
 def test_paper_blocks_are_exactly_what_slack_sdk_builds() -> None:
@@ -276,8 +283,9 @@ def test_long_digest_overflows_into_thread_within_limits() -> None:
     assert_within_limits(posts)
     assert len(posts) >= 2
     assert [p.thread for p in posts] == [False] + [True] * (len(posts) - 1)
-    buttons = [pressed(b["accessory"]) for p in posts for b in p.blocks if b["type"] == "section" and "accessory" in b]
-    assert buttons == [("similar", (e.paper.id,)) for e in digest.entries], "every paper once, in order"
+    buttons = [offered(b["accessory"]) for p in posts for b in p.blocks if b["type"] == "section" and "accessory" in b]
+    expected = [[("similar", (e.paper.id,)), ("save", (e.paper.id,))] for e in digest.entries]
+    assert buttons == expected, "every paper once, in order"
     assert "thread" in json.dumps(posts[0].blocks)
 
 

@@ -194,9 +194,7 @@ async def test_public_reply_keeps_papers_visible_and_mentions_off(
     assert reply.body["allowed_mentions"]["parse"] == []
     buttons = [b for row in reply.body["components"] for b in row["components"]]
     assert [b["custom_id"] for b in buttons] == [
-        "pb:similar:2403.00001",
-        "pb:similar:2403.00002",
-        "pb:similar:2403.00003",
+        f"pb:{command}:2403.0000{n}" for n in (1, 2, 3) for command in ("similar", "save")
     ]
 
 
