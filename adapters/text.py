@@ -141,6 +141,9 @@ def render_weekly(w: WeeklyRollup) -> str:
     if w.liked:
         lines.append("-- Most liked here this week --")
         lines += [f"   • {p.title}  [{p.id}]" for p in w.liked]
+    if w.reading:
+        lines.append("-- Read and presented here this week --")
+        lines += [f"   • {p.title}  [{p.id}] — {line}" for p, line in w.reading]
     lines.append("The week's most upvoted papers: `top week`.")
     return "\n".join(lines)
 

@@ -32,6 +32,8 @@ MAX_ID = 100
 
 SIMILAR = "similar"
 SAVE = "save"
+READ = "read"
+PRESENT = "present"
 UNSUBSCRIBE = "unsubscribe"
 
 _LEGACY_PREFIXES = {"paperboy_more_like_this": SIMILAR, "paperboy_unsubscribe": UNSUBSCRIBE}
@@ -85,6 +87,15 @@ def paper_actions(paper: Paper) -> tuple[Action, ...]:
 def _paper_actions(paper_id: str) -> tuple[Action, ...]:
     # A digest fan-out attaches these to the same few hundred papers thousands of times: share them.
     return (Action(SIMILAR, (paper_id,), "More like this"), Action(SAVE, (paper_id,), "Save"))
+
+
+def reading_actions(paper: Paper) -> tuple[Action, ...]:
+    """A paper's buttons where a channel plans its reading (its library, a shared paper's card)."""
+    return (
+        *_paper_actions(paper.id),
+        Action(READ, (paper.id,), "I'll read it"),
+        Action(PRESENT, (paper.id,), "I'll present it"),
+    )
 
 
 def topic_actions(topic_id: int) -> tuple[Action, ...]:

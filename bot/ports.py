@@ -28,6 +28,7 @@ from bot.types import (
     Message,
     Paper,
     Platform,
+    Reading,
     Replica,
     SearchWindow,
     SourceHealth,
@@ -307,6 +308,14 @@ class LibraryStore(Protocol):
     async def remove(self, ref: ChannelRef, paper_id: str) -> bool: ...
 
     async def entries(self, ref: ChannelRef) -> list[LibraryEntry]: ...
+
+    async def read(self, ref: ChannelRef, paper_id: str, *, who: str, at: datetime) -> bool: ...
+
+    async def present(self, ref: ChannelRef, paper_id: str, *, who: str, day: date, at: datetime) -> Reading | None: ...
+
+    async def readings(self, ref: ChannelRef) -> list[Reading]: ...
+
+    async def talks_between(self, start: date, end: date) -> list[Reading]: ...
 
 
 class ReplicaStore(Protocol):

@@ -12,12 +12,15 @@ fast at 100,000 papers (bench/similar.py measures it) and the index small:
 - a paper is indexed under its `SIGNATURE` highest-weighted terms only (its "signature": the words that
   say what it is about; a term common to half the corpus rarely makes anyone's signature), so a
   posting list holds the papers a term characterises, not every paper that mentions it;
-- the asking paper contributes its `QUERY_TERMS` highest-weighted terms, as Lucene's MoreLikeThis does.
+- the asking paper contributes its `QUERY_TERMS` highest-weighted terms, as Lucene's MoreLikeThis does;
+- a term's posting list keeps its `MAX_POSTINGS` highest-weighted papers (impact order).
 
 The index is built from storage the first time it is asked (so an idle bot never pays for it), in a
-worker thread, and rebuilt in the background when this process stored new papers or `MAX_AGE` passed
-(another replica's ingest); the old one serves meanwhile. A paper not yet indexed is scored from its own
-text against the index. Every result says which words it shares, so the channel sees why it is there.
+worker thread; a call waits `FIRST_BUILD_WAIT` seconds for it at most and otherwise answers with the
+keyword `similar` (saying so). It is rebuilt in the background when this process stored new papers or
+`MAX_AGE` passed (another replica's ingest); the old one serves meanwhile. A paper not yet indexed is
+scored from its own text against the index. Every result says which words it shares, so the channel
+sees why it is there.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import re
 import time
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.ports import PaperStore
@@ -45,6 +48,10 @@ QUERY_TERMS = 25
 MAX_AGE = 3600.0
 """Seconds after which the index is rebuilt even when this process stored nothing (another replica did)."""
 EXPLAIN_TERMS = 3
+MAX_POSTINGS = 2000
+"""The most papers one term's posting list keeps (those it weighs most in): bounds the cost of a call."""
+FIRST_BUILD_WAIT = 3.0
+"""Seconds a call waits for the first index build; past that it answers without (the keyword `similar`)."""
 
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 # English function words and the words every abstract uses: they carry no topic and would only make the
@@ -82,118 +89,131 @@ class Related:
     """The words it shares with the asking paper that weigh most, as people write them."""
 
 
+class _TermIds(dict[str, int]):
+    """Surface word -> term id (-1: not a topical word). Misses stem the word once; hits are C-speed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_stem: dict[str, int] = {}
+        self.words: list[str] = []  # term id -> a surface word for it (the first seen)
+
+    def __missing__(self, word: str) -> int:
+        if len(word) <= 2 or word in _STOP or word.isdigit():
+            tid = -1
+        else:
+            term = stem(word)
+            tid = self.by_stem.get(term, -1)
+            if tid < 0:
+                tid = self.by_stem[term] = len(self.words)
+                self.words.append(word)
+        self[word] = tid
+        return tid
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower() if text.isascii() else fold(text))
+
+
 class SimilarityIndex:
-    """The inverted TF-IDF index of a corpus (pure and synchronous: built in a worker thread)."""
+    """The inverted TF-IDF index of a corpus (pure and synchronous: built in a worker thread).
+
+    Posting lists are impact-ordered (highest weight first) and hold at most `MAX_POSTINGS` papers: a
+    query term then costs at most that many additions, however common it is, and the papers it drops
+    are the ones it characterises least.
+    """
 
     def __init__(self, docs: Iterable[tuple[str, str]]) -> None:
-        vocabulary: dict[str, int] = {}
-        self.words: list[str] = []  # term id -> a surface word for it (the first seen)
-        bags: list[tuple[str, array[int], array[int]]] = []
-        df: list[int] = []
+        ids = self._ids = _TermIds()
+        bags: list[tuple[str, Counter[int]]] = []
+        df: Counter[int] = Counter()
         for doc_id, text in docs:
-            counts: Counter[int] = Counter()
-            for term, word in terms(text):
-                tid = vocabulary.get(term)
-                if tid is None:
-                    tid = vocabulary[term] = len(self.words)
-                    self.words.append(word)
-                    df.append(0)
-                counts[tid] += 1
-            for tid in counts:
-                df[tid] += 1
-            bags.append((doc_id, array("I", counts.keys()), array("I", counts.values())))
-        self.vocabulary = vocabulary
+            counts = Counter(map(ids.__getitem__, _words(text)))
+            counts.pop(-1, None)
+            df.update(counts.keys())
+            bags.append((doc_id, counts))
+        self.words = ids.words
         self.size = len(bags)
-        self.idf = [math.log(self.size / d) if d else 0.0 for d in df]
+        self.idf = [math.log(self.size / df[tid]) if df[tid] else 0.0 for tid in range(len(self.words))]
         self.ids: list[str] = []
         self.position: dict[str, int] = {}
-        lists: dict[int, tuple[array[int], array[float]]] = {}
-        for doc_id, tids, tfs in bags:
+        self.signatures: list[dict[int, float]] = []
+        lists: dict[int, list[tuple[float, int]]] = {}
+        for doc_id, counts in bags:
             doc = len(self.ids)
             self.ids.append(doc_id)
             self.position[doc_id] = doc
-            for tid, weight in self._signature(list(zip(tids, tfs, strict=True)), SIGNATURE):
-                docs_of, weights_of = lists.setdefault(tid, (array("I"), array("f")))
-                docs_of.append(doc)
-                weights_of.append(weight)
-        self.postings = lists
+            signature = self._signature(counts.items(), SIGNATURE)
+            self.signatures.append(dict(signature))
+            for tid, weight in signature:
+                lists.setdefault(tid, []).append((weight, doc))
+        self.postings: dict[int, tuple[array[int], array[float]]] = {}
+        for tid, entries in lists.items():
+            top = heapq.nlargest(MAX_POSTINGS, entries) if len(entries) > MAX_POSTINGS else entries
+            self.postings[tid] = (array("I", (d for _, d in top)), array("f", (w for w, _ in top)))
 
-    def _signature(self, counts: Sequence[tuple[int, int]], keep: int) -> list[tuple[int, float]]:
+    def _signature(self, counts: Iterable[tuple[int, int]], keep: int) -> list[tuple[int, float]]:
         """The `keep` highest-weighted (term, weight) of a bag of words, weights normalised over all terms."""
-        weighted = [(tid, (1.0 + math.log(tf)) * self.idf[tid]) for tid, tf in counts]
+        idf = self.idf
+        weighted = [(tid, (1.0 + math.log(tf)) * idf[tid]) for tid, tf in counts]
         norm = math.sqrt(sum(w * w for _, w in weighted)) or 1.0
         top = heapq.nlargest(keep, weighted, key=lambda item: item[1])
         return [(tid, w / norm) for tid, w in top if w > 0]
 
     def vector(self, text: str, keep: int = QUERY_TERMS) -> list[tuple[int, float]]:
         """The top `keep` (term, weight) of any text against this corpus (words it never saw are dropped)."""
+        known = self._ids.by_stem
         counts: Counter[int] = Counter()
         for term, _ in terms(text):
-            tid = self.vocabulary.get(term)
-            if tid is not None:
+            tid = known.get(term)
+            if tid is not None and tid < len(self.idf):
                 counts[tid] += 1
-        return self._signature(list(counts.items()), keep)
+        return self._signature(counts.items(), keep)
 
     def like(self, text: str, *, exclude: str, limit: int) -> list[Related]:
         """The `limit` papers most like `text` (cosine of TF-IDF vectors), best first, `exclude` left out."""
         query = self.vector(text)
         scores: dict[int, float] = {}
+        get = scores.get
         for tid, weight in query:
             posting = self.postings.get(tid)
             if posting is None:
                 continue
             docs_of, weights_of = posting
-            get = scores.get
             for doc, w in zip(docs_of, weights_of, strict=True):
                 scores[doc] = get(doc, 0.0) + weight * w
         skip = self.position.get(exclude)
         if skip is not None:
             scores.pop(skip, None)
         best = heapq.nlargest(limit, scores.items(), key=lambda item: (item[1], -item[0]))
-        query_weights = dict(query)
-        found = []
-        for doc, score in best:
-            found.append(Related(self.ids[doc], score, self._shared(doc, query_weights)))
-        return found
+        return [Related(self.ids[doc], score, self._shared(doc, query)) for doc, score in best]
 
-    def _shared(self, doc: int, query: dict[int, float]) -> tuple[str, ...]:
-        contributions = []
-        for tid, weight in query.items():
-            posting = self.postings.get(tid)
-            if posting is None:
-                continue
-            docs_of, weights_of = posting
-            # Posting lists are in document order: find this document by bisection.
-            lo, hi = 0, len(docs_of)
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if docs_of[mid] < doc:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < len(docs_of) and docs_of[lo] == doc:
-                contributions.append((weight * weights_of[lo], self.words[tid]))
-        contributions.sort(reverse=True)
-        return tuple(word for _, word in contributions[:EXPLAIN_TERMS])
+    def _shared(self, doc: int, query: list[tuple[int, float]]) -> tuple[str, ...]:
+        signature = self.signatures[doc]
+        contributions = sorted(((w * signature[t], t) for t, w in query if t in signature), reverse=True)
+        return tuple(self.words[t] for _, t in contributions[:EXPLAIN_TERMS])
 
 
 class MoreLikeThis:
     """Related papers from the stored corpus, through a `SimilarityIndex` kept fresh in the background."""
 
-    def __init__(self, papers: PaperStore, *, max_age: float = MAX_AGE) -> None:
+    def __init__(self, papers: PaperStore, *, max_age: float = MAX_AGE, first_wait: float = FIRST_BUILD_WAIT) -> None:
         self._papers = papers
         self._max_age = max_age
+        self._first_wait = first_wait
         self._index: SimilarityIndex | None = None
         self._built_generation = -1
         self._built_at = 0.0
-        self._first = asyncio.Lock()
-        self._refresh: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def _build(self) -> None:
-        generation = self._papers.generation
-        corpus = await self._papers.corpus()
-        started = time.perf_counter()
-        index = await asyncio.to_thread(SimilarityIndex, corpus)
+        try:
+            generation = self._papers.generation
+            corpus = await self._papers.corpus()
+            started = time.perf_counter()
+            index = await asyncio.to_thread(SimilarityIndex, corpus)
+        except Exception:
+            logger.exception("building the similarity index failed; the next call tries again")
+            return
         logger.info(
             "similarity index built: %d papers, %d terms in %.1f s",
             index.size,
@@ -202,35 +222,41 @@ class MoreLikeThis:
         )
         self._index, self._built_generation, self._built_at = index, generation, time.monotonic()
 
-    async def _refresh_quietly(self) -> None:
-        try:
-            await self._build()
-        except Exception:
-            logger.exception("rebuilding the similarity index failed; the previous one keeps serving")
+    def _start_build(self) -> asyncio.Task[None]:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._build())
+        return self._task
 
-    async def index(self) -> SimilarityIndex:
+    async def index(self, *, wait: float | None = None) -> SimilarityIndex | None:
+        """The index; the first time, built while waiting at most `wait` seconds (None: until built).
+
+        None when it is not built yet: the caller answers another way, and a later call finds it built.
+        """
         if self._index is None:
-            async with self._first:
-                if self._index is None:
-                    await self._build()
+            task = self._start_build()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), timeout=wait)
+            return self._index
         stale = self._papers.generation != self._built_generation or time.monotonic() - self._built_at > self._max_age
-        if stale and (self._refresh is None or self._refresh.done()):
-            self._refresh = asyncio.create_task(self._refresh_quietly())
-        assert self._index is not None
+        if stale:
+            self._start_build()  # the current index serves until the new one is built
         return self._index
 
-    async def like(self, paper: Paper, *, limit: int) -> list[Related]:
-        index = await self.index()
+    async def like(self, paper: Paper, *, limit: int) -> list[Related] | None:
+        """The papers most like `paper`; None while the first index is still being built."""
+        index = await self.index(wait=self._first_wait)
+        if index is None:
+            return None
         return index.like(paper_text(paper), exclude=paper.id, limit=limit)
 
     async def settle(self) -> None:
-        """Wait until a background rebuild, if one runs, is done (its errors were logged)."""
-        if self._refresh is not None:
-            await self._refresh
+        """Wait until a build, if one runs, is done (its errors were logged)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
 
     async def close(self) -> None:
-        """Stop a background rebuild (at shutdown)."""
-        task, self._refresh = self._refresh, None
+        """Stop a build (at shutdown)."""
+        task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -295,6 +295,23 @@ class LibraryVia(enum.StrEnum):
     SHARED = "shared"  # a link someone posted in the channel
 
 
+class ReadingRole(enum.StrEnum):
+    READS = "reads"  # "I'll read it"
+    PRESENTS = "presents"  # "I'll present it", on a day
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Someone in a channel reading a paper, or presenting it at journal club on `day`."""
+
+    channel: ChannelRef
+    paper_id: str
+    who: str
+    role: ReadingRole
+    at: datetime
+    day: date | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class LibraryEntry:
     """One paper in one channel's library: who brought it in, when, and how."""
@@ -311,6 +328,7 @@ class DeliveryKind(enum.StrEnum):
     PAPER = "paper"
     FOLLOWUP = "followup"  # key: "<paper id>:<artifact kind>"
     WEEKLY = "weekly"  # key: the ISO week, "2025-W48"
+    REMINDER = "reminder"  # key: "<paper id>:<presentation day>", the day before a journal-club talk
 
 
 class DeliveryState(enum.StrEnum):
@@ -500,6 +518,8 @@ class WeeklyRollup:
     end: date
     topics: tuple[TopicWeek, ...]
     liked: tuple[Paper, ...] = ()
+    reading: tuple[tuple[Paper, str], ...] = ()
+    """What the channel read and presented that week, each with who ("presented by Ada on Tue 2 Dec")."""
     delivery_id: str | None = None
     private: bool = False
 

@@ -38,6 +38,7 @@ from bot.features import Services, command_registry
 from bot.followups import FollowUps, PaperInfoPoll
 from bot.ingest import describe_result, ingest_arxiv, ingest_recent, seed_sample_if_empty
 from bot.jobs import Jobs
+from bot.journal_club import Reminders
 from bot.leases import Identity, Lease
 from bot.outage import StoreHealth
 from bot.ports import ChatAdapter
@@ -228,17 +229,19 @@ class Paperboy:
         if self._hf is not None:
             budget = settings.followups.budget(settings.hf.token is not None)
             poll = PaperInfoPoll(self._hf, db, clock, window=window, budget=budget, sleep=self.sleep)
-        weekly = WeeklyRollups(db.channels, db.subscriptions, db.papers, deliverer, clock)
+        weekly = WeeklyRollups(db.channels, db.subscriptions, db.papers, deliverer, clock, db.library)
+        reminders = Reminders(db.channels, db.library, db.papers, deliverer, clock)
         recovery = self._recovery = Recovery(
             deliverer,
             {
                 DeliveryKind.DIGEST: runner.recover,
                 DeliveryKind.FOLLOWUP: followups.recover,
                 DeliveryKind.WEEKLY: weekly.recover,
+                DeliveryKind.REMINDER: reminders.recover,
             },
             health=health,
         )
-        jobs = self._jobs = Jobs(scheduled_jobs(self, followups, poll, weekly, recovery, digests))
+        jobs = self._jobs = Jobs(scheduled_jobs(self, followups, poll, weekly, recovery, digests, reminders))
         scheduler = self._scheduler = Scheduler(
             db.channels,
             db.deliveries,

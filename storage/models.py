@@ -214,6 +214,19 @@ class LibraryRow(Base):
     __table_args__ = (Index("ix_library_channel_added_at", "channel_pk", "added_at"),)
 
 
+class ReadingRow(Base):
+    """Who in a channel reads a paper, or presents it on `day` (0004_library)."""
+
+    __tablename__ = "reading"
+
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    who: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date | None] = mapped_column(Date, index=True)
+    at: Mapped[datetime]
+
+
 class ReplicaRow(Base):
     __tablename__ = "replicas"
 

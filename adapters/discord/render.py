@@ -686,6 +686,9 @@ def _render_weekly(message: WeeklyRollup) -> list[DiscordPost]:
     if message.liked:
         liked = [f"• {safe(fit(' '.join(p.title.split()), 180))}" for p in message.liked]
         fields.append(_field("Most liked here this week", "\n".join(liked)))
+    if message.reading:
+        read = [f"• {safe(fit(' '.join(p.title.split()), 150))} — {safe(line)}" for p, line in message.reading]
+        fields.append(_field("Read and presented here this week", "\n".join(read)))
     blocks: list[_Block] = []
     for start in range(0, len(fields), 10):  # ten topics to an embed keeps each well under 6,000 characters
         embed = {"type": "rich", "color": _COLOR_INFO, "fields": fields[start : start + 10]}

@@ -600,6 +600,15 @@ def _render_weekly(message: WeeklyRollup) -> list[SlackPost]:
             f"• {link(p.hf_url, truncate(' '.join(p.title.split()), 200)) or escape(p.title)}" for p in message.liked
         ]
         blocks.append(_section("*Most liked here this week*\n" + "\n".join(liked)))
+    if message.reading:
+        text = "*Read and presented here this week*"
+        for p, line in message.reading:
+            title = link(p.hf_url, truncate(" ".join(p.title.split()), 160)) or escape(p.title)
+            item = f"\n• {title} — {escape(truncate(line, 200))}"
+            if len(text) + len(item) > MAX_SECTION_TEXT:
+                break  # whole lines only: a cut line could cut a link in half
+            text += item
+        blocks.append(_section(text))
     tail = [_context("The week's most upvoted papers: `/papers top week`.")]
     if not message.topics:
         tail.insert(0, _section("This channel follows no topics yet: `/papers subscribe <query>` adds one."))

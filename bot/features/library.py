@@ -7,9 +7,11 @@ entries, and anyone in the channel may use them (they are bookmarks, not the cha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from bot.actions import paper_actions
+from bot.actions import reading_actions
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import Arg, CommandError, Context, Router
@@ -25,6 +27,7 @@ from bot.types import (
     Paper,
     PaperCard,
     PaperList,
+    ReadingRole,
     TextReply,
     UserRef,
 )
@@ -93,7 +96,7 @@ async def share(ctx: Ctx, paper: PaperId) -> PaperCard:
     found = await known_paper(services.papers, services.remote, services.clock, paper)
     await services.channels.ensure(ctx.channel)
     await services.library.add(ctx.channel, found.id, by=who(ctx.user), at=services.clock.now(), via=LibraryVia.SHARED)
-    return PaperCard(found, actions=paper_actions(found))
+    return PaperCard(found, actions=reading_actions(found))
 
 
 @router.command()
@@ -138,7 +141,7 @@ async def library(ctx: Ctx, query: LibraryQuery = None) -> PaperList:
     """
     found = await library_papers(ctx.services.library, ctx.services.papers, ctx.channel, query)
     shown = [
-        ListedPaper(paper, matched, actions=paper_actions(paper), note=entry_note(entry))
+        ListedPaper(paper, matched, actions=reading_actions(paper), note=entry_note(entry))
         for entry, paper, matched in found[:LIBRARY_SHOWN]
     ]
     if not found:
@@ -152,4 +155,106 @@ async def library(ctx: Ctx, query: LibraryQuery = None) -> PaperList:
         papers=tuple(shown),
         note=f"{total} paper{'s' if total != 1 else ''}, newest first.",
         more=max(0, total - len(shown)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading together: who reads what, who presents when
+
+
+PRESENT_IN_DAYS = 7
+"""A talk claimed with the button, without a day, is planned a week ahead (and can be moved)."""
+MAX_AHEAD_DAYS = 366
+
+
+def parse_talk_day(text: str) -> date:
+    """ "on 2026-12-09" or "2026-12-09" -> that day; anything else is a `CommandError` saying what to type."""
+    value = text.strip()
+    if value.casefold().startswith("on "):
+        value = value[3:].strip()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"`{value[:30]}` is not a day; give one like `on 2026-12-09`.") from None
+
+
+TalkDay = Annotated[
+    date | None,
+    Arg("The day of the talk, like `on 2026-12-09`", metavar="on YYYY-MM-DD", rest=True, convert=parse_talk_day),
+]
+
+
+def channel_today(services: LibraryServices, timezone: str) -> date:
+    return services.clock.now().astimezone(ZoneInfo(timezone)).date()
+
+
+@router.command()
+async def read(ctx: Ctx, paper: PaperId) -> TextReply:
+    """Say you'll read a paper (the "I'll read it" button); `reading` lists who reads what."""
+    services = ctx.services
+    found = await known_paper(services.papers, services.remote, services.clock, paper)
+    await services.channels.ensure(ctx.channel)
+    now = services.clock.now()
+    await services.library.add(ctx.channel, found.id, by=who(ctx.user), at=now, via=LibraryVia.SAVED)
+    if not await services.library.read(ctx.channel, found.id, who=who(ctx.user), at=now):
+        return TextReply(f"You are already reading “{found.title[:200]}”.", private=True)
+    return TextReply(
+        f"{who(ctx.user)} is reading “{found.title[:200]}” [{found.id}]. `/papers reading` lists who reads what."
+    )
+
+
+@router.command()
+async def present(ctx: Ctx, paper: PaperId, day: TalkDay = None) -> TextReply:
+    """Present a paper at journal club on a day (the "I'll present it" button: a week from today).
+
+    The channel gets a reminder the day before, and the weekly rollup lists what was presented.
+    Example: `present 2402.17764 on 2026-12-09`. Presenting again moves the talk (or hands it over).
+    """
+    services = ctx.services
+    found = await known_paper(services.papers, services.remote, services.clock, paper)
+    channel = await services.channels.ensure(ctx.channel)
+    today = channel_today(services, channel.timezone)
+    talk_day = day or today + timedelta(days=PRESENT_IN_DAYS)
+    if talk_day < today:
+        raise CommandError(f"{day_label(talk_day)} has passed; give a day from today on.")
+    if talk_day > today + timedelta(days=MAX_AHEAD_DAYS):
+        raise CommandError("That is more than a year ahead; give a nearer day.")
+    now = services.clock.now()
+    speaker = who(ctx.user)
+    await services.library.add(ctx.channel, found.id, by=speaker, at=now, via=LibraryVia.SAVED)
+    before = await services.library.present(ctx.channel, found.id, who=speaker, day=talk_day, at=now)
+    text = f"{speaker} presents “{found.title[:200]}” [{found.id}] on {day_label(talk_day)}."
+    if before is not None and (before.who != speaker or before.day != talk_day):
+        text += f" (It was {before.who}'s, on {day_label(before.day) if before.day else 'no day'}.)"
+    if day is None:
+        text += f" Another day: `/papers present {found.id} on YYYY-MM-DD`."
+    return TextReply(text + " The channel is reminded the day before.")
+
+
+@router.command()
+async def reading(ctx: Ctx) -> PaperList:
+    """Who in this channel reads what, and who presents what when (journal club)."""
+    services = ctx.services
+    plans = await services.library.readings(ctx.channel)
+    if not plans:
+        return PaperList(
+            heading="Nobody in this channel has said what they read yet",
+            papers=(),
+            note="Press “I'll read it” or “I'll present it” under a paper, or `/papers present <id> on <day>`.",
+        )
+    stored = await services.papers.get_many([r.paper_id for r in plans])
+    notes: dict[str, list[str]] = {}
+    for plan in plans:
+        if plan.role is ReadingRole.PRESENTS:
+            line = f"{plan.who} presents on {day_label(plan.day) if plan.day else 'a day to agree'}"
+        else:
+            line = f"read by {plan.who}"
+        notes.setdefault(plan.paper_id, []).append(line)
+    shown = [
+        ListedPaper(stored[pid], actions=reading_actions(stored[pid]), note=" · ".join(lines))
+        for pid, lines in notes.items()
+        if pid in stored
+    ]
+    return PaperList(
+        heading="Reading in this channel", papers=tuple(shown[:LIBRARY_SHOWN]), more=max(0, len(shown) - LIBRARY_SHOWN)
     )

@@ -16,7 +16,7 @@ from bot.ingest import ingest_papers
 from bot.ports import PaperStore, RemotePapers, SourceHealthLog
 from bot.query import QuerySyntaxError, parse
 from bot.search import Search
-from bot.similar import MoreLikeThis
+from bot.similar import MoreLikeThis, Related
 from bot.types import ListedPaper, Paper, PaperCard, PaperList, TextReply, canonical_arxiv_id
 
 logger = logging.getLogger(__name__)
@@ -203,12 +203,16 @@ async def similar(ctx: Ctx, paper: SimilarTo) -> PaperList:
     if base is None:
         raise CommandError(f"Paperboy does not know the arXiv paper `{paper}`.")
     if ctx.services.related is not None:
-        return await _related(ctx.services, ctx.services.related, base)
+        found = await ctx.services.related.like(base, limit=SEARCH_SHOWN + 5)
+        if found is not None:
+            return await _related(ctx.services, found, base)
+        shown = await keyword_similar(ctx.services.search, base)
+        note = "Paperboy is still indexing its papers for related work; these share its keywords. Try again soon."
+        return replace(shown, note=note)
     return await keyword_similar(ctx.services.search, base)
 
 
-async def _related(services: PaperServices, related: MoreLikeThis, base: Paper) -> PaperList:
-    found = await related.like(base, limit=SEARCH_SHOWN + 5)
+async def _related(services: PaperServices, found: list[Related], base: Paper) -> PaperList:
     stored = await services.papers.get_many([r.paper_id for r in found])
     shown: list[ListedPaper] = []
     for r in found:

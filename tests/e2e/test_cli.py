@@ -114,7 +114,7 @@ def test_jobs_list_names_every_job_and_when_it_runs(data_dir: Path) -> None:
     done = paperboy(data_dir, "jobs", "list")
     assert done.returncode == 0, done.stderr
     names = [line.split()[0] for line in done.stdout.splitlines()]
-    assert names == ["ingest", "arxiv", "digests", "followups", "poll", "rising", "weekly", "recover"]
+    assert names == ["ingest", "arxiv", "digests", "followups", "poll", "rising", "weekly", "reminders", "recover"]
     assert "off (offline)" in done.stdout and "every 1 h" in done.stdout
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from bot.actions import SAVE, decode, encode
-from bot.types import Action, CommandInvocation, PaperList, Permission, TextReply, UserRef
+from bot.types import WEEKDAYS, Action, CommandInvocation, PaperList, Permission, TextReply, UserRef, WeeklyRollup
 from tests.e2e.conftest import HERE, OTHER, Harness
 
 
@@ -102,3 +102,82 @@ async def test_saving_an_unknown_paper_offline_is_refused_and_stores_nothing(har
     assert (await library(harness)).papers == ()
     bad = await harness.one("save not-a-paper")
     assert isinstance(bad, TextReply) and bad.is_error
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading together
+
+
+async def test_reading_lists_who_reads_and_who_presents_when(harness: Harness) -> None:
+    a, b, _ = await top_ids(harness)
+    read = await harness.one(f"read {a}", user="U_ADA")
+    assert isinstance(read, TextReply) and not read.is_error and "U_ADA is reading" in read.text
+    again = await harness.one(f"read {a}", user="U_ADA")
+    assert isinstance(again, TextReply) and again.private and "already" in again.text
+    day = harness.clock.now().date() + timedelta(days=3)
+    talk = await harness.one(f"present {b} on {day.isoformat()}", user="U_BOB")
+    assert isinstance(talk, TextReply) and not talk.is_error and "U_BOB presents" in talk.text
+    listed = await harness.one("reading")
+    assert isinstance(listed, PaperList)
+    notes = {p.paper.id: p.note for p in listed.papers}
+    assert notes[a] == "read by U_ADA"
+    assert notes[b].startswith("U_BOB presents on ") and str(day.day) in notes[b]
+    assert listed.papers[0].paper.id == b, "talks first"
+    # Both papers are in the library too: reading one is keeping it.
+    assert {a, b} <= {p.paper.id for p in (await library(harness)).papers}
+    # Another channel sees none of it.
+    other = await harness.one("reading", OTHER)
+    assert isinstance(other, PaperList) and other.papers == ()
+
+
+async def test_presenting_again_moves_the_talk_and_bad_days_change_nothing(harness: Harness) -> None:
+    [paper] = await top_ids(harness, 1)
+    today = harness.clock.now().date()
+    button = await harness.one(f"present {paper}", user="U_ADA")  # the button: a week ahead
+    week = today + timedelta(days=7)
+    assert isinstance(button, TextReply) and str(week.day) in button.text and "Another day" in button.text
+    for bad, why in (
+        (f"present {paper} on yesterday", "is not a day"),
+        (f"present {paper} on {(today - timedelta(days=1)).isoformat()}", "has passed"),
+        (f"present {paper} on {(today + timedelta(days=400)).isoformat()}", "more than a year"),
+    ):
+        refused = await harness.one(bad, user="U_BOB")
+        assert isinstance(refused, TextReply) and refused.is_error and why in refused.text, (bad, refused)
+    moved = await harness.one(f"present {paper} on {(today + timedelta(days=2)).isoformat()}", user="U_BOB")
+    assert isinstance(moved, TextReply) and "It was U_ADA's" in moved.text
+    listed = await harness.one("reading")
+    assert isinstance(listed, PaperList)
+    assert [p.note.startswith("U_BOB presents") for p in listed.papers] == [True]
+
+
+async def test_the_day_before_a_talk_the_channel_is_reminded_once(harness: Harness) -> None:
+    [paper] = await top_ids(harness, 1)
+    await harness.one("digest at 09:00 UTC")
+    talk_day = harness.clock.now().date() + timedelta(days=2)
+    await harness.one(f"present {paper} on {talk_day.isoformat()}", user="U_ADA")
+    reminders = harness.app.jobs.get("reminders")
+    assert await reminders.run() == "no journal club reminders due"  # two days before: not yet
+    eve = datetime.combine(talk_day - timedelta(days=1), time(8, 30), UTC)
+    harness.clock.set(eve)
+    assert await reminders.run() == "no journal club reminders due", "before the channel's digest time"
+    harness.clock.set(eve + timedelta(hours=1))
+    assert await reminders.run() == "1 journal club reminders: 1 sent"
+    assert await reminders.run() == "no journal club reminders due", "posted once"
+    posted = [m for m in harness.chat.in_channel(HERE) if isinstance(m, TextReply)]
+    assert len(posted) == 1 and "U_ADA presents" in posted[0].text and paper in posted[0].text
+    assert harness.chat.in_channel(OTHER) == []
+
+
+async def test_the_weekly_rollup_lists_what_the_channel_read_and_presented(harness: Harness) -> None:
+    a, b, _ = await top_ids(harness)
+    now = harness.clock.now()
+    await harness.one("digest at 09:00 UTC")
+    await harness.one(f"settings weekly on {WEEKDAYS[(now.weekday() + 3) % 7]}")
+    await harness.one(f"read {a}", user="U_ADA")
+    await harness.one(f"present {b} on {(now.date() + timedelta(days=1)).isoformat()}", user="U_BOB")
+    harness.clock.set(datetime.combine(now.date() + timedelta(days=3), time(10, 0), UTC))
+    assert await harness.app.jobs.get("weekly").run() == "1 weekly rollups: 1 sent"
+    [rollup] = [m for m in harness.chat.in_channel(HERE) if isinstance(m, WeeklyRollup)]
+    lines = {p.id: line for p, line in rollup.reading}
+    assert lines[a] == "read by U_ADA"
+    assert lines[b].startswith("presented by U_BOB on ")

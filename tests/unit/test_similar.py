@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.query import match, parse
 from bot.similar import MoreLikeThis, SimilarityIndex, paper_text, terms
 from bot.types import Paper
@@ -83,13 +85,34 @@ async def test_the_index_builds_from_storage_once_and_serves_what_it_stored() ->
     related = MoreLikeThis(Store())  # type: ignore[arg-type]
     first = await related.like(SPLATTING, limit=2)
     again = await related.like(SPLATTING, limit=2)
+    assert first is not None and again is not None
     assert [r.paper_id for r in first] == [r.paper_id for r in again]
     assert first[0].paper_id == RELATED.id
     assert Store.calls == 1, "an unchanged store is indexed once"
     Store.generation = 1  # this process stored papers: the next call rebuilds in the background
-    await related.like(SPLATTING, limit=2)
+    stale = await related.like(SPLATTING, limit=2)
+    assert stale is not None and [r.paper_id for r in stale] == [r.paper_id for r in first], "the old one serves"
     await related.settle()
     assert Store.calls == 2
     await related.like(SPLATTING, limit=2)
     await related.close()
     assert Store.calls == 2, "a rebuilt index is fresh until the store changes again"
+
+
+async def test_a_call_does_not_wait_long_for_the_first_build() -> None:
+    release = asyncio.Event()
+
+    class SlowStore:
+        generation = 0
+
+        async def corpus(self) -> list[tuple[str, str]]:
+            await release.wait()
+            return [(p.id, paper_text(p)) for p in (SPLATTING, RELATED, UNRELATED)]
+
+    related = MoreLikeThis(SlowStore(), first_wait=0.01)  # type: ignore[arg-type]
+    assert await related.like(SPLATTING, limit=2) is None, "not built yet: the caller answers another way"
+    release.set()
+    await related.settle()
+    found = await related.like(SPLATTING, limit=2)
+    assert found is not None and found[0].paper_id == RELATED.id
+    await related.close()

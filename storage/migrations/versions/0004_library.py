@@ -1,4 +1,5 @@
-"""A channel's library: the papers it saved or shared as links, with who brought each in and when.
+"""A channel's library: the papers it saved or shared as links, with who brought each in and when;
+and its reading: who reads which paper, who presents which at journal club, and on what day.
 
 Revision ID: 0004_library
 Revises: 0003_followups
@@ -29,8 +30,20 @@ def upgrade() -> None:
         sa.Column("via", sa.String(16), nullable=False),
     )
     op.create_index("ix_library_channel_added_at", "library", ["channel_pk", "added_at"])
+    op.create_table(
+        "reading",
+        sa.Column("channel_pk", sa.Integer, sa.ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("paper_id", sa.String(64), primary_key=True),
+        sa.Column("who", sa.String(128), primary_key=True),
+        sa.Column("role", sa.String(16), primary_key=True),
+        sa.Column("day", sa.Date, nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_reading_day", "reading", ["day"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reading_day", table_name="reading")
+    op.drop_table("reading")
     op.drop_index("ix_library_channel_added_at", table_name="library")
     op.drop_table("library")
