@@ -10,6 +10,7 @@ from adapters import paper_view
 from bot.types import (
     Digest,
     DigestReason,
+    ExportFile,
     FollowUp,
     ListedPaper,
     Message,
@@ -93,6 +94,8 @@ def render_text(message: Message) -> str:
             return render_followup(message)
         case WeeklyRollup():
             return render_weekly(message)
+        case ExportFile():
+            return f"📎 {message.filename} — {message.summary}\n{message.content}"
         case _:
             assert_never(message)
 

@@ -111,9 +111,9 @@ async def quality(path: Path, sample: int) -> None:
             results["keyword similar (before)"][q] = [p.paper.id for p in listed.papers][:TOP]
         except Exception:  # no keywords to search with: the old command answered with an error
             results["keyword similar (before)"][q] = []
-        related = await tfidf.like(base, limit=TOP)
-        assert related is not None
-        results["TF-IDF similar (now)"][q] = [r.paper_id for r in related]
+        like = await tfidf.like(base, limit=TOP)
+        assert like is not None
+        results["TF-IDF similar (now)"][q] = [r.paper_id for r in like]
     await tfidf.close()
     await db.close()
     head = f"{'method':26} | {'hit@10':>7} | {'recall@10':>9} | {'MRR':>6} | {'no-keyword hits':>15}"

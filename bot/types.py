@@ -561,7 +561,19 @@ class Status:
     last_weekly: Delivery | None = None
 
 
-Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status | FollowUp | WeeklyRollup
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    """A file for the channel (`/papers export`): Slack uploads it (files.uploadV2), Discord attaches it."""
+
+    filename: str
+    content: str
+    summary: str
+    """One line for the channel: what the file holds ("12 papers from this channel's library, BibTeX")."""
+    mime_type: str = "text/plain"
+    private: bool = False
+
+
+Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status | FollowUp | WeeklyRollup | ExportFile
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import contextlib
 import copy
 import hashlib
 import inspect
+import io
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -744,6 +745,8 @@ def _followup_kwargs(post: r.DiscordPost) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if post.content:
         kwargs["content"] = post.content
+    if post.files:
+        kwargs["files"] = [discord.File(io.BytesIO(data), filename=name) for name, data in post.files]
     if post.embeds:
         # from_dict keeps references to the dicts it is given; rendered embeds are shared, so copy.
         kwargs["embeds"] = [discord.Embed.from_dict(copy.deepcopy(e)) for e in post.embeds]

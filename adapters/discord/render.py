@@ -37,6 +37,7 @@ from bot.types import (
     Digest,
     DigestEntry,
     DigestReason,
+    ExportFile,
     FollowUp,
     Message,
     Paper,
@@ -91,6 +92,8 @@ class DiscordPost:
     ephemeral: bool = False
     thread: bool = False
     under: str | None = None
+    files: tuple[tuple[str, bytes], ...] = ()
+    """Attachments: (filename, bytes), sent as multipart form data."""
 
     def payload(self) -> dict[str, Any]:
         """The JSON body for `POST /channels/{id}/messages` (without nonce and allowed_mentions)."""
@@ -473,6 +476,10 @@ def render(message: Message, *, marker: str | None = None) -> list[DiscordPost]:
             posts = [_render_followup(message)]
         case WeeklyRollup():
             posts = _render_weekly(message)
+        case ExportFile():
+            content = safe(f"📎 {message.summary}")
+            files = ((message.filename, message.content.encode()),)
+            posts = [DiscordPost(content=content, ephemeral=message.private, files=files)]
         case _:
             assert_never(message)
     return _with_marker(posts, marker)

@@ -49,7 +49,7 @@ from bot.crypto import SecretBox
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 from bot.inbound import MemoryInboundLog
 from bot.ports import CommandPort, InboundLog, PartRecorder, SentMessage
-from bot.types import ChannelRef, CommandInvocation, Message, PaperCard, Permission, Platform, TextReply
+from bot.types import ChannelRef, CommandInvocation, ExportFile, Message, PaperCard, Permission, Platform, TextReply
 
 logger = logging.getLogger(__name__)
 
@@ -632,10 +632,36 @@ class SlackAdapter:
             replies = [TextReply("Something went wrong on Paperboy's side; try again later.", True, True)]
         for reply in replies:
             private = invocation.force_private or reply.private or (isinstance(reply, TextReply) and reply.is_error)
+            if isinstance(reply, ExportFile) and not private:
+                await self._upload(invocation, target, reply)
+                continue
             try:
                 await target.deliver(invocation.channel, render(reply), private=private)
             except Exception:
                 logger.exception("slack: could not deliver a reply in %s", ids)
+
+    async def _upload(self, invocation: CommandInvocation, target: ReplyTarget, file: ExportFile) -> None:
+        """Upload a file to the channel (files.uploadV2); when Slack refuses, say so privately."""
+        channel = invocation.channel
+        try:
+            await target.client.files_upload_v2(
+                channel=channel.channel_id,
+                content=file.content,
+                filename=file.filename,
+                title=file.filename,
+                initial_comment=f"📎 {file.summary}",
+            )
+        except (SlackApiError, SlackClientError) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            logger.warning("slack: files.uploadV2 failed in %s: %s", channel, error)
+            refusal = "Slack did not take the file"
+            refusal += (
+                " (Paperboy needs the `files:write` scope: reinstall the app)." if error == "missing_scope" else "."
+            )
+            try:
+                await target.deliver(channel, render(TextReply(refusal, True, True)), private=True)
+            except Exception:
+                logger.exception("slack: could not say the upload failed in %s", channel)
 
     # ---- Permissions ---------------------------------------------------------------------------
 
@@ -731,6 +757,11 @@ class ReplyTarget:
         self._thread_ts = thread_ts
         self._user_id = user_id
         self._replace_original = replace_original
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The Web API client of the workspace the command came from (its own token)."""
+        return self._client
 
     async def deliver(self, channel: ChannelRef, posts: list[SlackPost], *, private: bool) -> None:
         if private:

@@ -10,7 +10,8 @@ from bot.types import CommandSpec
 # commands: /papers; chat:write(.public): post digests (public channels without an invite);
 # app_mentions:read: "@Paperboy today"; channels/groups:history: find an earlier post by its metadata after a
 # crash (conversations.history); users:read: the "admins" permission rule (users.info); im:write: DMs;
-# links:read / links:write: `link_shared` for paper links and `chat.unfurl` with their cards.
+# links:read / links:write: `link_shared` for paper links and `chat.unfurl` with their cards;
+# files:write: `/papers export` uploads the library as a file (files.uploadV2).
 BOT_SCOPES: tuple[str, ...] = (
     "commands",
     "chat:write",
@@ -22,6 +23,7 @@ BOT_SCOPES: tuple[str, ...] = (
     "im:write",
     "links:read",
     "links:write",
+    "files:write",
 )
 BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_uninstalled", "tokens_revoked", "link_shared")
 UNFURL_DOMAINS: tuple[str, ...] = ("arxiv.org", "huggingface.co", "alphaxiv.org")

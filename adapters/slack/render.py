@@ -34,6 +34,7 @@ from bot.types import (
     Digest,
     DigestEntry,
     DigestReason,
+    ExportFile,
     FollowUp,
     ListedPaper,
     Message,
@@ -374,6 +375,10 @@ def render(message: Message) -> list[SlackPost]:
             return [_render_followup(message)]
         case WeeklyRollup():
             return _render_weekly(message)
+        case ExportFile():
+            # The adapter uploads the file (files.uploadV2) with this line as its comment; where no upload
+            # can be made (a private reply), this is what the user reads.
+            return [_render_text(TextReply(f"📎 {message.filename}: {message.summary}", private=message.private))]
         case _:
             assert_never(message)
 

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from bot.actions import reading_actions
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import Arg, CommandError, Context, Router
+from bot.exports import ExportFormat
+from bot.exports import export as export_text
 from bot.features.papers import known_paper
 from bot.features.params import PaperId, day_label, parse_query
 from bot.ports import LibraryStore, PaperStore, RemotePapers
 from bot.query import TopicQuery, match
 from bot.types import (
     ChannelRef,
+    ExportFile,
     LibraryEntry,
     LibraryVia,
     ListedPaper,
@@ -155,6 +158,33 @@ async def library(ctx: Ctx, query: LibraryQuery = None) -> PaperList:
         papers=tuple(shown),
         note=f"{total} paper{'s' if total != 1 else ''}, newest first.",
         more=max(0, total - len(shown)),
+    )
+
+
+Format = Annotated[Literal["bibtex", "ris", "csljson"], Arg("bibtex, ris or csljson", what="export format")]
+EXPORT_NAMES = {ExportFormat.BIBTEX: "BibTeX", ExportFormat.RIS: "RIS", ExportFormat.CSLJSON: "CSL-JSON"}
+
+
+@router.command()
+async def export(ctx: Ctx, format: Format, query: LibraryQuery = None) -> ExportFile:
+    """Upload this channel's library (or what a query matches) as a BibTeX, RIS or CSL-JSON file.
+
+    BibTeX entries carry arXiv's `eprint`, `archivePrefix` and `primaryClass`; RIS and CSL-JSON import
+    into Zotero, Mendeley and citeproc tools. Example: `export bibtex diffusion`.
+    """
+    found = await library_papers(ctx.services.library, ctx.services.papers, ctx.channel, query)
+    if not found:
+        what = "This channel's library is empty" if query is None else f"No library papers match `{query.text}`"
+        raise CommandError(f"{what}; nothing to export. `/papers save <id>` adds papers.")
+    fmt = ExportFormat(format)
+    n = len(found)
+    summary = f"{n} paper{'s' if n != 1 else ''} from this channel's library"
+    summary += f" matching `{query.text}`" if query is not None else ""
+    return ExportFile(
+        filename=f"paperboy-library.{fmt.extension}",
+        content=export_text([paper for _, paper, _ in found], fmt),
+        summary=f"{summary}, {EXPORT_NAMES[fmt]}.",
+        mime_type=fmt.mime_type,
     )
 
 

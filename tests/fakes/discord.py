@@ -40,6 +40,7 @@ from bot.types import (
     Digest,
     DigestEntry,
     DigestReason,
+    ExportFile,
     ListedPaper,
     Message,
     Paper,
@@ -349,7 +350,7 @@ class FakeDiscord:
         return message_object(channel_id, body, message_id or self.next_id())
 
     async def _followup(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = await self._body_and_files(request)
         problems = limit_problems(body)
         if problems:
             self.rejected.append(("followup", problems))
@@ -359,6 +360,20 @@ class FakeDiscord:
         self.posted.append(Posted(message["id"], f"followup:{token}", body, "followup"))
         self.events.append(f"followup:{token}")
         return _json(message)
+
+    async def _body_and_files(self, request: web.Request) -> dict[str, Any]:
+        """The JSON body of a message; with attachments (multipart), `payload_json` plus `_files`."""
+        if not request.content_type.startswith("multipart/"):
+            body: dict[str, Any] = await request.json()
+            return body
+        form = await request.post()
+        body = json.loads(str(form["payload_json"]))
+        files = {}
+        for name, value in form.items():
+            if name.startswith("files[") and hasattr(value, "file"):
+                files[value.filename] = value.file.read()
+        body["_files"] = files
+        return body
 
     async def _edit_original(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -788,6 +803,10 @@ def listed(i: int) -> ListedPaper:
     return ListedPaper(p, matched=("mixture of experts",), actions=paper_actions(p))
 
 
+EXPORTED = "@misc{lovelace2024paper,\n  title = {{Paper <@everyone> 1}},\n  eprint = {2403.00001},\n}\n"
+"""What the fake core's `export` file holds (BibTeX, with a would-be mention that must stay inert text)."""
+
+
 class FakeCore(ScriptedCore):
     """Answers invocations with representative semantic messages and records what reached it."""
 
@@ -806,6 +825,8 @@ class FakeCore(ScriptedCore):
             papers = tuple(listed(i) for i in range(1, 4))
             private = inv.force_private or word == "similar"
             return [PaperList(heading=f"Results for {' '.join(said)}", papers=papers, more=7, private=private)]
+        if word == "export":
+            return [ExportFile("paperboy-library.bib", EXPORTED, "3 papers from this channel's library, BibTeX.")]
         if word == "topics":
             topics = (
                 TopicSummary(1, "mixture of experts", 4, actions=topic_actions(1)),

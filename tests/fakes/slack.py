@@ -37,6 +37,7 @@ from bot.types import (
     Digest,
     DigestEntry,
     DigestReason,
+    ExportFile,
     ListedPaper,
     Message,
     Paper,
@@ -143,6 +144,10 @@ class FakeSlack:
         self.posts: list[Post] = []
         self.ephemerals: list[Post] = []
         self.unfurls: list[dict[str, Any]] = []
+        self.uploads: dict[str, bytes] = {}
+        """Bytes sent to each upload URL files.getUploadURLExternal handed out, by file id."""
+        self.files: list[dict[str, Any]] = []
+        """Completed uploads (files.completeUploadExternal): channel, comment, and each file's title and bytes."""
         """Accepted chat.unfurl calls: their arguments, `unfurls` parsed."""
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.channel_errors: dict[str, str] = {}
@@ -159,6 +164,7 @@ class FakeSlack:
         self._app.router.add_post("/api/{method}", self._api)
         self._app.router.add_get("/api/{method}", self._api)
         self._app.router.add_post("/response/{hook}", self._response)
+        self._app.router.add_post("/upload/{file_id}", self._upload)
         self._app.router.add_get("/socket", self._socket)
         self._served: Listening | None = None
         self.port = 0
@@ -347,6 +353,8 @@ class FakeSlack:
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.unfurl": self._unfurl,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
             "users.info": self._users_info,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
@@ -407,6 +415,38 @@ class FakeSlack:
         )
         self.posts.append(post)
         return {"ok": True, "channel": post.channel, "ts": post.ts, "message": {"text": post.text, "ts": post.ts}}
+
+    def _upload_url(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("filename") or not str(args.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.uploads) + 1:08d}"
+        self.uploads[file_id] = b""
+        return {"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404)
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            field = form.get("file") or next(iter(form.values()), b"")
+            data = field.file.read() if hasattr(field, "file") else str(field).encode()
+        else:
+            data = await request.read()
+        self.uploads[file_id] = data
+        return web.Response(text="OK - " + str(len(data)))
+
+    def _complete_upload(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        if not isinstance(files, list) or not files or any(f.get("id") not in self.uploads for f in files):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not args.get("channel_id"):
+            return {"ok": False, "error": "channel_not_found"}
+        done = [{"id": f["id"], "title": f.get("title"), "data": self.uploads[f["id"]]} for f in files]
+        self.files.append({"channel": args["channel_id"], "comment": args.get("initial_comment"), "files": done})
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
 
     def _unfurl(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         """chat.unfurl as Slack checks it: a message (channel + ts, or unfurl_id + source) and valid blocks."""
@@ -553,6 +593,10 @@ def listed(i: int) -> ListedPaper:
     return ListedPaper(p, actions=paper_actions(p))
 
 
+EXPORTED = "@misc{lovelace2024paper,\n  title = {{Paper 1}},\n  eprint = {2411.10001},\n}\n"
+"""What the fake core's `export` file holds."""
+
+
 class FakeCore(ScriptedCore):
     """A core that answers a handful of subcommands with representative semantic messages."""
 
@@ -570,6 +614,8 @@ class FakeCore(ScriptedCore):
             return [PaperCard(make_paper(1), actions=paper_actions(make_paper(1)))]
         if word == "similar":
             return [PaperList(f"Papers like {arg}", (listed(2),), private=True)]
+        if word == "export":
+            return [ExportFile("paperboy-library.bib", EXPORTED, "3 papers from this channel's library, BibTeX.")]
         if word == "digest" and arg == "preview":
             return [digest(4, private=True)]
         if word == "digest" and arg == "big":

@@ -26,6 +26,7 @@ KNOWN_SCOPES = {
     "groups:read",
     "links:read",
     "links:write",
+    "files:write",
 }
 
 

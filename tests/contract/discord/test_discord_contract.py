@@ -18,6 +18,7 @@ from bot.ports import Suggestion
 from bot.types import ChannelRef, Digest, DigestEntry, DigestReason, ListedPaper, PaperList, TextReply
 from tests.fakes.discord import (
     CHANNEL,
+    EXPORTED,
     NOW,
     SPECS,
     FakeCore,
@@ -389,3 +390,14 @@ async def test_find_parts_on_a_deleted_channel_is_permanent(adapter: DiscordAdap
     fake.knobs.permanent["333"] = (404, 10003, "Unknown Channel")
     with pytest.raises(PermanentDeliveryError):
         await adapter.find_parts(CHANNEL, "x", NOW, {})
+
+
+async def test_export_attaches_the_file_to_the_reply(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    [reply] = await _run(fake, core, slash("export", {"format": "bibtex"}))
+    assert reply.body["_files"] == {"paperboy-library.bib": EXPORTED.encode()}
+    assert reply.body["attachments"][0]["filename"] == "paperboy-library.bib"
+    assert "3 papers" in reply.body["content"]
+    assert reply.body["allowed_mentions"]["parse"] == []
+    assert (core.invocations[-1].command, core.invocations[-1].options) == ("export", (("format", "bibtex"),))

@@ -9,6 +9,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.config import SlackPermissionRule
 from tests.fakes.slack import (
+    EXPORTED,
     SECRET,
     FakeCore,
     FakeSlack,
@@ -201,3 +202,20 @@ async def test_url_verification_challenge(serve_http: ServeFactory) -> None:
     ) as resp:
         assert resp.status == 200
         assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in await resp.text()
+
+
+async def test_export_uploads_the_file_to_the_channel(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    resp = await served.post(form(slash_body(fake, "export bibtex")), content_type=FORM)
+    assert resp.status == 200
+    await wait_for(lambda: len(fake.files) == 1, what="files.uploadV2 completing")
+    [upload] = fake.files
+    assert upload["channel"] == "C1"
+    assert upload["comment"] == "📎 3 papers from this channel's library, BibTeX."
+    [file] = upload["files"]
+    assert file["title"] == "paperboy-library.bib"
+    assert file["data"].decode() == EXPORTED
+    assert [c.token for c in fake.calls if c.method.startswith("files.")] == ["xoxb-t1-token"] * 2
+    assert fake.responses == [], "the file is the reply"
