@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from bot.actions import SAVE, decode, encode
-from bot.types import WEEKDAYS, Action, CommandInvocation, PaperList, Permission, TextReply, UserRef, WeeklyRollup
+from bot.types import (
+    WEEKDAYS,
+    Action,
+    CommandInvocation,
+    ExportFile,
+    PaperList,
+    Permission,
+    TextReply,
+    UserRef,
+    WeeklyRollup,
+)
 from tests.e2e.conftest import HERE, OTHER, Harness
 
 
@@ -181,3 +191,21 @@ async def test_the_weekly_rollup_lists_what_the_channel_read_and_presented(harne
     lines = {p.id: line for p, line in rollup.reading}
     assert lines[a] == "read by U_ADA"
     assert lines[b].startswith("presented by U_BOB on ")
+
+
+async def test_export_gives_the_channel_a_file_that_reads_back(harness: Harness) -> None:
+    import bibtexparser
+
+    ids = await top_ids(harness)
+    for paper in ids:
+        await harness.one(f"save {paper}")
+    file = await harness.one("export bibtex")
+    assert isinstance(file, ExportFile) and not file.private
+    assert file.filename == "paperboy-library.bib" and "3 papers" in file.summary
+    assert sorted(e["eprint"] for e in bibtexparser.parse_string(file.content).entries) == sorted(ids)
+    ris = await harness.one("export ris")
+    assert isinstance(ris, ExportFile) and ris.content.count("ER  - ") == 3
+    empty = await harness.one("export csljson", OTHER)
+    assert isinstance(empty, TextReply) and empty.is_error and "nothing to export" in empty.text
+    bad = await harness.one("export pdf")
+    assert isinstance(bad, TextReply) and bad.is_error and "bibtex, ris, csljson" in bad.text

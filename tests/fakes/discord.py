@@ -44,6 +44,7 @@ from bot.types import (
     ListedPaper,
     Message,
     Paper,
+    PaperCard,
     PaperList,
     Status,
     TextReply,
@@ -652,6 +653,41 @@ class FakeDiscord:
         for ws in list(self._sockets):
             await self._dispatch(ws, "INTERACTION_CREATE", payload)
 
+    async def push_message(
+        self, content: str, *, channel_id: str = "333", author_id: str = "444", bot: bool = False, message_id: str = ""
+    ) -> str:
+        """Deliver a MESSAGE_CREATE (someone posting in a server channel) to every gateway session; its id."""
+        assert self._sockets, "no gateway session is connected"
+        message_id = message_id or self.next_id()
+        payload = {
+            "id": message_id,
+            "channel_id": channel_id,
+            "guild_id": GUILD_ID,
+            "author": {
+                "id": author_id,
+                "username": "ada",
+                "global_name": "Ada",
+                "discriminator": "0",
+                "avatar": None,
+                "bot": bot,
+            },
+            "member": {"roles": [], "joined_at": _TIMESTAMP, "deaf": False, "mute": False, "flags": 0},
+            "content": content,
+            "timestamp": _TIMESTAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+        }
+        for ws in list(self._sockets):
+            await self._dispatch(ws, "MESSAGE_CREATE", payload)
+        return message_id
+
     async def wait_for(self, predicate: Any, within: float = 5.0) -> None:
         """Poll (bounded) until `predicate()` is true; fail the test after `within` seconds."""
         await wait_for(predicate, within)
@@ -825,6 +861,8 @@ class FakeCore(ScriptedCore):
             papers = tuple(listed(i) for i in range(1, 4))
             private = inv.force_private or word == "similar"
             return [PaperList(heading=f"Results for {' '.join(said)}", papers=papers, more=7, private=private)]
+        if word == "share":
+            return [PaperCard(paper(1), actions=paper_actions(paper(1)))]
         if word == "export":
             return [ExportFile("paperboy-library.bib", EXPORTED, "3 papers from this channel's library, BibTeX.")]
         if word == "topics":
