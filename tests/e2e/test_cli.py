@@ -148,7 +148,7 @@ def test_jobs_mistakes_exit_2_with_one_line(data_dir: Path, args: tuple[str, ...
 
 
 def test_export_writes_the_channels_library_as_bibtex_that_reads_back(data_dir: Path) -> None:
-    import bibtexparser
+    from tests.golden import read_bibtex
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
     env |= {"PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_OFFLINE": "true"}
@@ -168,8 +168,7 @@ def test_export_writes_the_channels_library_as_bibtex_that_reads_back(data_dir: 
     done = paperboy(data_dir, "export", "--channel", "console:local:console", "--format", "bibtex")
     assert done.returncode == 0, done.stderr
     assert "exported 2 papers" in done.stderr
-    parsed = bibtexparser.parse_string(done.stdout)
-    assert sorted(e["eprint"] for e in parsed.entries) == sorted(ids)
+    assert sorted(e["eprint"] for e in read_bibtex(done.stdout)) == sorted(ids)
     csl = paperboy(data_dir, "export", "--channel", "console:local:console", "--format", "csljson")
     assert sorted(i["number"] for i in json.loads(csl.stdout)) == sorted(ids)
     unknown = paperboy(data_dir, "export", "--channel", "console:local:nowhere", "--format", "ris")

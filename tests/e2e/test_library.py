@@ -194,7 +194,7 @@ async def test_the_weekly_rollup_lists_what_the_channel_read_and_presented(harne
 
 
 async def test_export_gives_the_channel_a_file_that_reads_back(harness: Harness) -> None:
-    import bibtexparser
+    from tests.golden import read_bibtex
 
     ids = await top_ids(harness)
     for paper in ids:
@@ -202,7 +202,7 @@ async def test_export_gives_the_channel_a_file_that_reads_back(harness: Harness)
     file = await harness.one("export bibtex")
     assert isinstance(file, ExportFile) and not file.private
     assert file.filename == "paperboy-library.bib" and "3 papers" in file.summary
-    assert sorted(e["eprint"] for e in bibtexparser.parse_string(file.content).entries) == sorted(ids)
+    assert sorted(e["eprint"] for e in read_bibtex(file.content)) == sorted(ids)
     ris = await harness.one("export ris")
     assert isinstance(ris, ExportFile) and ris.content.count("ER  - ") == 3
     empty = await harness.one("export csljson", OTHER)

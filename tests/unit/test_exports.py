@@ -1,4 +1,4 @@
-"""Exports: BibTeX that bibtexparser reads back field for field, RIS, CSL-JSON, on the shared archive."""
+"""Exports: BibTeX that bibtexparser (1.x) reads back field for field, RIS, CSL-JSON, on the shared archive."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import bibtexparser
-
 from bot.exports import ExportFormat, bib_value, bibtex, csl_json, export, ris
 from bot.types import Paper
+from tests.golden import read_bibtex
 from tests.shared_data import all_archive_papers
 
 HOSTILE_TITLE = "Closing } early, opening { never, \\input{/etc/passwd} 100% & #1 $x_i$ @misc{evil,"
@@ -28,27 +27,25 @@ def hostile() -> Paper:
 
 def test_bibtex_of_the_shared_archive_reads_back_with_arxiv_fields() -> None:
     papers = list(all_archive_papers()[:2000])
-    parsed = bibtexparser.parse_string(bibtex(papers))
-    assert not parsed.failed_blocks
-    assert len(parsed.entries) == len(papers)
-    keys = [e.key for e in parsed.entries]
+    entries = read_bibtex(bibtex(papers))
+    assert len(entries) == len(papers), "every entry reads back"
+    keys = [e["ID"] for e in entries]
     assert len(set(keys)) == len(keys), "keys are unique within a file"
-    for entry, paper in zip(parsed.entries, papers, strict=True):
-        assert entry.entry_type == "misc"
+    for entry, paper in zip(entries, papers, strict=True):
+        assert entry["ENTRYTYPE"] == "misc"
         assert entry["eprint"] == paper.id
-        assert entry["archivePrefix"] == "arXiv"
+        assert entry["archiveprefix"] == "arXiv"
         assert entry["doi"] == f"10.48550/arXiv.{paper.id}"
         assert entry["author"].count(" and ") == max(0, len([a for a in paper.authors if a.strip()]) - 1)
         if paper.categories:
-            assert entry["primaryClass"] == paper.categories[0]
+            assert entry["primaryclass"] == paper.categories[0]
 
 
 def test_hostile_text_cannot_break_out_of_its_bibtex_field() -> None:
     text = bibtex([hostile(), all_archive_papers()[0]])
-    parsed = bibtexparser.parse_string(text)
-    assert not parsed.failed_blocks
-    assert [e["eprint"] for e in parsed.entries] == ["2501.00001", all_archive_papers()[0].id]
-    assert "\\input" not in text and "evil" in parsed.entries[0]["title"]
+    entries = read_bibtex(text)
+    assert [e["eprint"] for e in entries] == ["2501.00001", all_archive_papers()[0].id]
+    assert "\\input" not in text and "evil" in entries[0]["title"]
     assert bib_value("a } b { c") == "a  b  c"
     assert bib_value("{kept} {") == "{kept} "
 
