@@ -31,6 +31,7 @@ import heapq
 import logging
 import math
 import re
+import sys
 import time
 from array import array
 from collections import Counter
@@ -123,33 +124,63 @@ class SimilarityIndex:
     """
 
     def __init__(self, docs: Iterable[tuple[str, str]]) -> None:
+        # Everything per paper is kept in flat typed arrays, not Python objects: at 100,000 papers a dict
+        # or a tuple per paper and term would cost gigabytes; these cost some 30 MB (bench/similar.py).
         ids = self._ids = _TermIds()
-        bags: list[tuple[str, Counter[int]]] = []
-        df: Counter[int] = Counter()
+        self.ids: list[str] = []
+        bag_terms, bag_counts, bag_ends = array("I"), array("I"), array("I")
+        df = array("I")
         for doc_id, text in docs:
             counts = Counter(map(ids.__getitem__, _words(text)))
             counts.pop(-1, None)
-            df.update(counts.keys())
-            bags.append((doc_id, counts))
-        self.words = ids.words
-        self.size = len(bags)
-        self.idf = [math.log(self.size / df[tid]) if df[tid] else 0.0 for tid in range(len(self.words))]
-        self.ids: list[str] = []
-        self.position: dict[str, int] = {}
-        self.signatures: list[dict[int, float]] = []
-        lists: dict[int, list[tuple[float, int]]] = {}
-        for doc_id, counts in bags:
-            doc = len(self.ids)
+            if len(df) < len(ids.words):  # words first seen in this paper
+                df.extend([0] * (len(ids.words) - len(df)))
+            for tid in counts:
+                df[tid] += 1
+            bag_terms.extend(counts.keys())
+            bag_counts.extend(counts.values())
+            bag_ends.append(len(bag_terms))
             self.ids.append(doc_id)
-            self.position[doc_id] = doc
-            signature = self._signature(counts.items(), SIGNATURE)
-            self.signatures.append(dict(signature))
+        self.words = ids.words
+        self.size = len(self.ids)
+        self.idf = [math.log(self.size / d) if d else 0.0 for d in df]
+        self.position = {doc_id: doc for doc, doc_id in enumerate(self.ids)}
+        # Each paper's signature (its SIGNATURE best terms), flat: terms and weights, ends per paper.
+        self._sig_terms, self._sig_weights, self._sig_ends = array("I"), array("f"), array("I")
+        docs_of: dict[int, array[int]] = {}
+        weights_of: dict[int, array[float]] = {}
+        begin = 0
+        for end in bag_ends:
+            signature = self._signature(zip(bag_terms[begin:end], bag_counts[begin:end], strict=True), SIGNATURE)
+            begin = end
+            doc = len(self._sig_ends)
             for tid, weight in signature:
-                lists.setdefault(tid, []).append((weight, doc))
+                self._sig_terms.append(tid)
+                self._sig_weights.append(weight)
+                if tid not in docs_of:
+                    docs_of[tid], weights_of[tid] = array("I"), array("f")
+                docs_of[tid].append(doc)
+                weights_of[tid].append(weight)
+            self._sig_ends.append(len(self._sig_terms))
+        del bag_terms, bag_counts
         self.postings: dict[int, tuple[array[int], array[float]]] = {}
-        for tid, entries in lists.items():
-            top = heapq.nlargest(MAX_POSTINGS, entries) if len(entries) > MAX_POSTINGS else entries
-            self.postings[tid] = (array("I", (d for _, d in top)), array("f", (w for w, _ in top)))
+        for tid, docs_here in docs_of.items():
+            weights_here = weights_of[tid]
+            if len(docs_here) > MAX_POSTINGS:
+                keep = heapq.nlargest(MAX_POSTINGS, range(len(docs_here)), key=weights_here.__getitem__)
+                docs_here = array("I", (docs_here[i] for i in keep))
+                weights_here = array("f", (weights_here[i] for i in keep))
+            self.postings[tid] = (docs_here, weights_here)
+
+    def approx_bytes(self) -> int:
+        """About how much memory the index holds (its arrays, lists and dicts; not the strings' sharing)."""
+        arrays: list[array[int] | array[float]] = [self._sig_terms, self._sig_weights, self._sig_ends]
+        arrays += [a for posting in self.postings.values() for a in posting]
+        total = sum(a.itemsize * len(a) + 64 for a in arrays)
+        total += sys.getsizeof(self.postings) + sys.getsizeof(self.position) + sys.getsizeof(self._ids)
+        total += sys.getsizeof(self.ids) + sum(sys.getsizeof(i) for i in self.ids)
+        total += sys.getsizeof(self.idf) + 24 * len(self.idf) + sum(sys.getsizeof(w) for w in self.words)
+        return total
 
     def _signature(self, counts: Iterable[tuple[int, int]], keep: int) -> list[tuple[int, float]]:
         """The `keep` highest-weighted (term, weight) of a bag of words, weights normalised over all terms."""
@@ -188,7 +219,9 @@ class SimilarityIndex:
         return [Related(self.ids[doc], score, self._shared(doc, query)) for doc, score in best]
 
     def _shared(self, doc: int, query: list[tuple[int, float]]) -> tuple[str, ...]:
-        signature = self.signatures[doc]
+        begin = self._sig_ends[doc - 1] if doc else 0
+        end = self._sig_ends[doc]
+        signature = dict(zip(self._sig_terms[begin:end], self._sig_weights[begin:end], strict=True))
         contributions = sorted(((w * signature[t], t) for t, w in query if t in signature), reverse=True)
         return tuple(self.words[t] for _, t in contributions[:EXPLAIN_TERMS])
 
