@@ -10,6 +10,7 @@ from adapters import paper_view
 from bot.types import (
     Digest,
     DigestReason,
+    ExportFile,
     FollowUp,
     ListedPaper,
     Message,
@@ -68,7 +69,7 @@ def render_text(message: Message) -> str:
             if note:
                 lines.append(note)
             for i, item in enumerate(papers, 1):
-                lines += _paper_block(i, item)
+                lines += _paper_block(i, item, note=item.note)
             if more:
                 lines.append(f"… and {more} more.")
             return "\n".join(lines)
@@ -97,6 +98,8 @@ def render_text(message: Message) -> str:
             return render_followup(message)
         case WeeklyRollup():
             return render_weekly(message)
+        case ExportFile():
+            return f"📎 {message.filename} — {message.summary}\n{message.content}"
         case _:
             assert_never(message)
 
@@ -148,6 +151,9 @@ def render_weekly(w: WeeklyRollup) -> str:
     if w.liked:
         lines.append("-- Most liked here this week --")
         lines += [f"   • {p.title}  [{p.id}]" for p in w.liked]
+    if w.reading:
+        lines.append("-- Read and presented here this week --")
+        lines += [f"   • {p.title}  [{p.id}] — {line}" for p, line in w.reading]
     lines.append("The week's most upvoted papers: `top week`.")
     return "\n".join(lines)
 

@@ -31,6 +31,9 @@ MAX_ID = 100
 """The shortest limit of a platform id that carries an action (Discord custom ids)."""
 
 SIMILAR = "similar"
+SAVE = "save"
+READ = "read"
+PRESENT = "present"
 UNSUBSCRIBE = "unsubscribe"
 REFINE = "refine"
 LIKE = "like"
@@ -90,6 +93,16 @@ def _paper_actions(paper_id: str) -> tuple[Action, ...]:
         Action(LIKE, (paper_id,), "👍"),
         Action(DISLIKE, (paper_id,), "👎"),
         Action(SIMILAR, (paper_id,), "More like this"),
+        Action(SAVE, (paper_id,), "Save"),
+    )
+
+
+def reading_actions(paper: Paper) -> tuple[Action, ...]:
+    """A paper's buttons where a channel plans its reading (its library, a shared paper's card)."""
+    return (
+        *_paper_actions(paper.id),
+        Action(READ, (paper.id,), "I'll read it"),
+        Action(PRESENT, (paper.id,), "I'll present it"),
     )
 
 

@@ -115,6 +115,10 @@ class DiscordSettings(BaseModel):
     # Discord allows a bot 50 REST requests per second in all, however many processes share its token:
     # replicas that fan out together should split it (50 / replicas), or Discord answers global 429s.
     requests_per_second: int = Field(default=50, ge=1, le=50)
+    # Paper links posted in channels become cards in the library (as on Slack). Off by default: reading
+    # messages needs Discord's privileged Message Content intent (switched on in the developer portal; a
+    # bot in 100+ servers needs Discord's approval), and the bot then receives every message it can see.
+    read_links: bool = False
 
     @property
     def enabled(self) -> bool:

@@ -23,9 +23,12 @@ from bot.types import (
     Delivery,
     DeliveryKind,
     FollowUpDue,
+    LibraryEntry,
+    LibraryVia,
     Message,
     Paper,
     Platform,
+    Reading,
     Replica,
     SearchWindow,
     SourceHealth,
@@ -183,6 +186,10 @@ class PaperStore(Protocol):
 
     async def recent(self, limit: int) -> list[Paper]: ...
 
+    async def corpus(self) -> list[tuple[str, str]]:
+        """(id, text) of every paper not withdrawn, title twice (as `bot.similar.paper_text` weighs it)."""
+        ...
+
     async def search_window(self, phrases: Sequence[Sequence[str]], limit: int) -> SearchWindow: ...
 
     async def first_upvotes(self, ids: Sequence[str]) -> dict[str, tuple[datetime, int]]: ...
@@ -298,6 +305,24 @@ class FollowUpStore(Protocol):
     async def posted_since(self, since: datetime) -> list[str]: ...
 
 
+class LibraryStore(Protocol):
+    """A channel's saved and shared papers (`bot.features.library`); scoped to the one channel asked about."""
+
+    async def add(self, ref: ChannelRef, paper_id: str, *, by: str, at: datetime, via: LibraryVia) -> bool: ...
+
+    async def remove(self, ref: ChannelRef, paper_id: str) -> bool: ...
+
+    async def entries(self, ref: ChannelRef) -> list[LibraryEntry]: ...
+
+    async def read(self, ref: ChannelRef, paper_id: str, *, who: str, at: datetime) -> bool: ...
+
+    async def present(self, ref: ChannelRef, paper_id: str, *, who: str, day: date, at: datetime) -> Reading | None: ...
+
+    async def readings(self, ref: ChannelRef) -> list[Reading]: ...
+
+    async def talks_between(self, start: date, end: date) -> list[Reading]: ...
+
+
 class ReplicaStore(Protocol):
     """Leases of the running processes (`bot.leases`)."""
 
@@ -372,6 +397,9 @@ class Store(Protocol):
 
     @property
     def votes(self) -> VoteStore: ...
+
+    @property
+    def library(self) -> LibraryStore: ...
 
     def advisory_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
         """Held by one replica at a time; entering yields whether this one got it."""

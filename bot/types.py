@@ -120,7 +120,8 @@ class Action:
 _ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
 _ARXIV_OLD = re.compile(r"^([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?$")
 _ARXIV_URL = re.compile(
-    r"^(?:https?://)?(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|hf\.co/papers/)"
+    r"^(?:https?://)?(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|hf\.co/papers/"
+    r"|alphaxiv\.org/(?:abs/|overview/)?)"
     r"(?P<id>[^?#\s]+?)(?:\.pdf)?/?(?:[?#].*)?$",
     re.IGNORECASE,
 )
@@ -297,11 +298,47 @@ class Subscription:
     created_at: datetime
 
 
+class LibraryVia(enum.StrEnum):
+    """How a paper came into a channel's library."""
+
+    SAVED = "saved"  # `/papers save`, or the Save button
+    SHARED = "shared"  # a link someone posted in the channel
+
+
+class ReadingRole(enum.StrEnum):
+    READS = "reads"  # "I'll read it"
+    PRESENTS = "presents"  # "I'll present it", on a day
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Someone in a channel reading a paper, or presenting it at journal club on `day`."""
+
+    channel: ChannelRef
+    paper_id: str
+    who: str
+    role: ReadingRole
+    at: datetime
+    day: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryEntry:
+    """One paper in one channel's library: who brought it in, when, and how."""
+
+    channel: ChannelRef
+    paper_id: str
+    added_by: str
+    added_at: datetime
+    via: LibraryVia = LibraryVia.SAVED
+
+
 class DeliveryKind(enum.StrEnum):
     DIGEST = "digest"
     PAPER = "paper"
     FOLLOWUP = "followup"  # key: "<paper id>:<artifact kind>"
     WEEKLY = "weekly"  # key: the ISO week, "2025-W48"
+    REMINDER = "reminder"  # key: "<paper id>:<presentation day>", the day before a journal-club talk
 
 
 class DeliveryState(enum.StrEnum):
@@ -375,6 +412,8 @@ class ListedPaper:
     matched: tuple[str, ...] = ()
     score: float | None = None
     actions: tuple[Action, ...] = ()
+    note: str = ""
+    """A line about the paper in this list ("saved by Ada on Tue 2 Dec"), or ""."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,6 +566,8 @@ class WeeklyRollup:
     end: date
     topics: tuple[TopicWeek, ...]
     liked: tuple[Paper, ...] = ()
+    reading: tuple[tuple[Paper, str], ...] = ()
+    """What the channel read and presented that week, each with who ("presented by Ada on Tue 2 Dec")."""
     delivery_id: str | None = None
     private: bool = False
 
@@ -590,7 +631,19 @@ class Status:
     """What the platform said about this channel that someone here can act on (`bot.channel_notes`)."""
 
 
-Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status | FollowUp | WeeklyRollup
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    """A file for the channel (`/papers export`): Slack uploads it (files.uploadV2), Discord attaches it."""
+
+    filename: str
+    content: str
+    summary: str
+    """One line for the channel: what the file holds ("12 papers from this channel's library, BibTeX")."""
+    mime_type: str = "text/plain"
+    private: bool = False
+
+
+Message = TextReply | PaperList | PaperCard | Digest | TopicList | Status | FollowUp | WeeklyRollup | ExportFile
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,10 +18,20 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.delivery import Deliverer, DeliveryResult, Outcome
 from bot.digest import local_day
-from bot.ports import ChannelStore, PaperStore, SubscriptionStore
+from bot.ports import ChannelStore, LibraryStore, PaperStore, SubscriptionStore
 from bot.query import QuerySyntaxError, parse
 from bot.topic_index import PaperIndex
-from bot.types import Channel, ChannelRef, Delivery, DeliveryKind, Message, TopicWeek, WeeklyRollup
+from bot.types import (
+    Channel,
+    ChannelRef,
+    Delivery,
+    DeliveryKind,
+    Message,
+    Paper,
+    ReadingRole,
+    TopicWeek,
+    WeeklyRollup,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +63,7 @@ def rollup_content(rollup: WeeklyRollup) -> str:
             "end": rollup.end.isoformat(),
             "topics": [{"query": t.query, "matched": t.matched, "top": [p.id for p in t.top]} for t in rollup.topics],
             "liked": [p.id for p in rollup.liked],
+            "reading": [[p.id, line] for p, line in rollup.reading],
         }
     )
 
@@ -60,7 +71,8 @@ def rollup_content(rollup: WeeklyRollup) -> str:
 async def revive_rollup(delivery: Delivery, papers: PaperStore) -> Message:
     assert delivery.content is not None
     data = json.loads(delivery.content)
-    ids = [i for t in data["topics"] for i in t["top"]] + list(data["liked"])
+    reading = [(pid, line) for pid, line in data.get("reading", [])]  # claims from before 0004 have none
+    ids = [i for t in data["topics"] for i in t["top"]] + list(data["liked"]) + [pid for pid, _ in reading]
     found = await papers.get_many(ids)
     topics = tuple(
         TopicWeek(t["query"], t["matched"], tuple(found[i] for i in t["top"] if i in found)) for t in data["topics"]
@@ -73,6 +85,7 @@ async def revive_rollup(delivery: Delivery, papers: PaperStore) -> Message:
         date.fromisoformat(data["end"]),
         topics,
         liked,
+        tuple((found[pid], line) for pid, line in reading if pid in found),
     )
 
 
@@ -84,7 +97,9 @@ class WeeklyRollups:
         papers: PaperStore,
         deliverer: Deliverer,
         clock: Clock,
+        library: LibraryStore | None = None,
     ) -> None:
+        self._library = library
         self._channels = channels
         self._subscriptions = subscriptions
         self._papers = papers
@@ -106,8 +121,22 @@ class WeeklyRollups:
                 continue
             found = sorted((index.by_id[i] for i in ids), key=lambda p: (-p.upvotes, p.id))
             topics.append(TopicWeek(sub.query, len(found), tuple(found[:TOP])))
+        reading = await self._reading(channel.ref, start, end)
         # Keyed by the week it is posted in: one rollup a calendar week, even if the weekday changes.
-        return WeeklyRollup(channel.ref, iso_week(today), start, end, tuple(topics))
+        return WeeklyRollup(channel.ref, iso_week(today), start, end, tuple(topics), reading=reading)
+
+    async def _reading(self, ref: ChannelRef, start: date, end: date) -> tuple[tuple[Paper, str], ...]:
+        """The week's talks (their day in the week) and what people said they read (during the week)."""
+        if self._library is None:
+            return ()
+        lines: dict[str, list[str]] = {}
+        for plan in await self._library.readings(ref):
+            if plan.role is ReadingRole.PRESENTS and plan.day is not None and start <= plan.day <= end:
+                lines.setdefault(plan.paper_id, []).append(f"presented by {plan.who} on {plan.day:%a} {plan.day.day}")
+            elif plan.role is ReadingRole.READS and start <= plan.at.date() <= end:
+                lines.setdefault(plan.paper_id, []).append(f"read by {plan.who}")
+        found = await self._papers.get_many(list(lines))
+        return tuple((found[pid], " · ".join(parts)) for pid, parts in lines.items() if pid in found)
 
     async def run(self, ref: ChannelRef) -> DeliveryResult | None:
         """Post this week's rollup to `ref` (None when the channel has it off, is paused or unknown)."""

@@ -38,6 +38,7 @@ from bot.features import Services, command_registry
 from bot.followups import FollowUps, PaperInfoPoll
 from bot.ingest import describe_result, ingest_arxiv, ingest_recent, seed_sample_if_empty
 from bot.jobs import Jobs
+from bot.journal_club import Reminders
 from bot.leases import Identity, Lease
 from bot.metrics import SOURCE_LAST_SUCCESS
 from bot.outage import StoreHealth
@@ -46,6 +47,7 @@ from bot.progress import PageProgress
 from bot.recovery import Recovery
 from bot.scheduler import Scheduler
 from bot.search import Search
+from bot.similar import MoreLikeThis
 from bot.sources.arxiv import ArxivSource
 from bot.sources.hf import HfDailyPapers
 from bot.types import DeliveryKind, Platform, UpsertResult
@@ -117,6 +119,7 @@ class Paperboy:
     _channels: Channels | None = field(default=None, init=False)
     _hf: HfDailyPapers | None = field(default=None, init=False)
     _lease: Lease | None = field(default=None, init=False)
+    _related: MoreLikeThis | None = field(default=None, init=False)
     health: StoreHealth = field(init=False)
     _web_runner: web.AppRunner | None = field(default=None, init=False)
     _started: list[ChatAdapter] = field(default_factory=list, init=False)
@@ -233,17 +236,19 @@ class Paperboy:
         if self._hf is not None:
             budget = settings.followups.budget(settings.hf.token is not None)
             poll = PaperInfoPoll(self._hf, db, clock, window=window, budget=budget, sleep=self.sleep)
-        weekly = WeeklyRollups(db.channels, db.subscriptions, db.papers, deliverer, clock)
+        weekly = WeeklyRollups(db.channels, db.subscriptions, db.papers, deliverer, clock, db.library)
+        reminders = Reminders(db.channels, db.library, db.papers, deliverer, clock)
         recovery = self._recovery = Recovery(
             deliverer,
             {
                 DeliveryKind.DIGEST: runner.recover,
                 DeliveryKind.FOLLOWUP: followups.recover,
                 DeliveryKind.WEEKLY: weekly.recover,
+                DeliveryKind.REMINDER: reminders.recover,
             },
             health=health,
         )
-        jobs = self._jobs = Jobs(scheduled_jobs(self, followups, poll, weekly, recovery, digests))
+        jobs = self._jobs = Jobs(scheduled_jobs(self, followups, poll, weekly, recovery, digests, reminders))
         scheduler = self._scheduler = Scheduler(
             db.channels,
             db.deliveries,
@@ -254,6 +259,7 @@ class Paperboy:
             weekly=weekly,
             health=health,
         )
+        self._related = MoreLikeThis(db.papers)
         channels = self._channels = Channels(
             db.channels, digest_time=settings.digest.parsed_time, timezone=settings.digest.timezone, clock=clock
         )
@@ -266,6 +272,7 @@ class Paperboy:
             remote=self._hf,
             runner=runner,
             schedule=scheduler,
+            related=self._related,
         )
         engine = self._engine = Engine(command_registry(services), health=health)
         if profile.seed:
@@ -339,6 +346,8 @@ class Paperboy:
 
     async def stop(self) -> None:
         await self.health.close()
+        if self._related is not None:
+            await self._related.close()
         if self._scheduler is not None:
             self._scheduler.shutdown()
         if self._web_runner is not None:

@@ -30,7 +30,9 @@ from bot.crypto import SETTING as SECRET_KEY_SETTING
 from bot.crypto import SecretKeyError, generate_key
 from bot.digest import DigestBuilder, revive_digest
 from bot.errors import PaperboyError, SourceError, StoreUnavailable
+from bot.exports import ExportFormat, export
 from bot.features import command_specs
+from bot.features.library import library_papers
 from bot.features.params import parse_query
 from bot.ingest import Busy, describe_result, ingest_from, ingest_papers, ingest_recent, seed_sample_if_empty
 from bot.logs import configure_logging, scrub
@@ -125,6 +127,21 @@ def _parser() -> argparse.ArgumentParser:
     pv.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO, default now)")
     pv.add_argument("--out", type=Path, help="the HTML file (default: DATA_DIR/preview.html)")
     pv.add_argument("--json", action="store_true", help="print the path and the digest's papers as JSON")
+
+    ex = sub.add_parser("export", help="write a channel's library as BibTeX, RIS or CSL-JSON to standard output")
+    ex.add_argument("--channel", required=True, type=_channel, help="PLATFORM:WORKSPACE:CHANNEL")
+    ex.add_argument("--format", required=True, choices=[f.value for f in ExportFormat], dest="export_format")
+    ex.add_argument("query", nargs="?", default=None, help="a topic query that filters the library")
+
+    zo = sub.add_parser("zotero", help="push a channel's library to a Zotero group library")
+    zo_sub = zo.add_subparsers(dest="zotero_command", required=True)
+    zl = zo_sub.add_parser("link", help="add the library's papers the group lacks (run again to sync; idempotent)")
+    zl.add_argument("--channel", required=True, type=_channel, help="PLATFORM:WORKSPACE:CHANNEL")
+    zl.add_argument("--group", required=True, type=_number, help="the Zotero group id (zotero.org/groups/ID)")
+    zl.add_argument(
+        "--api-key-file", required=True, type=Path, help="a file holding a Zotero API key with write access"
+    )
+    zl.add_argument("--endpoint", default="https://api.zotero.org", help=argparse.SUPPRESS)
 
     jb = sub.add_parser("jobs", help="list the scheduled jobs, or run one once by hand")
     jb_sub = jb.add_subparsers(dest="jobs_command", required=True)
@@ -254,6 +271,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await _discord_sync(app, args.guild)
         if command == "jobs":
             return await _jobs(app, args)
+        if command == "export":
+            return await _export(app, args)
+        if command == "zotero":
+            return await _zotero(app, args)
         raise UsageError(f"unknown command {command}")
 
 
@@ -272,6 +293,44 @@ async def _jobs(app: Paperboy, args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print(f"{job.name}: {await job.run()}")
     return 0
+
+
+async def _export(app: Paperboy, args: argparse.Namespace) -> int:
+    ref: ChannelRef = args.channel
+    if await app.db.channels.get(ref) is None:
+        raise UsageError(f"Paperboy has no channel {ref.key}; channels appear when someone uses /papers there")
+    query = parse_query(args.query) if args.query is not None else None
+    found = await library_papers(app.db.library, app.db.papers, ref, query)
+    # The file is the output; how many went into it goes to stderr, so a redirect keeps only the file.
+    sys.stdout.write(export([paper for _, paper, _ in found], ExportFormat(args.export_format)))
+    print(f"exported {len(found)} paper{'s' if len(found) != 1 else ''} from {ref.key}", file=sys.stderr)
+    return 0
+
+
+async def _zotero(app: Paperboy, args: argparse.Namespace) -> int:
+    from adapters.zotero import client, push_library
+
+    ref: ChannelRef = args.channel
+    if await app.db.channels.get(ref) is None:
+        raise UsageError(f"Paperboy has no channel {ref.key}; channels appear when someone uses /papers there")
+    key_file: Path = args.api_key_file
+    try:
+        # The key is read from a file so that it never appears in a process list or a shell history.
+        api_key = (await asyncio.to_thread(key_file.read_text, encoding="utf-8")).strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read the API key file {key_file}: {exc.strerror}") from None
+    if not api_key or any(c.isspace() for c in api_key) or not api_key.isascii():
+        raise UsageError(f"{key_file} does not hold a Zotero API key (one word of letters and digits)")
+    found = await library_papers(app.db.library, app.db.papers, ref, None)
+    papers = [paper for _, paper, _ in found]
+    zot = client(str(args.group), api_key, endpoint=args.endpoint)
+    try:
+        result = await asyncio.to_thread(push_library, zot, papers)
+    except Exception as exc:  # pyzotero's errors carry the response; never the key
+        name = type(exc).__name__
+        raise UsageError(f"Zotero refused the push ({name}); check the group id and the key's write access") from None
+    print(f"zotero group {args.group}: {result.summary} ({len(papers)} in {ref.key})")
+    return 0 if not result.failed else 1
 
 
 async def _db(settings: Settings, action: str) -> int:

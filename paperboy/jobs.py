@@ -11,6 +11,7 @@ from bot.digest import DigestBuilder
 from bot.followups import POLL_PERIOD, FollowUps, PaperInfoPoll
 from bot.ingest import Busy, describe_result
 from bot.jobs import Job, every
+from bot.journal_club import REMINDER_PERIOD, Reminders
 from bot.recovery import Recovery
 from bot.rising import describe_rising
 from bot.weekly import WeeklyRollups
@@ -26,6 +27,7 @@ def scheduled_jobs(
     weekly: WeeklyRollups,
     recovery: Recovery,
     digests: DigestBuilder,
+    reminders: Reminders,
 ) -> list[Job]:
     """The jobs, in the order `jobs list` shows them; `every` None is "not on a timer"."""
     s = app.settings
@@ -67,6 +69,10 @@ def scheduled_jobs(
     async def run_weekly() -> str:
         results = await weekly.catch_up()
         return _outcomes("weekly rollups", [r.outcome.value for r in results])
+
+    async def run_reminders() -> str:
+        results = await reminders.run()
+        return _outcomes("journal club reminders", [r.outcome.value for r in results])
 
     async def run_recover() -> str:
         return (await recovery.run()).summary
@@ -119,6 +125,13 @@ def scheduled_jobs(
             "post every weekly rollup due today whose time has come and is not out yet",
             run_weekly,
             schedule="on each channel's weekly day, at its digest time",
+        ),
+        Job(
+            "reminders",
+            "remind each channel the day before a journal-club talk (who presents what), from its digest time",
+            run_reminders,
+            every=REMINDER_PERIOD,
+            schedule=every(REMINDER_PERIOD),
         ),
         Job(
             "recover",

@@ -26,6 +26,7 @@ from storage.followups import FollowUpRepository
 from storage.health import SourceHealthRepository
 from storage.inbound import InboundRepository
 from storage.kv import KeyValueRepository
+from storage.library import LibraryRepository
 from storage.papers import PaperRepository
 from storage.replicas import ReplicaRepository
 from storage.subscriptions import SubscriptionRepository
@@ -164,6 +165,7 @@ class Database:
         self.replicas = ReplicaRepository(engine, self.dialect)
         self.followups = FollowUpRepository(engine, self.dialect)
         self.votes = VoteRepository(engine, self.dialect)
+        self.library = LibraryRepository(engine, self.dialect)
         self.sources = SourceHealthRepository(sessions, self.dialect)
         self.kv = KeyValueRepository(sessions, self.dialect)
         self.inbound = InboundRepository(engine, self.dialect)

@@ -217,6 +217,33 @@ class DeliveryPartRow(Base):
     posted_at: Mapped[datetime]
 
 
+class LibraryRow(Base):
+    """A paper in a channel's library (0008_library): saved with a command or a button, or shared as a link."""
+
+    __tablename__ = "library"
+
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime]
+    via: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (Index("ix_library_channel_added_at", "channel_pk", "added_at"),)
+
+
+class ReadingRow(Base):
+    """Who in a channel reads a paper, or presents it on `day` (0008_library)."""
+
+    __tablename__ = "reading"
+
+    channel_pk: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    who: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date | None] = mapped_column(Date, index=True)
+    at: Mapped[datetime]
+
+
 class ReplicaRow(Base):
     __tablename__ = "replicas"
 

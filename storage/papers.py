@@ -422,6 +422,14 @@ class PaperRepository:
         )
         return await self._list(where, (_PAPERS.c.upvotes.desc(), _PAPERS.c.id))
 
+    async def corpus(self) -> list[tuple[str, str]]:
+        """(id, title abstract keywords) of every paper not withdrawn: what "more like this" indexes."""
+        c = _PAPERS.c
+        query = select(c.id, c.title, c.abstract, c.keywords_text).where(~c.withdrawn).order_by(c.seq)
+        async with self._sessions() as session:
+            rows = await session.execute(query)
+            return [(pid, f"{title} {title} {abstract} {keywords or ''}") for pid, title, abstract, keywords in rows]
+
     async def recent(self, limit: int) -> list[Paper]:
         """Newest arrival first: the first featured day, else the published date."""
         order = (_PAPERS.c.arrival_day.desc().nulls_last(), _PAPERS.c.seq.desc())

@@ -21,3 +21,16 @@ def assert_golden(path: Path, payload: Any) -> None:
         path.write_text(text)
         pytest.fail(f"golden file {path} was missing and has been written: review it, then re-run")
     assert json.loads(path.read_text()) == json.loads(text), f"regenerate with UPDATE_GOLDEN=1: {path}"
+
+
+def read_bibtex(text: str) -> list[dict[str, str]]:
+    """BibTeX entries as bibtexparser 1.x reads them: dicts with `ID`, `ENTRYTYPE` and lowercase fields.
+
+    bibtexparser 1.x (pyzotero pins it below 2) skips what it cannot parse instead of failing: callers
+    compare the count of entries with what they wrote.
+    """
+    import bibtexparser
+    from bibtexparser.bparser import BibTexParser
+
+    parser = BibTexParser(common_strings=False, ignore_nonstandard_types=False, interpolate_strings=False)
+    return list(bibtexparser.loads(text, parser=parser).entries)

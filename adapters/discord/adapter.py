@@ -52,10 +52,13 @@ from bot.types import (
     Digest,
     FollowUp,
     Message,
+    PaperCard,
     ParamKind,
     ParamSpec,
+    Permission,
     Platform,
     TextReply,
+    UserRef,
 )
 
 from . import render as r
@@ -91,6 +94,7 @@ GENERIC_FAILURE = "Something went wrong on Paperboy's side. Please try again in 
 UNREADABLE_COMMAND = "Paperboy could not read that command. `/papers help` lists what it understands."
 UNKNOWN_BUTTON = "That button is not one Paperboy knows (it may be from an older message). Try `/papers help`."
 INTERACTION_SOURCE = "discord:interaction"
+MESSAGE_SOURCE = "discord:message"
 
 
 class _Hooks(Protocol):
@@ -99,6 +103,8 @@ class _Hooks(Protocol):
     async def on_ready(self) -> None: ...
 
     async def on_interaction(self, interaction: discord.Interaction) -> None: ...
+
+    async def on_message(self, message: discord.Message) -> None: ...
 
 
 class _Hooked:
@@ -116,6 +122,9 @@ class _Hooked:
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         await self._paperboy.on_interaction(interaction)
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self._paperboy.on_message(message)
 
 
 class _Client(_Hooked, discord.Client):
@@ -253,6 +262,10 @@ class DiscordAdapter:
 
         intents = discord.Intents.none()
         intents.guilds = True
+        if self._settings.read_links:
+            # Privileged: the bot must have Message Content switched on in the developer portal.
+            intents.guild_messages = True
+            intents.message_content = True
         options: dict[str, Any] = {
             "intents": intents,
             "allowed_mentions": discord.AllowedMentions.none(),
@@ -330,6 +343,38 @@ class DiscordAdapter:
 
     async def on_ready(self) -> None:
         self._ready.set()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """With `read_links`: each paper link in a server message is shared (card posted, library kept)."""
+        if not self._settings.read_links or message.author.bot or message.guild is None:
+            return
+        links = t.paper_links(message.content)
+        if not links:
+            return
+        try:
+            if not await self._inbound.first_time(MESSAGE_SOURCE, str(message.id), now=self._clock.now()):
+                return  # delivered twice (a resume): shared once
+        except Exception as exc:
+            logger.warning("discord: inbound log unavailable (%s); not sharing message %s", exc, message.id)
+            return
+        ref = ChannelRef(Platform.DISCORD, str(message.guild.id), str(message.channel.id))
+        user = UserRef(str(message.author.id), message.author.display_name[:80])
+        for url in links:
+            invocation = CommandInvocation(
+                channel=ref,
+                user=user,
+                text=f"share {url}",
+                permission=Permission(False, "channel managers"),
+                received_at=self._clock.now(),
+                command="share",
+                args=(url,),
+            )
+            try:
+                replies = await self._require_core().handle(invocation)
+                for card in (m for m in replies if isinstance(m, PaperCard)):
+                    await self.send(ref, card)
+            except Exception:
+                logger.exception("discord: sharing a paper link failed in %s", ref)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Every interaction: an answer for each, an error one included, and never a task left failing."""

@@ -37,6 +37,7 @@ from bot.types import (
     Digest,
     DigestEntry,
     DigestReason,
+    ExportFile,
     FollowUp,
     Message,
     Paper,
@@ -91,6 +92,8 @@ class DiscordPost:
     ephemeral: bool = False
     thread: bool = False
     under: str | None = None
+    files: tuple[tuple[str, bytes], ...] = ()
+    """Attachments: (filename, bytes), sent as multipart form data."""
 
     def payload(self) -> dict[str, Any]:
         """The JSON body for `POST /channels/{id}/messages` (without nonce and allowed_mentions)."""
@@ -197,6 +200,7 @@ def paper_embed(
     keywords: bool = False,
     rising: str = "",
     feedback: str = "",
+    note: str = "",
 ) -> dict[str, Any]:
     """One paper as a new embed (digests share theirs through `_memoised_block`)."""
     prefix = f"{number}. " if number is not None else ""
@@ -217,6 +221,8 @@ def paper_embed(
         fields.append(_field("Matched", safe("; ".join(matched))))
     if feedback:
         fields.append(_field("This channel's votes", safe(feedback)))
+    if note:
+        fields.append(_field("Library", safe(note)))
     if keywords and paper.ai_keywords:
         fields.append(_field("Keywords", safe(", ".join(paper.ai_keywords[:12]))))
     fields.append(_field("Links", _links(paper)))
@@ -325,33 +331,34 @@ def _pack(
         posts.append(DiscordPost(content=text, ephemeral=ephemeral))
     pending_content = texts[-1]
     embeds: list[dict[str, Any]] = []
-    buttons: list[dict[str, Any]] = []
+    # Each block's buttons start a row of their own (a paper's 👍 👎 More like this Save share one row,
+    # never a row with the next paper's): a message holds ROWS_PER_MESSAGE of them.
+    rows: list[dict[str, Any]] = []
     chars = 0
 
     def flush() -> None:
-        nonlocal pending_content, embeds, buttons, chars
+        nonlocal pending_content, embeds, rows, chars
         posts.append(
             DiscordPost(
                 content=pending_content,
                 embeds=embeds,
-                components=_rows(buttons),
+                components=rows,
                 ephemeral=ephemeral,
                 thread=follow_up_in_thread and bool(posts),
             )
         )
-        pending_content, embeds, buttons, chars = "", [], [], 0
+        pending_content, embeds, rows, chars = "", [], [], 0
 
     for block in blocks:
         block.embed, size = _fitted(block.embed, block.size)
+        block_rows = _rows(block.buttons)[:ROWS_PER_MESSAGE]
         cap = first_message_embeds if not posts else EMBEDS_PER_MESSAGE
         if embeds and (
-            len(embeds) >= cap
-            or chars + size > EMBED_TOTAL_LIMIT
-            or len(buttons) + len(block.buttons) > BUTTONS_PER_ROW * ROWS_PER_MESSAGE
+            len(embeds) >= cap or chars + size > EMBED_TOTAL_LIMIT or len(rows) + len(block_rows) > ROWS_PER_MESSAGE
         ):
             flush()
         embeds.append(block.embed)
-        buttons.extend(block.buttons)
+        rows.extend(block_rows)
         chars += size
     if embeds or pending_content or not posts:
         flush()
@@ -478,6 +485,10 @@ def render(message: Message, *, marker: str | None = None) -> list[DiscordPost]:
             posts = [_render_followup(message)]
         case WeeklyRollup():
             posts = _render_weekly(message)
+        case ExportFile():
+            content = safe(f"📎 {message.summary}")
+            files = ((message.filename, message.content.encode()),)
+            posts = [DiscordPost(content=content, ephemeral=message.private, files=files)]
         case _:
             assert_never(message)
     return _with_marker(posts, marker)
@@ -490,15 +501,17 @@ def _render_text(message: TextReply) -> list[DiscordPost]:
     return [DiscordPost(content=part, ephemeral=message.private) for part in split_text(text)]
 
 
-_Shown = tuple[Paper, Sequence[str], tuple[Action, ...], str, str]
+_Shown = tuple[Paper, Sequence[str], tuple[Action, ...], str, str, str]
 """A paper as a list shows it: the paper, why it matched, its buttons, how it rose (or ""), what this
-channel's votes did to it (or "")."""
+channel's votes did to it (or ""), its note (or "")."""
 
 
 def _paper_blocks(entries: Iterable[_Shown], excerpt_chars: int) -> list[_Block]:
     blocks = []
-    for number, (paper, matched, actions, rising, feedback) in enumerate(entries, start=1):
-        embed, size, buttons = _memoised_block(paper, number, tuple(matched), excerpt_chars, actions, rising, feedback)
+    for number, (paper, matched, actions, rising, feedback, note) in enumerate(entries, start=1):
+        embed, size, buttons = _memoised_block(
+            paper, number, tuple(matched), excerpt_chars, actions, rising, feedback, note
+        )
         blocks.append(_Block(embed, list(buttons), size))
     return blocks
 
@@ -512,11 +525,18 @@ def _memoised_block(
     actions: tuple[Action, ...],
     rising: str = "",
     feedback: str = "",
+    note: str = "",
 ) -> tuple[dict[str, Any], int, tuple[dict[str, Any], ...]]:
     # A fan-out shows the same papers at the same numbers in thousands of digests: the embed, its size
     # and its buttons are built once and shared (never changed: see `_fitted`).
     embed = paper_embed(
-        paper, number=number, matched=matched, excerpt_chars=excerpt_chars, rising=rising, feedback=feedback
+        paper,
+        number=number,
+        matched=matched,
+        excerpt_chars=excerpt_chars,
+        rising=rising,
+        feedback=feedback,
+        note=note,
     )
     return embed, embed_chars(embed), tuple(action_buttons(actions, number))
 
@@ -527,7 +547,9 @@ def _render_paper_list(message: PaperList) -> list[DiscordPost]:
         lines.append(safe(message.note))
     if not message.papers:
         lines.append("No papers to show.")
-    blocks = _paper_blocks(((lp.paper, lp.matched, lp.actions, "", "") for lp in message.papers), EXCERPT_CHARS)
+    blocks = _paper_blocks(
+        ((lp.paper, lp.matched, lp.actions, "", "", lp.note) for lp in message.papers), EXCERPT_CHARS
+    )
     if message.more > 0 and blocks:
         footer = {"text": f"…and {message.more} more. Narrow the query to see them."}
         blocks[-1].embed = {**blocks[-1].embed, "footer": footer}
@@ -559,7 +581,7 @@ def _entry_matched(reason: DigestReason, matched: Sequence[str]) -> Sequence[str
 def _entry_block(entry: DigestEntry) -> _Shown:
     rising = paper_view.climb(entry.trajectory) if entry.trajectory is not None else ""
     matched = _entry_matched(entry.reason, entry.matched)
-    return entry.paper, matched, entry.actions, rising, paper_view.feedback_line(entry)
+    return entry.paper, matched, entry.actions, rising, paper_view.feedback_line(entry), ""
 
 
 @functools.lru_cache(maxsize=2048)
@@ -703,6 +725,9 @@ def _render_weekly(message: WeeklyRollup) -> list[DiscordPost]:
     if message.liked:
         liked = [f"• {safe(fit(' '.join(p.title.split()), 180))}" for p in message.liked]
         fields.append(_field("Most liked here this week", "\n".join(liked)))
+    if message.reading:
+        read = [f"• {safe(fit(' '.join(p.title.split()), 150))} — {safe(line)}" for p, line in message.reading]
+        fields.append(_field("Read and presented here this week", "\n".join(read)))
     blocks: list[_Block] = []
     for start in range(0, len(fields), 10):  # ten topics to an embed keeps each well under 6,000 characters
         embed = {"type": "rich", "color": _COLOR_INFO, "fields": fields[start : start + 10]}

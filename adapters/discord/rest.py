@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import io
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -73,6 +74,8 @@ def message_kwargs(post: r.DiscordPost) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if post.content:
         kwargs["content"] = post.content
+    if post.files:
+        kwargs["files"] = [discord.File(io.BytesIO(data), filename=name) for name, data in post.files]
     if post.embeds:
         # from_dict keeps references to the dicts it is given; rendered embeds are shared, so copy.
         kwargs["embeds"] = [discord.Embed.from_dict(copy.deepcopy(e)) for e in post.embeds]

@@ -235,3 +235,25 @@ def invocation_from_payload(payload: Mapping[str, Any], received_at: datetime) -
         custom_id = _mapping(data).get("custom_id")
         return component_invocation(facts, custom_id if isinstance(custom_id, str) else "", received_at)
     return None
+
+
+MAX_SHARED_LINKS = 5
+"""The most paper links of one message that are shared."""
+_PAPER_LINK = re.compile(
+    r"https?://(?:www\.|export\.)?"
+    r"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|alphaxiv\.org/(?:abs/|overview/)?)"
+    r"[^\s<>()\[\]|]+",
+    re.IGNORECASE,
+)
+
+
+def paper_links(content: str) -> list[str]:
+    """The paper-site links of a message, in order, once each (the core decides which are papers)."""
+    found: list[str] = []
+    for match in _PAPER_LINK.finditer(content[:4000]):
+        url = match.group(0).rstrip(".,;:!?'\"*_~`>")
+        if url not in found:
+            found.append(url)
+        if len(found) == MAX_SHARED_LINKS:
+            break
+    return found

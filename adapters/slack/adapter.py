@@ -52,7 +52,7 @@ from bot.crypto import SecretBox
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 from bot.inbound import MemoryInboundLog
 from bot.ports import CommandPort, InboundLog, PartRecorder, SentMessage
-from bot.types import ChannelRef, CommandInvocation, Message, Permission, Platform, TextReply
+from bot.types import ChannelRef, CommandInvocation, ExportFile, Message, PaperCard, Permission, Platform, TextReply
 
 logger = logging.getLogger(__name__)
 
@@ -487,6 +487,7 @@ class SlackAdapter:
         app.command(self._settings.command)(self._on_slash)
         app.event("app_mention")(self._on_mention)
         app.action({"type": "block_actions", "action_id": codec.ID_PATTERN})(self._on_action)
+        app.event("link_shared")(self._on_link_shared)
         app.event("app_uninstalled")(self._on_app_uninstalled)
         app.event("tokens_revoked")(self._on_tokens_revoked)
         app.event("app_home_opened")(self._on_home_opened)
@@ -544,6 +545,9 @@ class SlackAdapter:
 
     async def _on_home_opened(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         self._spawn(self._publish_home(body, client))
+
+    async def _on_link_shared(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        self._spawn(self._run_link_shared(body, client))
 
     async def _on_app_uninstalled(self, body: dict[str, Any]) -> None:
         await self._workspace_removed(translate.workspace_of(body), "app_uninstalled")
@@ -637,6 +641,40 @@ class SlackAdapter:
             invocation, ReplyTarget(self, client, response_url=body.get("response_url"), replace_original=False)
         )
 
+    async def _run_link_shared(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Unfurl every paper link of a message with its card (`chat.unfurl`); the core stores the share."""
+        assert self._core is not None, "SlackAdapter.start() was not called"
+        event = body.get("event") or {}
+        if event.get("is_bot_user_member") is False:
+            logger.info("slack: a paper link in a channel Paperboy is not in; not unfurled")
+            return
+        try:
+            shared = translate.link_shared(
+                body, permission=Permission(False, "channel managers"), received_at=self._clock.now()
+            )
+        except translate.UnsupportedPayload as exc:
+            logger.warning("slack: ignoring a link_shared: %s", exc)
+            return
+        unfurls: dict[str, dict[str, Any]] = {}
+        for url, invocation in shared.shares:
+            try:
+                replies = await self._core.handle(invocation)
+            except Exception:
+                logger.exception("slack: unfurling a link failed in %s", shared.channel)
+                continue
+            cards = [r for r in replies if isinstance(r, PaperCard)]
+            if cards:  # not a paper Paperboy knows (or can fetch): Slack shows its own preview
+                unfurls[url] = {"blocks": render(cards[0])[0].blocks}
+        if not unfurls:
+            return
+        try:
+            if shared.unfurl_id and shared.source:  # Slack's current form, and the only one for the composer
+                await client.chat_unfurl(unfurls=unfurls, unfurl_id=shared.unfurl_id, source=shared.source)
+            else:
+                await client.chat_unfurl(unfurls=unfurls, channel=shared.channel.channel_id, ts=shared.message_ts)
+        except SlackApiError as exc:
+            logger.warning("slack: chat.unfurl failed in %s: %s", shared.channel, exc.response.get("error"))
+
     async def _run(self, invocation: CommandInvocation, target: ReplyTarget) -> None:
         assert self._core is not None, "SlackAdapter.start() was not called"
         ids = f"{invocation.channel} user={invocation.user.user_id}"
@@ -649,10 +687,37 @@ class SlackAdapter:
             target.no_ack()  # several replies keep their order only all through response_url (ack.py)
         for reply in replies:
             private = invocation.force_private or reply.private or (isinstance(reply, TextReply) and reply.is_error)
+            if isinstance(reply, ExportFile) and not private:
+                target.no_ack()  # the file goes to files.uploadV2; the ack carries nothing
+                await self._upload(invocation, target, reply)
+                continue
             try:
                 await target.deliver(invocation.channel, render(reply), private=private)
             except Exception:
                 logger.exception("slack: could not deliver a reply in %s", ids)
+
+    async def _upload(self, invocation: CommandInvocation, target: ReplyTarget, file: ExportFile) -> None:
+        """Upload a file to the channel (files.uploadV2); when Slack refuses, say so privately."""
+        channel = invocation.channel
+        try:
+            await target.client.files_upload_v2(
+                channel=channel.channel_id,
+                content=file.content,
+                filename=file.filename,
+                title=file.filename,
+                initial_comment=f"📎 {file.summary}",
+            )
+        except (SlackApiError, SlackClientError) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            logger.warning("slack: files.uploadV2 failed in %s: %s", channel, error)
+            refusal = "Slack did not take the file"
+            refusal += (
+                " (Paperboy needs the `files:write` scope: reinstall the app)." if error == "missing_scope" else "."
+            )
+            try:
+                await target.deliver(channel, render(TextReply(refusal, True, True)), private=True)
+            except Exception:
+                logger.exception("slack: could not say the upload failed in %s", channel)
 
     # ---- Permissions ---------------------------------------------------------------------------
 
@@ -758,6 +823,11 @@ class ReplyTarget:
         """Nothing of this command's answer goes in its ack."""
         if self._ack is not None:
             self._ack.close()
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The Web API client of the workspace the command came from (its own token)."""
+        return self._client
 
     async def deliver(self, channel: ChannelRef, posts: list[SlackPost], *, private: bool) -> None:
         if len(posts) != 1:

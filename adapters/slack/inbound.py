@@ -28,7 +28,9 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 _RETRY_NUM = re.compile(r"[0-9]{1,3}")
 _EVENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
-HANDLED_EVENTS = frozenset({"app_mention", "app_uninstalled", "tokens_revoked", "app_home_opened", "message"})
+HANDLED_EVENTS = frozenset(
+    {"app_mention", "app_uninstalled", "tokens_revoked", "app_home_opened", "message", "link_shared"}
+)
 """The Events API events Paperboy listens to; any other is acknowledged and dropped."""
 
 # Fields that Bolt (its context builders and matchers) or the translators read, by the types they expect.

@@ -11,6 +11,8 @@ from bot.types import CommandSpec
 # app_mentions:read: "@Paperboy today"; channels/groups:history: find an earlier post by its metadata after a
 # crash (conversations.history); users:read: the "admins" permission rule (users.info); im:write: DMs;
 # im:history: commands typed in the Messages tab (message.im).
+# links:read / links:write: `link_shared` for paper links and `chat.unfurl` with their cards;
+# files:write: `/papers export` uploads the library as a file (files.uploadV2).
 BOT_SCOPES: tuple[str, ...] = (
     "commands",
     "chat:write",
@@ -21,8 +23,20 @@ BOT_SCOPES: tuple[str, ...] = (
     "users:read",
     "im:write",
     "im:history",
+    "links:read",
+    "links:write",
+    "files:write",
 )
-BOT_EVENTS: tuple[str, ...] = ("app_mention", "app_uninstalled", "tokens_revoked", "app_home_opened", "message.im")
+BOT_EVENTS: tuple[str, ...] = (
+    "app_mention",
+    "app_uninstalled",
+    "tokens_revoked",
+    "app_home_opened",
+    "message.im",
+    "link_shared",
+)
+UNFURL_DOMAINS: tuple[str, ...] = ("arxiv.org", "huggingface.co", "alphaxiv.org")
+"""Paper links Slack tells Paperboy about (`link_shared`); subdomains (www., export.) are included."""
 
 USAGE_HINT_COMMANDS = 5
 """The slash command's hint shows the first few subcommands' usage (built from the specs) and `help`."""
@@ -84,6 +98,7 @@ def slack_manifest(
                 "messages_tab_read_only_enabled": False,
             },
             "slash_commands": [slash],
+            "unfurl_domains": list(UNFURL_DOMAINS),
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {

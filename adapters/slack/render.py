@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     OverflowMenuElement,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 
 from adapters import paper_view
@@ -35,6 +36,7 @@ from bot.types import (
     Digest,
     DigestEntry,
     DigestReason,
+    ExportFile,
     FollowUp,
     ListedPaper,
     Message,
@@ -61,6 +63,7 @@ PAPERS_PER_THREAD_REPLY = 10
 SUMMARY_CHARS = 300
 
 MAX_OVERFLOW_OPTIONS = 5
+MAX_SELECT_OPTIONS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +185,9 @@ def _header(text: str) -> dict[str, Any]:
     return HeaderBlock(text=PlainTextObject(text=truncate(plain(text), MAX_HEADER_TEXT), emoji=True)).to_dict()
 
 
-def _section(mrkdwn: str, element: ButtonElement | OverflowMenuElement | None = None) -> dict[str, Any]:
+def _section(
+    mrkdwn: str, element: ButtonElement | OverflowMenuElement | StaticSelectElement | None = None
+) -> dict[str, Any]:
     block = SectionBlock(text=MarkdownTextObject(text=truncate(mrkdwn, MAX_SECTION_TEXT)), accessory=element)
     return block.to_dict()
 
@@ -212,18 +217,32 @@ def _button(action: Action) -> ButtonElement:
 
 
 def _overflow(actions: Sequence[Action]) -> OverflowMenuElement:
-    options = [
-        Option(value=codec.encode(a), label=truncate(a.label, MAX_BUTTON_TEXT)) for a in actions[:MAX_OVERFLOW_OPTIONS]
-    ]
+    options = [Option(value=codec.encode(a), label=truncate(a.label, MAX_BUTTON_TEXT)) for a in actions]
     return OverflowMenuElement(action_id=codec.MENU_PREFIX + codec.encode(actions[0]), options=options)
 
 
-def accessory(actions: Sequence[Action]) -> ButtonElement | OverflowMenuElement | None:
-    """One action as a button, several as an overflow menu; actions whose id would not fit are left out."""
+def _select(actions: Sequence[Action]) -> StaticSelectElement:
+    # More actions than an overflow menu holds (a library paper: the votes, More like this, Save, read,
+    # present): a select menu of them all, which the translator reads back like an overflow option.
+    options = [
+        Option(value=codec.encode(a), label=truncate(a.label, MAX_BUTTON_TEXT)) for a in actions[:MAX_SELECT_OPTIONS]
+    ]
+    return StaticSelectElement(
+        action_id=codec.MENU_PREFIX + codec.encode(actions[0]),
+        placeholder=PlainTextObject(text="Actions…", emoji=True),
+        options=options,
+    )
+
+
+def accessory(actions: Sequence[Action]) -> ButtonElement | OverflowMenuElement | StaticSelectElement | None:
+    """One action as a button, up to five as an overflow menu, more as a select menu; actions whose id would
+    not fit are left out."""
     usable = [a for a in actions if codec.fits(a)]
     if not usable:
         return None
-    return _button(usable[0]) if len(usable) == 1 else _overflow(usable)
+    if len(usable) == 1:
+        return _button(usable[0])
+    return _overflow(usable) if len(usable) <= MAX_OVERFLOW_OPTIONS else _select(usable)
 
 
 def _fallback(text: str) -> str:
@@ -375,6 +394,10 @@ def render(message: Message) -> list[SlackPost]:
             return [_render_followup(message)]
         case WeeklyRollup():
             return _render_weekly(message)
+        case ExportFile():
+            # The adapter uploads the file (files.uploadV2) with this line as its comment; where no upload
+            # can be made (a private reply), this is what the user reads.
+            return [_render_text(TextReply(f"📎 {message.filename}: {message.summary}", private=message.private))]
         case _:
             assert_never(message)
 
@@ -391,7 +414,7 @@ def _render_paper_list(message: PaperList) -> list[SlackPost]:
     if message.note:
         head.append(_context(escape(message.note)))
     paper_blocks = [
-        _paper_block(item.paper, matched=item.matched, rank=i, actions=item.actions)
+        _paper_block(item.paper, matched=item.matched, rank=i, actions=item.actions, note=item.note)
         for i, item in enumerate(message.papers, start=1)
     ]
     tail: list[dict[str, Any]] = []
@@ -609,6 +632,15 @@ def _render_weekly(message: WeeklyRollup) -> list[SlackPost]:
             f"• {link(p.hf_url, truncate(' '.join(p.title.split()), 200)) or escape(p.title)}" for p in message.liked
         ]
         blocks.append(_section("*Most liked here this week*\n" + "\n".join(liked)))
+    if message.reading:
+        text = "*Read and presented here this week*"
+        for p, line in message.reading:
+            title = link(p.hf_url, truncate(" ".join(p.title.split()), 160)) or escape(p.title)
+            item = f"\n• {title} — {escape(truncate(line, 200))}"
+            if len(text) + len(item) > MAX_SECTION_TEXT:
+                break  # whole lines only: a cut line could cut a link in half
+            text += item
+        blocks.append(_section(text))
     tail = [_context("The week's most upvoted papers: `/papers top week`.")]
     if not message.topics:
         tail.insert(0, _section("This channel follows no topics yet: `/papers subscribe <query>` adds one."))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -144,7 +145,7 @@ def block_action(body: Mapping[str, Any], *, permission: Permission, received_at
         raise UnsupportedPayload("block_actions without actions")
     element = actions[0]
     action_id = _str(element.get("action_id"))
-    if element.get("type") == "overflow":
+    if element.get("type") in ("overflow", "static_select"):
         selected = element.get("selected_option")
         encoded = _str(selected.get("value")) if isinstance(selected, Mapping) else ""
         pressed = codec.decode(encoded)
@@ -174,4 +175,65 @@ def block_action(body: Mapping[str, Any], *, permission: Permission, received_at
         command=pressed.command,
         args=pressed.args,
         channel_name=_channel_name(channel_name),
+    )
+
+
+MAX_SHARED_LINKS = 5
+"""The most links of one message that are unfurled (Slack sends at most a few per `link_shared`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SharedLinks:
+    """A `link_shared` event: where the links were posted, and one `share` (or, in the composer, `paper`)
+    invocation per link."""
+
+    channel: ChannelRef
+    message_ts: str
+    unfurl_id: str
+    source: str
+    shares: tuple[tuple[str, CommandInvocation], ...]
+    """(the URL as Slack sent it, the `share` invocation for it)."""
+
+
+def link_shared(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> SharedLinks:
+    """A `link_shared` Events API body -> a `share` per link. The core decides which are papers."""
+    event = body.get("event")
+    if not isinstance(event, Mapping) or event.get("type") != "link_shared":
+        raise UnsupportedPayload("not a link_shared event")
+    channel_id = _str(event.get("channel"))
+    user_id = _str(event.get("user"))
+    team_id = workspace_of(body)
+    _ids("link_shared", team_id, channel_id, user_id)
+    links = event.get("links")
+    if not isinstance(links, list):
+        raise UnsupportedPayload("link_shared without links")
+    channel = ChannelRef(Platform.SLACK, team_id, channel_id)
+    source = _str(event.get("source"))
+    # A link in a message still being written (Slack's composer preview) is shown, not yet shared: the
+    # library gets it when the message is posted (Slack then sends the event again, from the channel).
+    command = "paper" if source == "composer" or channel_id == "COMPOSER" else "share"
+    shares: list[tuple[str, CommandInvocation]] = []
+    for link in links:
+        url = _str(link.get("url")) if isinstance(link, Mapping) else ""
+        if not url or len(url) > 500 or any(u == url for u, _ in shares):
+            continue
+        invocation = CommandInvocation(
+            channel=channel,
+            user=UserRef(user_id),
+            text=f"{command} {url}",
+            permission=permission,
+            received_at=received_at,
+            is_direct_message=_is_dm(channel_id, channel_type=_str(event.get("channel_type"))),
+            command=command,
+            args=(url,),
+        )
+        shares.append((url, invocation))
+        if len(shares) == MAX_SHARED_LINKS:
+            break
+    return SharedLinks(
+        channel=channel,
+        message_ts=_str(event.get("message_ts")),
+        unfurl_id=_str(event.get("unfurl_id")),
+        source=source,
+        shares=tuple(shares),
     )

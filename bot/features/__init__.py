@@ -14,9 +14,10 @@ from bot.clock import Clock
 from bot.commands import CommandRegistry
 from bot.digest import DigestBuilder
 from bot.digest_run import DigestRunner
-from bot.features import admin, digest, feedback, help, papers, subscriptions
+from bot.features import admin, digest, feedback, help, library, papers, subscriptions
 from bot.ports import RemotePapers, ScheduleListener, Store
 from bot.search import Search
+from bot.similar import MoreLikeThis
 from bot.types import CommandSpec
 
 
@@ -32,9 +33,18 @@ class Services:
     remote: RemotePapers | None = None
     runner: DigestRunner | None = None
     schedule: ScheduleListener | None = None
+    related: MoreLikeThis | None = None
 
 
-ROUTERS = (papers.router, feedback.router, subscriptions.router, digest.router, admin.router, help.router)
+ROUTERS = (
+    papers.router,
+    feedback.router,
+    library.router,
+    subscriptions.router,
+    digest.router,
+    admin.router,
+    help.router,
+)
 """Every family, in the order `command_registry` includes them."""
 
 
@@ -47,7 +57,10 @@ def command_registry(s: Services) -> CommandRegistry:
     store = s.store
     return (
         CommandRegistry()
-        .include(papers.router, papers.PaperServices(store.papers, s.search, s.clock, s.remote, store.sources))
+        .include(
+            papers.router, papers.PaperServices(store.papers, s.search, s.clock, s.remote, store.sources, s.related)
+        )
+        .include(library.router, library.LibraryServices(s.channels, store.library, store.papers, s.clock, s.remote))
         .include(
             feedback.router,
             feedback.FeedbackServices(

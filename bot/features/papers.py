@@ -16,6 +16,7 @@ from bot.ingest import ingest_papers
 from bot.ports import PaperStore, RemotePapers, SourceHealthLog
 from bot.query import QuerySyntaxError, parse
 from bot.search import Search
+from bot.similar import MoreLikeThis, Related
 from bot.types import ListedPaper, Paper, PaperCard, PaperList, TextReply, canonical_arxiv_id
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ class PaperServices:
     remote: RemotePapers | None = None
     sources: SourceHealthLog | None = None
     """Where the last ingest said what the feed looked like (stale, partial, not published yet)."""
+    related: MoreLikeThis | None = None
+    """TF-IDF "more like this" (`bot.similar`); None: `similar` falls back to the paper's keywords."""
 
 
 router: Router[PaperServices] = Router("papers")
@@ -157,19 +160,25 @@ async def paper(ctx: Ctx, paper: PaperId) -> PaperCard:
     Accepts `2402.17764`, `2402.17764v2`, `https://arxiv.org/abs/2402.17764` or `https://huggingface.co/papers/2402.17764`.
     """
     services = ctx.services
-    found = await services.papers.get(paper)
-    if found is None and services.remote is not None:
+    found = await known_paper(services.papers, services.remote, services.clock, paper)
+    return PaperCard(found, actions=paper_actions(found))
+
+
+async def known_paper(papers: PaperStore, remote: RemotePapers | None, clock: Clock, paper_id: str) -> Paper:
+    """The stored paper, else fetched from the sources and stored; `CommandError` when nobody knows it."""
+    found = await papers.get(paper_id)
+    if found is None and remote is not None:
         try:
-            fetched = await services.remote.paper(paper)
+            fetched = await remote.paper(paper_id)
         except SourceError as exc:
-            logger.warning("remote paper lookup failed for %s: %s", paper, exc)
+            logger.warning("remote paper lookup failed for %s: %s", paper_id, exc)
             fetched = None
         if fetched is not None:
-            await ingest_papers(services.papers, [fetched], now=services.clock.now())
-            found = await services.papers.get(paper)
+            await ingest_papers(papers, [fetched], now=clock.now())
+            found = await papers.get(paper_id)
     if found is None:
-        raise CommandError(f"Paperboy does not know the arXiv paper `{paper}`.")
-    return PaperCard(found, actions=paper_actions(found))
+        raise CommandError(f"Paperboy does not know the arXiv paper `{paper_id}`.")
+    return found
 
 
 def similar_query(keywords: tuple[str, ...], title: str) -> str:
@@ -186,15 +195,46 @@ SimilarTo = Annotated[str, Arg("arXiv id", metavar="arXiv id", convert=canonical
 
 @router.command(private=True)
 async def similar(ctx: Ctx, paper: SimilarTo) -> PaperList:
-    """Papers like this one (the "More like this" button), found from its keywords."""
+    """Papers like this one (the "More like this" button): stored papers whose words are most like its own.
+
+    Each result says which distinctive words it shares with this paper (TF-IDF over titles, abstracts and
+    keywords, computed locally), so related work is found even when it shares no keyword.
+    """
     base = await ctx.services.papers.get(paper)
     if base is None:
         raise CommandError(f"Paperboy does not know the arXiv paper `{paper}`.")
+    if ctx.services.related is not None:
+        found = await ctx.services.related.like(base, limit=SEARCH_SHOWN + 5)
+        if found is not None:
+            return await _related(ctx.services, found, base)
+        shown = await keyword_similar(ctx.services.search, base)
+        note = "Paperboy is still indexing its papers for related work; these share its keywords. Try again soon."
+        return replace(shown, note=note)
+    return await keyword_similar(ctx.services.search, base)
+
+
+async def _related(services: PaperServices, found: list[Related], base: Paper) -> PaperList:
+    stored = await services.papers.get_many([r.paper_id for r in found])
+    shown: list[ListedPaper] = []
+    for r in found:
+        p = stored.get(r.paper_id)
+        if p is not None and not p.withdrawn and len(shown) < SEARCH_SHOWN:
+            reason = ("shares: " + ", ".join(r.shared),) if r.shared else ()
+            shown.append(ListedPaper(p, reason, round(r.score, 4), actions=paper_actions(p)))
+    heading = f"More like “{base.title[:120]}”"
+    if not shown:
+        return PaperList(heading=heading, papers=(), note="No stored paper shares enough words with it.", private=True)
+    return PaperList(heading=heading, papers=tuple(shown), private=True)
+
+
+async def keyword_similar(search: Search, base: Paper) -> PaperList:
+    """The keyword `similar` (before TF-IDF): papers sharing one of its AI keywords (bench/similar.py compares)."""
+    paper = base.id
     try:
         query = parse(similar_query(base.ai_keywords, base.title))
     except QuerySyntaxError:
         raise CommandError("This paper has no keywords to search with.") from None
-    shown, total = await ctx.services.search.run(query, limit=SEARCH_SHOWN + 1)
+    shown, total = await search.run(query, limit=SEARCH_SHOWN + 1)
     shown = [p for p in shown if p.paper.id != paper][:SEARCH_SHOWN]
     return PaperList(
         heading=f"More like “{base.title[:120]}”",

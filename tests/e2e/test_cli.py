@@ -115,7 +115,7 @@ def test_jobs_list_names_every_job_and_when_it_runs(data_dir: Path) -> None:
     done = paperboy(data_dir, "jobs", "list")
     assert done.returncode == 0, done.stderr
     names = [line.split()[0] for line in done.stdout.splitlines()]
-    assert names == ["ingest", "arxiv", "digests", "followups", "poll", "rising", "weekly", "recover"]
+    assert names == ["ingest", "arxiv", "digests", "followups", "poll", "rising", "weekly", "reminders", "recover"]
     assert "off (offline)" in done.stdout and "every 1 h" in done.stdout
 
 
@@ -181,3 +181,33 @@ def test_piped_chat_at_a_pretend_time_then_digest_as_json(tmp_path: Path) -> Non
     posted = json.loads(run.stdout)
     assert posted["outcome"] == "sent" and [e["id"] for e in posted["entries"]] == [e["id"] for e in body["entries"]]
     assert "[posted to #console]" in run.stderr
+
+
+def test_export_writes_the_channels_library_as_bibtex_that_reads_back(data_dir: Path) -> None:
+    from tests.golden import read_bibtex
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    env |= {"PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_OFFLINE": "true"}
+    listed = json.loads(paperboy(data_dir, "today", "--limit", "2", "--json").stdout)
+    ids = [p["id"] for p in listed]
+    typed = "".join(f"/papers save {i}\n" for i in ids)
+    chat = subprocess.run(
+        [sys.executable, "-m", "paperboy", "chat"],
+        input=typed + "quit\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=data_dir,
+        timeout=120,
+    )
+    assert chat.returncode == 0, chat.stderr
+    done = paperboy(data_dir, "export", "--channel", "console:local:console", "--format", "bibtex")
+    assert done.returncode == 0, done.stderr
+    assert "exported 2 papers" in done.stderr
+    assert sorted(e["eprint"] for e in read_bibtex(done.stdout)) == sorted(ids)
+    csl = paperboy(data_dir, "export", "--channel", "console:local:console", "--format", "csljson")
+    assert sorted(i["number"] for i in json.loads(csl.stdout)) == sorted(ids)
+    unknown = paperboy(data_dir, "export", "--channel", "console:local:nowhere", "--format", "ris")
+    assert unknown.returncode == 2 and "no channel" in unknown.stderr and not unknown.stdout
+    bad = paperboy(data_dir, "export", "--channel", "console:local:console", "--format", "bibtex", '"open')
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and not bad.stdout

@@ -90,6 +90,8 @@ async def test_similar_is_private_and_excludes_the_paper(harness: Harness) -> No
     reply = await harness.one(f"similar {pid}")
     assert isinstance(reply, PaperList) and reply.private
     assert pid not in {p.paper.id for p in reply.papers}
+    assert len(reply.papers) == 10
+    assert all(p.matched and p.matched[0].startswith("shares: ") for p in reply.papers), "each says why"
 
 
 async def test_subscribe_previews_and_lists_topics(harness: Harness) -> None:

@@ -49,7 +49,7 @@ async def test_like_is_acknowledged_privately_and_taken_back_by_the_same_press(h
     today = await harness.one("today 3")
     assert isinstance(today, PaperList)
     paper = today.papers[0].paper.id
-    assert [a.command for a in today.papers[0].actions] == ["like", "dislike", "similar"]
+    assert [a.command for a in today.papers[0].actions] == ["like", "dislike", "similar", "save"]
     first = await harness.one(f"like {paper}")
     assert isinstance(first, TextReply) and first.private and not first.is_error
     assert first.text.startswith("Noted: this channel will see more papers like")

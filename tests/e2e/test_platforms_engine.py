@@ -7,6 +7,7 @@ and the engine's real replies (real papers from the sample) come back rendered w
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 
@@ -22,7 +23,16 @@ from bot.sources.sample import SAMPLE_LAST_DAY
 from bot.types import ChannelRef, Platform
 from tests.e2e.conftest import Harness
 from tests.fakes import discord as fd
-from tests.fakes.slack import SECRET, FakeSlack, form, serve_app, signed_headers, slash_body, wait_for
+from tests.fakes.slack import (
+    SECRET,
+    FakeSlack,
+    form,
+    link_shared_event,
+    serve_app,
+    signed_headers,
+    slash_body,
+    wait_for,
+)
 
 MANAGE_CHANNELS = 1 << 4  # Discord's Manage Channels permission bit
 
@@ -153,3 +163,44 @@ async def test_discord_today_and_refused_subscribe(harness: Harness, discord: fd
     await discord.wait_for(lambda: len(followups(discord)) >= 3, within=10)
     assert time.monotonic() - started < 10
     assert await harness.app.db.subscriptions.count(ref) == 1
+
+
+async def post_event(session: aiohttp.ClientSession, url: str, event: dict[str, object]) -> int:
+    body = json.dumps(event)
+    headers = {"Content-Type": "application/json", **signed_headers(SECRET, body)}
+    async with session.post(url + "slack/events", data=body.encode(), headers=headers) as resp:
+        await resp.read()
+        return resp.status
+
+
+async def test_slack_paper_links_unfurl_with_their_cards_and_join_the_channels_library(
+    harness: Harness, slack: tuple[FakeSlack, str, aiohttp.ClientSession]
+) -> None:
+    fake, url, session = slack
+    papers = [p for p in await harness.app.db.papers.featured_on(SAMPLE_LAST_DAY) if not p.withdrawn][:2]
+    links = [
+        f"https://arxiv.org/abs/{papers[0].id}v2",
+        f"https://huggingface.co/papers/{papers[1].id}",
+        "https://arxiv.org/list/cs.CL/recent",  # on arxiv.org, but no paper: Slack keeps its own preview
+    ]
+    event = link_shared_event(links, user="U_ADA")
+    assert await post_event(session, url, event) == 200
+    await wait_for(lambda: len(fake.unfurls) == 1, what="chat.unfurl")
+    call = fake.unfurls[0]
+    assert call["token"] == "xoxb-t1-token"
+    assert call["unfurl_id"] == event["event"]["unfurl_id"] and call["source"] == "conversations_history"  # type: ignore[index]
+    assert sorted(call["unfurls"]) == sorted(links[:2])
+    assert papers[0].id in json.dumps(call["unfurls"][links[0]]["blocks"])
+    entries = await harness.app.db.library.entries(ChannelRef(Platform.SLACK, "T1", "C1"))
+    assert sorted((e.paper_id, e.added_by, e.via.value) for e in entries) == sorted(
+        (p.id, "U_ADA", "shared") for p in papers
+    )
+    # Slack retries an event it thinks was not taken: the retry changes nothing.
+    assert await post_event(session, url, event) == 200
+    assert len(await harness.app.db.library.entries(ChannelRef(Platform.SLACK, "T1", "C1"))) == 2
+    # A link in a message still being written is shown, but not yet in the library.
+    draft = link_shared_event([f"https://alphaxiv.org/abs/{papers[0].id}"], channel="C2", source="composer")
+    assert await post_event(session, url, draft) == 200
+    await wait_for(lambda: len(fake.unfurls) == 2, what="the composer's chat.unfurl")
+    assert await harness.app.db.library.entries(ChannelRef(Platform.SLACK, "T1", "C2")) == []
+    assert await harness.app.db.library.entries(ChannelRef(Platform.SLACK, "T1", "COMPOSER")) == []

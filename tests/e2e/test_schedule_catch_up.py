@@ -90,7 +90,7 @@ async def test_weekly_rollups_and_periodic_jobs_are_scheduled(harness: Harness) 
         await h.one("settings weekly off")
         assert weekly_job_id(HERE) not in s.jobs()
         periodic = {j.id for j in s._scheduler.get_jobs() if j.id.startswith("job:")}
-        # The harness is offline: no ingest or poll timer; follow-ups and recovery run on theirs.
-        assert periodic == {"job:followups", "job:recover"}
+        # The harness is offline: no ingest or poll timer; follow-ups, reminders and recovery run on theirs.
+        assert periodic == {"job:followups", "job:reminders", "job:recover"}
     finally:
         s.shutdown()

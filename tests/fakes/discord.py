@@ -40,9 +40,11 @@ from bot.types import (
     Digest,
     DigestEntry,
     DigestReason,
+    ExportFile,
     ListedPaper,
     Message,
     Paper,
+    PaperCard,
     PaperList,
     Status,
     TextReply,
@@ -389,7 +391,7 @@ class FakeDiscord:
         return message_object(channel_id, body, message_id or self.next_id())
 
     async def _followup(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = await self._body_and_files(request)
         problems = limit_problems(body)
         if problems:
             self.rejected.append(("followup", problems))
@@ -399,6 +401,20 @@ class FakeDiscord:
         self.posted.append(Posted(message["id"], f"followup:{token}", body, "followup"))
         self.events.append(f"followup:{token}")
         return _json(message)
+
+    async def _body_and_files(self, request: web.Request) -> dict[str, Any]:
+        """The JSON body of a message; with attachments (multipart), `payload_json` plus `_files`."""
+        if not request.content_type.startswith("multipart/"):
+            body: dict[str, Any] = await request.json()
+            return body
+        form = await request.post()
+        body = json.loads(str(form["payload_json"]))
+        files = {}
+        for name, value in form.items():
+            if name.startswith("files[") and hasattr(value, "file"):
+                files[value.filename] = value.file.read()
+        body["_files"] = files
+        return body
 
     async def _edit_original(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -939,6 +955,41 @@ class FakeDiscord:
         for ws in list(self._sockets):
             await self._dispatch(ws, "INTERACTION_CREATE", payload)
 
+    async def push_message(
+        self, content: str, *, channel_id: str = "333", author_id: str = "444", bot: bool = False, message_id: str = ""
+    ) -> str:
+        """Deliver a MESSAGE_CREATE (someone posting in a server channel) to every gateway session; its id."""
+        assert self._sockets, "no gateway session is connected"
+        message_id = message_id or self.next_id()
+        payload = {
+            "id": message_id,
+            "channel_id": channel_id,
+            "guild_id": GUILD_ID,
+            "author": {
+                "id": author_id,
+                "username": "ada",
+                "global_name": "Ada",
+                "discriminator": "0",
+                "avatar": None,
+                "bot": bot,
+            },
+            "member": {"roles": [], "joined_at": _TIMESTAMP, "deaf": False, "mute": False, "flags": 0},
+            "content": content,
+            "timestamp": _TIMESTAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+        }
+        for ws in list(self._sockets):
+            await self._dispatch(ws, "MESSAGE_CREATE", payload)
+        return message_id
+
     async def wait_for(self, predicate: Any, within: float = 5.0) -> None:
         """Poll (bounded) until `predicate()` is true; fail the test after `within` seconds."""
         await wait_for(predicate, within)
@@ -1090,6 +1141,10 @@ def listed(i: int) -> ListedPaper:
     return ListedPaper(p, matched=("mixture of experts",), actions=paper_actions(p))
 
 
+EXPORTED = "@misc{lovelace2024paper,\n  title = {{Paper <@everyone> 1}},\n  eprint = {2403.00001},\n}\n"
+"""What the fake core's `export` file holds (BibTeX, with a would-be mention that must stay inert text)."""
+
+
 class FakeCore(ScriptedCore):
     """Answers invocations with representative semantic messages and records what reached it."""
 
@@ -1108,6 +1163,10 @@ class FakeCore(ScriptedCore):
             papers = tuple(listed(i) for i in range(1, 4))
             private = inv.force_private or word == "similar"
             return [PaperList(heading=f"Results for {' '.join(said)}", papers=papers, more=7, private=private)]
+        if word == "share":
+            return [PaperCard(paper(1), actions=paper_actions(paper(1)))]
+        if word == "export":
+            return [ExportFile("paperboy-library.bib", EXPORTED, "3 papers from this channel's library, BibTeX.")]
         if word == "topics":
             topics = (
                 TopicSummary(1, "mixture of experts", 4, actions=topic_actions(1)),

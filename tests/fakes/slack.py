@@ -37,6 +37,7 @@ from bot.types import (
     Digest,
     DigestEntry,
     DigestReason,
+    ExportFile,
     ListedPaper,
     Message,
     Paper,
@@ -120,6 +121,10 @@ def _block_problems(blocks: list[dict[str, Any]]) -> list[str]:
             problems.append(f"too many context elements at blocks[{i}]")
         buttons = [block.get("accessory") or {}, *(block.get("elements") or [])]
         for b in buttons:
+            if b.get("type") == "overflow" and not 2 <= len(b.get("options") or []) <= 5:
+                problems.append(f"an overflow menu holds 2 to 5 options at blocks[{i}]")
+            if b.get("type") == "static_select" and not 1 <= len(b.get("options") or []) <= 100:
+                problems.append(f"a select menu holds 1 to 100 options at blocks[{i}]")
             if b.get("type") == "button":
                 if len(b["text"]["text"]) > 75:
                     problems.append(f"button text longer than 75 at blocks[{i}]")
@@ -144,6 +149,12 @@ class FakeSlack:
         self.ephemerals: list[Post] = []
         self.home_views: list[tuple[str, dict[str, Any]]] = []
         """views.publish calls: (user id, view)."""
+        self.unfurls: list[dict[str, Any]] = []
+        """Accepted chat.unfurl calls: their arguments, `unfurls` parsed."""
+        self.uploads: dict[str, bytes] = {}
+        """Bytes sent to each upload URL files.getUploadURLExternal handed out, by file id."""
+        self.files: list[dict[str, Any]] = []
+        """Completed uploads (files.completeUploadExternal): channel, comment, and each file's title and bytes."""
         self.responses: list[tuple[str, dict[str, Any]]] = []
         """Replies to commands as the user sees them: POSTed to a response_url, or carried by the ack."""
         self.ack_answers: list[tuple[str, dict[str, Any]]] = []
@@ -163,6 +174,7 @@ class FakeSlack:
         self._app.router.add_post("/api/{method}", self._api)
         self._app.router.add_get("/api/{method}", self._api)
         self._app.router.add_post("/response/{hook}", self._response)
+        self._app.router.add_post("/upload/{file_id}", self._upload)
         self._app.router.add_get("/socket", self._socket)
         self._served: Listening | None = None
         self.port = 0
@@ -376,6 +388,9 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
+            "chat.unfurl": self._unfurl,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
             "users.info": self._users_info,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
@@ -454,6 +469,54 @@ class FakeSlack:
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
         self.home_views.append((user, view))
         return {"ok": True, "view": {"id": f"V{len(self.home_views)}", "type": "home", "blocks": blocks}}
+
+    def _upload_url(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("filename") or not str(args.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.uploads) + 1:08d}"
+        self.uploads[file_id] = b""
+        return {"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404)
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            field = form.get("file") or next(iter(form.values()), b"")
+            data = field.file.read() if hasattr(field, "file") else str(field).encode()
+        else:
+            data = await request.read()
+        self.uploads[file_id] = data
+        return web.Response(text="OK - " + str(len(data)))
+
+    def _complete_upload(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        if not isinstance(files, list) or not files or any(f.get("id") not in self.uploads for f in files):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not args.get("channel_id"):
+            return {"ok": False, "error": "channel_not_found"}
+        done = [{"id": f["id"], "title": f.get("title"), "data": self.uploads[f["id"]]} for f in files]
+        self.files.append({"channel": args["channel_id"], "comment": args.get("initial_comment"), "files": done})
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
+    def _unfurl(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        """chat.unfurl as Slack checks it: a message (channel + ts, or unfurl_id + source) and valid blocks."""
+        unfurls = args.get("unfurls")
+        if isinstance(unfurls, str):
+            unfurls = json.loads(unfurls)
+        if not isinstance(unfurls, dict) or not unfurls:
+            return {"ok": False, "error": "invalid_unfurls"}
+        if not ((args.get("channel") and args.get("ts")) or (args.get("unfurl_id") and args.get("source"))):
+            return {"ok": False, "error": "cannot_find_message"}
+        for unfurl in unfurls.values():
+            problems = _block_problems(unfurl.get("blocks") or [])
+            if problems:
+                return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        self.unfurls.append({**args, "unfurls": unfurls, "token": ws.bot_token})
+        return {"ok": True}
 
     def _post_ephemeral(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         problem = self._message_problem(args)
@@ -584,6 +647,10 @@ def listed(i: int) -> ListedPaper:
     return ListedPaper(p, actions=paper_actions(p))
 
 
+EXPORTED = "@misc{lovelace2024paper,\n  title = {{Paper 1}},\n  eprint = {2411.10001},\n}\n"
+"""What the fake core's `export` file holds."""
+
+
 class FakeCore(ScriptedCore):
     """A core that answers a handful of subcommands with representative semantic messages."""
 
@@ -601,6 +668,8 @@ class FakeCore(ScriptedCore):
             return [PaperCard(make_paper(1), actions=paper_actions(make_paper(1)))]
         if word == "similar":
             return [PaperList(f"Papers like {arg}", (listed(2),), private=True)]
+        if word == "export":
+            return [ExportFile("paperboy-library.bib", EXPORTED, "3 papers from this channel's library, BibTeX.")]
         if word == "digest" and arg == "preview":
             return [digest(4, private=True)]
         if word == "digest" and arg == "big":
@@ -732,6 +801,39 @@ def home_opened_event(*, team: str = "T1", user: str = "U1", tab: str = "home") 
         "type": "event_callback",
         "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": 1515449522,
+        "authorizations": [{"team_id": team, "user_id": "UBOT1", "is_bot": True, "enterprise_id": None}],
+    }
+
+
+def link_shared_event(
+    urls: list[str],
+    *,
+    team: str = "T1",
+    channel: str = "C1",
+    user: str = "U1",
+    source: str = "conversations_history",
+    member: bool = True,
+) -> dict[str, Any]:
+    """A link_shared delivery (Slack's documented shape) for links posted in `channel`."""
+    return {
+        "token": "verification_token",
+        "team_id": team,
+        "api_app_id": "A1",
+        "event": {
+            "type": "link_shared",
+            "channel": "COMPOSER" if source == "composer" else channel,
+            "is_bot_user_member": member,
+            "user": user,
+            "message_ts": "1515449600.000100" if source != "composer" else "U1-909b5454-75f8-4ac4-b325-1b40e230bbd8",
+            "unfurl_id": "C1.1515449600.000100.9f8b2ccb",
+            "thread_ts": None,
+            "source": source,
+            "links": [{"domain": url.split("/")[2], "url": url} for url in urls],
+            "event_ts": "1515449600.000200",
+        },
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": 1515449600,
         "authorizations": [{"team_id": team, "user_id": "UBOT1", "is_bot": True, "enterprise_id": None}],
     }
 

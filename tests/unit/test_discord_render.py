@@ -133,7 +133,7 @@ def test_25_paper_digest_splits_into_posts_within_limits() -> None:
     assert not first.thread and all(p.thread for p in rest)
     assert first.embeds[-1]["footer"]["text"].endswith("ref 5f0c2d1e-aaa")
     buttons = [b["custom_id"] for p in posts for row in p.components for b in row["components"]]
-    each = ("like", "dislike", "similar")
+    each = ("like", "dislike", "similar", "save")
     assert buttons == [f"pb:{name}:{p.id}" for p in papers for name in each]
     assert [codec.decode(b) for b in buttons] == [Action(name, (p.id,)) for p in papers for name in each]
     matched = [f["value"] for f in first.embeds[0]["fields"] if f["name"] == "Matched"]

@@ -201,7 +201,10 @@ def followups(ref: ChannelRef) -> list[FollowUp]:
 def weekly(ref: ChannelRef) -> WeeklyRollup:
     ps = papers()
     topics = (TopicWeek("agents", 14, tuple(ps[3:6])), TopicWeek("diffusion -survey", 1, (ps[6],)))
-    return WeeklyRollup(ref, "2025-W48", date(2025, 11, 22), date(2025, 11, 28), topics, delivery_id="d-week")
+    reading = ((ps[7], "presented by Ada on Tue 25"), (ps[8], "read by <!here> Bob · read by @everyone"))
+    return WeeklyRollup(
+        ref, "2025-W48", date(2025, 11, 22), date(2025, 11, 28), topics, delivery_id="d-week", reading=reading
+    )
 
 
 def test_slack_shows_what_keeps_moving_within_limits() -> None:
@@ -216,6 +219,8 @@ def test_slack_shows_what_keeps_moving_within_limits() -> None:
         assert_golden(GOLDEN / "slack" / f"{name}.json", actual)
     text = json.dumps(slack.render(rising_digest(SLACK))[0].blocks, ensure_ascii=False)
     assert "1 trending, 1 rising" in text and "📈" in text and "rising: ▲ 12 → 148 since Tue 25 Nov" in text
+    week = json.dumps(slack.render(weekly(SLACK))[0].blocks, ensure_ascii=False)
+    assert "Read and presented here this week" in week and "presented by Ada" in week and "<!here>" not in week
     hostile = json.dumps(slack.render(followups(SLACK)[3])[0].blocks)
     assert "<!channel>" not in hostile and "<!here>" not in hostile and "<@U123>" not in hostile
 
@@ -243,3 +248,4 @@ def test_the_console_shows_what_keeps_moving() -> None:
     assert render_text(followups(SLACK)[0]).startswith("💻 Code released: github.com/org/repo · ★ 1.2k")
     rollup = render_text(weekly(SLACK))
     assert "-- agents: 14 papers this week --" in rollup and "-- diffusion -survey: 1 paper this week --" in rollup
+    assert "-- Read and presented here this week --" in rollup and "presented by Ada on Tue 25" in rollup

@@ -24,6 +24,9 @@ KNOWN_SCOPES = {
     "im:history",
     "channels:read",
     "groups:read",
+    "links:read",
+    "links:write",
+    "files:write",
 }
 
 
@@ -58,6 +61,7 @@ def check_structure(m: dict[str, object]) -> None:
         "tokens_revoked",
         "app_home_opened",
         "message.im",
+        "link_shared",
     }
     # The Home tab (published on app_home_opened) and the Messages tab (commands typed in the DM).
     assert features["app_home"] == {
@@ -66,6 +70,9 @@ def check_structure(m: dict[str, object]) -> None:
         "messages_tab_read_only_enabled": False,
     }
     assert {"im:write", "im:history"} <= set(oauth["scopes"]["bot"]), "message.im needs im:history"
+    # Paper links are unfurled: link_shared needs the domains listed and both links scopes.
+    assert features["unfurl_domains"] == ["arxiv.org", "huggingface.co", "alphaxiv.org"]
+    assert {"links:read", "links:write"} <= set(oauth["scopes"]["bot"])
     assert settings["interactivity"]["is_enabled"] is True
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from adapters.slack import translate
 from adapters.slack.render import (
     MAX_BLOCKS,
     MAX_BUTTON_TEXT,
@@ -21,7 +22,7 @@ from adapters.slack.render import (
     render,
 )
 from bot import actions as codec
-from bot.actions import paper_actions, topic_actions
+from bot.actions import paper_actions, reading_actions, topic_actions
 from bot.types import (
     ChannelRef,
     Delivery,
@@ -35,6 +36,7 @@ from bot.types import (
     Paper,
     PaperCard,
     PaperList,
+    Permission,
     Platform,
     SourceHealth,
     Status,
@@ -77,8 +79,8 @@ def menu(element: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def paper_menu(paper_id: str) -> list[tuple[str, tuple[str, ...]]]:
-    """What every paper offers: 👍, 👎 and More like this."""
-    return [("like", (paper_id,)), ("dislike", (paper_id,)), ("similar", (paper_id,))]
+    """What every paper offers: 👍, 👎, More like this and Save."""
+    return [("like", (paper_id,)), ("dislike", (paper_id,)), ("similar", (paper_id,)), ("save", (paper_id,))]
 
 
 HOSTILE = (
@@ -371,3 +373,24 @@ def test_golden(name: str) -> None:
     posts = render(_golden_messages()[name])
     actual = [{"text": p.text, "blocks": p.blocks, "thread": p.thread, "metadata": p.metadata} for p in posts]
     assert_golden(GOLDEN / f"{name}.json", actual)
+
+
+def test_a_library_paper_offers_all_six_actions_in_a_select_menu() -> None:
+    """Votes, More like this and Save (issue 12 and 14) plus read and present exceed an overflow menu's 5."""
+    paper = all_papers()[0]
+    (post,) = render(PaperCard(paper, actions=reading_actions(paper)))
+    (element,) = [b["accessory"] for b in post.blocks if "accessory" in b]
+    assert element["type"] == "static_select" and len(element["options"]) == 6
+    commands = [codec.decode(o["value"]) for o in element["options"]]
+    assert [a.command for a in commands if a is not None] == ["like", "dislike", "similar", "save", "read", "present"]
+    body = {
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": "U1", "username": "ada"},
+        "channel": {"id": "C1", "name": "papers"},
+        "actions": [{**element, "selected_option": element["options"][5]}],
+    }
+    invocation = translate.block_action(
+        body, permission=Permission(True, "everyone"), received_at=datetime(2026, 12, 2, tzinfo=UTC)
+    )
+    assert (invocation.command, invocation.args) == ("present", (paper.id,))

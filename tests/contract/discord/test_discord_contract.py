@@ -18,6 +18,8 @@ from bot.ports import Suggestion
 from bot.types import ChannelRef, Digest, DigestEntry, DigestReason, ListedPaper, PaperList, TextReply
 from tests.fakes.discord import (
     CHANNEL,
+    EXPORTED,
+    GUILD_ID,
     NOW,
     SPECS,
     FakeCore,
@@ -194,7 +196,7 @@ async def test_public_reply_keeps_papers_visible_and_mentions_off(
     assert reply.body["allowed_mentions"]["parse"] == []
     buttons = [b for row in reply.body["components"] for b in row["components"]]
     assert [b["custom_id"] for b in buttons] == [
-        f"pb:{action}:2403.0000{n}" for n in (1, 2, 3) for action in ("like", "dislike", "similar")
+        f"pb:{action}:2403.0000{n}" for n in (1, 2, 3) for action in ("like", "dislike", "similar", "save")
     ]
 
 
@@ -400,3 +402,47 @@ async def test_find_parts_on_a_deleted_channel_is_permanent(adapter: DiscordAdap
     fake.knobs.permanent["333"] = (404, 10003, "Unknown Channel")
     with pytest.raises(PermanentDeliveryError):
         await adapter.find_parts(CHANNEL, "x", NOW, {})
+
+
+async def test_export_attaches_the_file_to_the_reply(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    [reply] = await _run(fake, core, slash("export", {"format": "bibtex"}))
+    assert reply.body["_files"] == {"paperboy-library.bib": EXPORTED.encode()}
+    assert reply.body["attachments"][0]["filename"] == "paperboy-library.bib"
+    assert "3 papers" in reply.body["content"]
+    assert reply.body["allowed_mentions"]["parse"] == []
+    assert (core.invocations[-1].command, core.invocations[-1].options) == ("export", (("format", "bibtex"),))
+
+
+async def test_with_read_links_a_paper_link_in_a_message_is_shared_as_a_card(fake: FakeDiscord, core: FakeCore) -> None:
+    reader = DiscordAdapter(settings_for(fake, read_links=True), clock=FixedClock(NOW), kv=MemoryKV())
+    await reader.start(core, ready_timeout=10)
+    try:
+        before = len(fake.posted)
+        said = await fake.push_message("read this https://arxiv.org/abs/2403.00001v2, and https://example.org/x")
+        await fake.wait_for(lambda: len(fake.posted) > before)
+        [shared] = [i for i in core.invocations if i.command == "share"]
+        assert shared.args == ("https://arxiv.org/abs/2403.00001v2",)
+        assert (shared.channel.workspace_id, shared.channel.channel_id, shared.user.user_id) == (GUILD_ID, "333", "444")
+        card = fake.posted[-1]
+        assert card.channel_id == "333" and card.via == "channel" and card.embeds
+        assert card.body["allowed_mentions"]["parse"] == []
+        # The same message again (a gateway resume), a bot's message and a message without a paper link:
+        # nothing more is shared.
+        await fake.push_message("again https://arxiv.org/abs/2403.00001", message_id=said)
+        await fake.push_message("https://huggingface.co/papers/2403.00002", bot=True)
+        await fake.push_message("no links here")
+        await fake.push_message("https://alphaxiv.org/abs/2403.00003")
+        await fake.wait_for(lambda: len([i for i in core.invocations if i.command == "share"]) == 2)
+        assert [i.args for i in core.invocations if i.command == "share"][1] == ("https://alphaxiv.org/abs/2403.00003",)
+    finally:
+        await reader.stop()
+
+
+async def test_without_read_links_messages_are_not_read(
+    adapter: DiscordAdapter, fake: FakeDiscord, core: FakeCore
+) -> None:
+    await fake.push_message("https://arxiv.org/abs/2403.00001")
+    await _run(fake, core, slash("status"))  # a later interaction is answered: the message was seen and dropped
+    assert [i.command for i in core.invocations] == ["status"]

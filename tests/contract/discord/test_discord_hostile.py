@@ -41,6 +41,8 @@ async def test_unknown_subcommands_and_missing_options_reach_the_core(
         callback = await answered(fake, payload)
         assert callback["type"] == DEFERRED
     await fake.wait_for(lambda: len(core.invocations) == 3)
+    # Every reply landed before the fake stops (under load the last one could still be in flight).
+    await fake.wait_for(lambda: sum(1 for p in fake.posted if p.via == "followup") >= 3)
     assert [(i.command, i.options) for i in core.invocations] == [
         ("nonexistent", ()),
         ("top", ()),

@@ -11,6 +11,7 @@ from adapters.slack import render as slack_render
 from bot.config import SlackPermissionRule
 from bot.types import PaperList
 from tests.fakes.slack import (
+    EXPORTED,
     SECRET,
     FakeCore,
     FakeSlack,
@@ -301,3 +302,20 @@ async def test_opening_the_home_tab_publishes_the_how_to(
     await served.post(json.dumps(mention_event("help")), content_type="application/json")
     await wait_for(lambda: len(core.invocations) == 1, what="a later event")
     assert len(fake.home_views) == 1
+
+
+async def test_export_uploads_the_file_to_the_channel(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory
+) -> None:
+    served = await serve_http()
+    resp = await served.post(form(slash_body(fake, "export bibtex")), content_type=FORM)
+    assert resp.status == 200
+    await wait_for(lambda: len(fake.files) == 1, what="files.uploadV2 completing")
+    [upload] = fake.files
+    assert upload["channel"] == "C1"
+    assert upload["comment"] == "📎 3 papers from this channel's library, BibTeX."
+    [file] = upload["files"]
+    assert file["title"] == "paperboy-library.bib"
+    assert file["data"].decode() == EXPORTED
+    assert [c.token for c in fake.calls if c.method.startswith("files.")] == ["xoxb-t1-token"] * 2
+    assert fake.responses == [], "the file is the reply"
