@@ -42,13 +42,14 @@ from bot.journal_club import Reminders
 from bot.leases import Identity, Lease
 from bot.metrics import SOURCE_LAST_SUCCESS
 from bot.outage import StoreHealth
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, RemotePapers
 from bot.progress import PageProgress
 from bot.recovery import Recovery
 from bot.scheduler import Scheduler
 from bot.search import Search
 from bot.similar import MoreLikeThis
 from bot.sources.arxiv import ArxivSource
+from bot.sources.fallback import FirstThatKnows
 from bot.sources.hf import HfDailyPapers
 from bot.types import DeliveryKind, Platform, UpsertResult
 from bot.weekly import WeeklyRollups
@@ -269,7 +270,7 @@ class Paperboy:
             channels=channels,
             search=Search(db.papers, clock),
             digests=digests,
-            remote=self._hf,
+            remote=self._remote_papers(),
             runner=runner,
             schedule=scheduler,
             related=self._related,
@@ -300,6 +301,13 @@ class Paperboy:
             health.when_back("the ingest", self.ingest_recent)
         if profile.recover:
             await recovery.run()
+
+    def _remote_papers(self) -> RemotePapers | None:
+        """Where an unknown paper is looked up (online only): the Hub's record first, else arXiv's."""
+        if self._hf is None:
+            return None
+        arxiv = self.settings.arxiv
+        return FirstThatKnows([self._hf, ArxivSource(arxiv.api_url, arxiv.min_interval)])
 
     def _chosen_adapters(self) -> list[ChatAdapter]:
         match self.profile.chat:

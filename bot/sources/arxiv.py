@@ -108,7 +108,21 @@ class ArxivSource:
         search_query = build_query(categories, query)
         return await asyncio.to_thread(self._fetch_sync, search_query, max_results, self._progress)
 
-    def _fetch_sync(self, search_query: str, max_results: int, progress: PageProgress | None) -> list[Paper]:
+    async def paper(self, arxiv_id: str) -> Paper | None:
+        """One paper by its arXiv id (the API's `id_list`), or None when arXiv does not know it.
+
+        How Paperboy stores a paper shared in a channel that the Hub has never listed.
+        """
+        found = await asyncio.to_thread(self._fetch_sync, "", 1, None, (arxiv_id,))
+        return next((p for p in found if p.id == arxiv_id), None)
+
+    async def search(self, query: str, limit: int = 20) -> list[Paper]:
+        """Not used: Paperboy searches what it stores; arXiv only fills in papers by id."""
+        return []
+
+    def _fetch_sync(
+        self, search_query: str, max_results: int, progress: PageProgress | None, id_list: Sequence[str] = ()
+    ) -> list[Paper]:
         client = arxiv.Client(
             page_size=max(1, min(self._page_size, max_results)), delay_seconds=self._min_interval, num_retries=1
         )
@@ -118,6 +132,7 @@ class ArxivSource:
         client._session = session
         search = arxiv.Search(
             query=search_query,
+            id_list=list(id_list),
             max_results=max_results,
             sort_by=arxiv.SortCriterion.SubmittedDate,
             sort_order=arxiv.SortOrder.Descending,

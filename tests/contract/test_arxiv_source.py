@@ -97,3 +97,17 @@ async def test_connection_refused_is_a_source_error() -> None:
         url = server.url
     with pytest.raises(SourceError, match="connection failed"):
         await ArxivSource(api_url=url, min_interval=0.01).fetch(categories=["cs.RO"])
+
+
+async def test_a_paper_is_looked_up_by_its_id(fake: FakeArxiv) -> None:
+    source = ArxivSource(api_url=fake.url, min_interval=0.01)
+    paper = await source.paper("2510.14827")
+    assert paper is not None and paper.id == "2510.14827" and paper.sources == (Source.ARXIV,)
+    assert fake.requests[0].params["id_list"] == "2510.14827"
+    assert await source.paper("2401.00001") is None
+
+
+async def test_a_lookup_by_id_that_fails_is_a_source_error(fake: FakeArxiv) -> None:
+    fake.fail_next = 5
+    with pytest.raises(SourceError):
+        await ArxivSource(api_url=fake.url, min_interval=0.01).paper("2510.14827")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 from bot.actions import SAVE, decode, encode
+from bot.config import ArxivSettings, HfSettings, Settings
 from bot.types import (
     WEEKDAYS,
     Action,
@@ -16,7 +18,9 @@ from bot.types import (
     UserRef,
     WeeklyRollup,
 )
-from tests.e2e.conftest import HERE, OTHER, Harness
+from tests.e2e.conftest import HERE, OTHER, Harness, open_harness
+from tests.fakes.arxiv import serve_fake_arxiv
+from tests.fakes.hf import serve_fake_hub
 
 
 async def top_ids(h: Harness, n: int = 3) -> list[str]:
@@ -112,6 +116,26 @@ async def test_saving_an_unknown_paper_offline_is_refused_and_stores_nothing(har
     assert (await library(harness)).papers == ()
     bad = await harness.one("save not-a-paper")
     assert isinstance(bad, TextReply) and bad.is_error
+
+
+async def test_a_paper_the_hub_never_listed_is_fetched_from_arxiv_and_saved(tmp_path: Path, seeded_db: Path) -> None:
+    # 2510.14827 is in the recorded arXiv response and not in the Hub's archive: the fake Hub answers 404.
+    with serve_fake_hub() as hub, serve_fake_arxiv() as arxiv:
+        settings = Settings(
+            data_dir=tmp_path,
+            offline=False,
+            hf=HfSettings(endpoint=hub.url, timeout=5),
+            arxiv=ArxivSettings(api_url=arxiv.url, min_interval=0.01),
+        )
+        async with open_harness(tmp_path, seeded_db, settings) as h:
+            reply = await h.one("save 2510.14827")
+            assert isinstance(reply, TextReply) and not reply.is_error, reply
+            [saved] = (await library(h)).papers
+            assert saved.paper.id == "2510.14827" and saved.paper.title.startswith("Neural Implicit Flow Fields")
+            assert [r.params.get("id_list") for r in arxiv.requests] == ["2510.14827"]
+            unknown = await h.one("save 2101.00001")  # known to neither: refused, nothing stored
+            assert isinstance(unknown, TextReply) and unknown.is_error and "does not know" in unknown.text
+            assert len((await library(h)).papers) == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 `/api/query` answers with `/work/shared/data/arxiv/arxiv_response.xml` (2 cs.RO entries). The recorded
 `totalResults` (5619) is rewritten to the 2 entries the fake really has, and a `start` past them gets an
-empty feed, so the `arxiv` package's paging ends as it would against arXiv. Every request's monotonic time
+empty feed, so the `arxiv` package's paging ends as it would against arXiv. An `id_list` (a lookup by id)
+gets only the recorded entries it names, none for an id the recording lacks. Every request's monotonic time
 and query string is recorded. `fail_next` answers 503; `garbage_next` answers a non-XML body.
 """
 
@@ -24,11 +25,21 @@ RESPONSE = ARXIV_RESPONSE
 ENTRIES = 2
 
 
-def _feed(start: int) -> bytes:
+def _feed(start: int, id_list: str = "") -> bytes:
+    """The recorded feed from `start`; with `id_list` (arXiv's lookup by id), only the entries it names."""
     text = RESPONSE.read_text(encoding="utf-8")
-    text = re.sub(r"(<opensearch:totalResults[^>]*>)\d+(<)", rf"\g<1>{ENTRIES}\g<2>", text)
-    if start >= ENTRIES:
-        text = re.sub(r"<entry>.*</entry>", "", text, flags=re.DOTALL)
+    if id_list:
+        wanted = {i.strip() for i in id_list.split(",") if i.strip()}
+
+        def keep(entry: re.Match[str]) -> str:
+            found = re.search(r"<id>https?://arxiv.org/abs/([^<v]+)(v\d+)?</id>", entry.group(0))
+            return entry.group(0) if found and found.group(1) in wanted else ""
+
+        text = re.sub(r"<entry>.*?</entry>", keep, text, flags=re.DOTALL)
+    total = 0 if start else text.count("<entry>")
+    text = re.sub(r"(<opensearch:totalResults[^>]*>)\d+(<)", rf"\g<1>{total if id_list else ENTRIES}\g<2>", text)
+    if start >= (total if id_list else ENTRIES):
+        text = re.sub(r"<entry>.*?</entry>", "", text, flags=re.DOTALL)
     return text.encode()
 
 
@@ -58,7 +69,8 @@ class FakeArxiv:
                 return 200, "text/html", b"<html><body>Rate exceeded. <b>oops"
         if path != "/api/query":
             return 404, "text/plain", b"not found"
-        return 200, "application/atom+xml; charset=utf-8", _feed(int(params.get("start", "0") or 0))
+        start = int(params.get("start", "0") or 0)
+        return 200, "application/atom+xml; charset=utf-8", _feed(start, params.get("id_list", ""))
 
 
 class _Handler(BaseHTTPRequestHandler):
