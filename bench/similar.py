@@ -91,6 +91,8 @@ async def quality(path: Path, sample: int) -> None:
     db = await Database.connect(f"sqlite+aiosqlite:///{path}")
     await db.upgrade()
     files = sorted(ARCHIVE.glob("daily_papers_*.json"))
+    if not files:
+        raise SystemExit(f"the shared archive is missing: no daily_papers_*.json in {ARCHIVE}")
     incoming = list(iter_daily_papers_files(files))
     await db.papers.upsert(incoming, seen_at=NOW)
     papers = [p for p in (await db.papers.get_many([p.id for p in incoming])).values() if not p.withdrawn]
