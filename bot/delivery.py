@@ -6,10 +6,13 @@
 - A message goes out as parts: the channel message, then thread replies or follow-ups under it. Each
   part carries the delivery's marker for its position (Slack metadata, Discord nonce and a visible
   reference) and is recorded as it lands.
-- A claim stays its claimer's while the claimer's lease is live (`bot.leases`), however slow. When the
-  lease lapses, the recovery pass takes the claim over atomically, first asks the platform which parts
-  already landed (by marker), records those, and posts only the missing ones, in order, under the
-  right parent. So neither a crash nor a takeover produces a visible duplicate or a half digest.
+- A claim stays its claimer's while the claimer's lease is live (`bot.leases`), however slow. A claimer
+  whose lease may have lapsed (it stalled past it) renews it and checks the claim is still its own
+  before its next part; if a peer took it over, it posts nothing more (BUSY): the peer finishes it.
+  When the lease lapses, the recovery pass takes the claim over atomically, first asks the platform
+  which parts already landed (by marker), records those, and posts only the missing ones, in order,
+  under the right parent. So neither a crash nor a takeover produces a visible duplicate or a half
+  digest.
 - Rate limits, 5xx and timeouts retry with exponential backoff and full jitter, never shorter than
   the platform's Retry-After; after an ambiguous failure (a timeout, a dropped connection) the parts are
   looked for again before anything is re-posted. Permanent errors pause the channel's digest with a
@@ -28,7 +31,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.errors import PermanentDeliveryError, RetryableDeliveryError, StoreUnavailable
+from bot.errors import LeaseLapsed, PermanentDeliveryError, RetryableDeliveryError, StoreUnavailable
+from bot.leases import Lease
 from bot.logs import log_fields
 from bot.metrics import DELIVERIES, DELIVERY_SECONDS
 from bot.ports import ChannelStore, ChatAdapter, DeliveryStore
@@ -100,7 +104,9 @@ class Deliverer:
         policy: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        lease: Lease | None = None,
     ) -> None:
+        """`lease`: this replica's, checked before each part (tools and tests that run alone have none)."""
         self._deliveries = deliveries
         self._channels = channels
         self._adapters = adapters
@@ -110,6 +116,7 @@ class Deliverer:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._in_flight: set[str] = set()
+        self._lease = lease
 
     async def deliver(
         self,
@@ -186,6 +193,12 @@ class Deliverer:
             except StoreUnavailable:
                 # The claim stays as it is (this replica's while its lease lives); recovery finishes it.
                 raise
+            except LeaseLapsed as exc:
+                # Not FAILED: the claim may be a peer's now. Whoever holds it (this replica's recovery, once
+                # its lease is live again) looks for what landed and posts only the rest.
+                DELIVERIES.labels(platform=ref.platform.value, outcome="busy").inc()
+                logger.warning("delivery %s stopped %s: %s", claim.id, _ids(ref), exc)
+                return DeliveryResult(Outcome.BUSY, claim, str(exc))
             except Exception:
                 logger.exception("delivery %s failed unexpectedly %s", claim.id, _ids(claim.channel))
                 await self._mark_failed(claim, "internal error")
@@ -198,14 +211,27 @@ class Deliverer:
         platform = ref.platform.value
         if isinstance(message, Digest | FollowUp | WeeklyRollup):
             message = replace(message, delivery_id=claim.id)
+        ticket = self._lease.ticket() if self._lease is not None else None
         posted = await self._deliveries.parts(claim.id) if resumed else {}
         new_parts = 0
 
+        async def still_held() -> None:
+            if ticket is None or ticket.fresh():
+                return
+            # Stalled, or the lease lapsed since: posting on is safe only if the lease is live again and no
+            # peer took the claim over meanwhile (with the lease live, none can take it from now on).
+            if await ticket.confirm() and await self._deliveries.held_by(claim.id, self.replica_id):
+                ticket.adopt()
+                return
+            raise LeaseLapsed(f"the lease of replica {self.replica_id} lapsed and the delivery is no longer its own")
+
         async def record(position: int, message_id: str) -> None:
             nonlocal new_parts
+            # What landed is recorded first, whoever holds the claim now: it is true either way.
             await self._deliveries.record_part(claim.id, position, message_id, now=self._clock.now())
             posted[position] = message_id
             new_parts += 1
+            await still_held()  # raised out of the adapter's loop: the next part is not posted
 
         # A resumed claim may have parts out that were never recorded (the claimer died in between).
         unsure = resumed
@@ -224,6 +250,7 @@ class Deliverer:
                         await self._deliveries.record_part(claim.id, position, message_id, now=self._clock.now())
                         posted[position] = message_id
                 unsure = False
+            await still_held()
             try:
                 sent = await adapter.send(ref, message, delivery_id=claim.id, posted=dict(posted), on_part=record)
             except RetryableDeliveryError as exc:

@@ -7,6 +7,12 @@ class PaperboyError(Exception):
     """Base of Paperboy's own errors."""
 
 
+class LeaseLapsed(PaperboyError):
+    """This replica's lease lapsed while it was delivering (it stalled, or lost the database, for longer than
+    the lease): another replica may have taken the claim over, so this one posts nothing more of it.
+    Recovery (any replica's, this one's included once its lease is live again) finishes what is missing."""
+
+
 class DeliveryError(PaperboyError):
     """An adapter could not post a message. Subclasses say whether trying again can help."""
 

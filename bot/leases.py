@@ -5,6 +5,15 @@ belongs to its claimer while the claimer's lease is live, however long the deliv
 lease lapses (the process died, or lost the database for longer than the lease), any replica's recovery
 pass takes the claim over and finishes it, looking for what already landed first.
 
+A process that is alive but stalled past its lease (a long pause, a starved event loop, the database out
+of reach) must not keep posting what a peer may already have taken over. Every delivery holds a
+`Ticket` of the lease it started under. Before each part: while the ticket is fresh (the lease was
+confirmed recently, and has not lapsed since), it posts on without asking anyone; otherwise it renews
+the lease first and asks whether the claim is still its own (`bot.delivery`), and stops if not. A
+lapsed lease is never extended in place: the renewal fails and the lease is registered afresh under a
+new generation, which makes every older ticket stale, so no delivery of the old lease posts again
+before it has checked that no peer took its claim in between.
+
 A restarted process need not wait for its predecessor's lease to lapse: a lease on this same host
 (hostname plus boot id) whose process id is this one's, or no longer alive, belongs to a process that
 is gone, so `acquire` ends it at once and the first recovery pass resolves its claims (Sidekiq's
@@ -21,7 +30,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import Clock
@@ -69,6 +78,29 @@ class Identity:
         return cls(uuid.uuid4().hex, this_host(), os.getpid())
 
 
+class Ticket:
+    """One delivery's hold on the lease it started under (see the module docstring)."""
+
+    def __init__(self, lease: Lease) -> None:
+        self._lease = lease
+        self._generation = lease.generation
+
+    def fresh(self) -> bool:
+        """Posting on needs no check: the lease is surely live and has not lapsed since this was taken."""
+        return self._lease.surely_live(self._generation)
+
+    async def confirm(self) -> bool:
+        """Renew the lease now; True when it is live afterwards (registered afresh if it had lapsed).
+
+        A live lease makes the claims it still holds safe from takeover; whether it still holds this
+        delivery's claim is for the caller to ask, and then `adopt` the lease's current generation.
+        """
+        return await self._lease.renew() and self._lease.surely_live(self._lease.generation)
+
+    def adopt(self) -> None:
+        self._generation = self._lease.generation
+
+
 class Lease:
     def __init__(
         self,
@@ -87,6 +119,12 @@ class Lease:
         self._duration = duration
         self._health = health
         self._task: asyncio.Task[None] | None = None
+        self._confirmed_until: datetime | None = None
+        """When the lease ends, as of the last registration or renewal the database confirmed."""
+        self._generation = 0
+        self._renewal = asyncio.Lock()
+        """One renewal at a time: the background task and stalled deliveries may all ask at once."""
+        """Counts the times the lease lapsed and was registered again; a ticket holds one generation."""
 
     @property
     def replica_id(self) -> str:
@@ -110,18 +148,49 @@ class Lease:
             await self._store.expire(dead, now=now)
             logger.info("replica %s: ended the leases of %d dead predecessor(s) on this host", me.id, len(dead))
         await self._store.register(Replica(me.id, me.host, me.pid, now, now + self._duration))
+        self._confirmed_until = now + self._duration
         logger.info("replica %s registered (host %s, pid %d)", me.id, me.host, me.pid)
         return dead
 
+    def ticket(self) -> Ticket:
+        """For one delivery: fresh while this lease is surely live, of the generation it started under."""
+        return Ticket(self)
+
+    def surely_live(self, generation: int) -> bool:
+        """Confirmed live for a while yet, and not lapsed since `generation`.
+
+        One renewal period short of the confirmed end: a renewal in flight, or a peer whose clock runs
+        slightly ahead, must not find a claim up for takeover while this replica still posts it.
+        """
+        until = self._confirmed_until
+        if until is None or generation != self._generation:
+            return False
+        return self._clock.now() < until - self.renew_every
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
     async def renew(self) -> bool:
         """One renewal; False when the database could not be reached (the health log says so, once)."""
+        async with self._renewal:
+            return await self._renew()
+
+    async def _renew(self) -> bool:
         now = self._clock.now()
         try:
             if not await self._store.renew(self.replica_id, now=now, expires_at=now + self._duration):
-                # The row was cleaned up after the lease lapsed (a long outage): this is a new lease.
-                logger.warning("replica %s: its lease had lapsed; registering again", self.replica_id)
+                # It lapsed (a stall or a long outage): peers may have taken its claims over. This is a new
+                # lease; the deliveries that started under the old one stop at their next part.
+                self._generation += 1
+                logger.warning(
+                    "replica %s: its lease had lapsed; registering again; deliveries in flight check their claims",
+                    self.replica_id,
+                )
                 me = self.identity
+                await self._store.release(me.id)
                 await self._store.register(Replica(me.id, me.host, me.pid, now, now + self._duration))
+            self._confirmed_until = now + self._duration
             await self._store.forget_lapsed(before=now - FORGET_AFTER)
         except StoreUnavailable as exc:
             self._health.unavailable(exc, "renewing the replica lease")
@@ -148,6 +217,7 @@ class Lease:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        self._confirmed_until = None  # whatever is still in flight stops at its next part
         try:
             await self._store.release(self.replica_id)
         except StoreUnavailable as exc:

@@ -219,6 +219,7 @@ class Paperboy:
             replica_id=lease.replica_id,
             policy=policy,
             sleep=self.sleep,
+            lease=lease,
         )
         digests = DigestBuilder(db.papers, db.subscriptions, db.deliveries, db.sources, db.votes)
         runner = self._runner = DigestRunner(

@@ -225,6 +225,16 @@ class DeliveryRepository:
         async with self._engine.begin() as conn:
             await conn.execute(self._record_part, values)
 
+    async def held_by(self, delivery_id: str, replica_id: str) -> bool:
+        """Whether the delivery is still CLAIMED by `replica_id` (no peer took it over, nobody finished it)."""
+        query = select(DELIVERIES.c.id).where(
+            DELIVERIES.c.id == delivery_id,
+            DELIVERIES.c.claimed_by == replica_id,
+            DELIVERIES.c.state == DeliveryState.CLAIMED.value,
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).first() is not None
+
     async def posted_paper_ids(self, ref: ChannelRef) -> set[str]:
         async with self._engine.connect() as conn:
             return set((await conn.execute(_POSTED_IDS, channel_params(ref))).scalars())

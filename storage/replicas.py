@@ -41,8 +41,13 @@ class ReplicaRepository:
             )
 
     async def renew(self, replica_id: str, *, now: datetime, expires_at: datetime) -> bool:
-        """Extend the lease; False when the row is gone (it was expired and cleaned up)."""
-        stmt = update(REPLICAS).where(REPLICAS.c.id == replica_id).values(renewed_at=now, expires_at=expires_at)
+        """Extend the lease if it is still live; False when it lapsed (peers may have taken its claims over
+        meanwhile, so it must not quietly come back to life) or its row is gone (cleaned up)."""
+        stmt = (
+            update(REPLICAS)
+            .where(REPLICAS.c.id == replica_id, REPLICAS.c.expires_at > now)
+            .values(renewed_at=now, expires_at=expires_at)
+        )
         async with self._engine.begin() as conn:
             return bool((await conn.execute(stmt)).rowcount)
 

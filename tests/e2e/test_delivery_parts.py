@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from bot.digest import DigestBuilder, digest_content
+from bot.delivery import Deliverer, Outcome
+from bot.digest import DigestBuilder, digest_content, revive_digest
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
-from bot.types import Delivery, DeliveryKind, DeliveryState, Digest, Replica
+from bot.ports import SentMessage
+from bot.types import Delivery, DeliveryKind, DeliveryState, Digest, Message, Replica
 from tests.e2e.conftest import HERE, Harness
 
 PART_SIZE = 3
@@ -190,3 +193,46 @@ async def test_a_live_replicas_own_orphaned_claim_is_finished_by_its_own_recover
     assert [r.outcome.value for r in runs] == ["sent"]
     posted = parts_posted(h)
     assert [p for p, _, _ in posted] == list(range(len(posted)))
+
+
+async def test_a_claimer_that_stalled_past_its_lease_posts_nothing_more_after_a_peer_took_over(
+    harness: Harness,
+) -> None:
+    """A live but stalled replica (its event loop blocked past the lease) must not resume posting a digest a
+    peer has meanwhile taken over and finished: each part exactly once, whoever posted it."""
+    h = harness
+    h.chat.part_size = PART_SIZE
+    await h.app.channels.ensure(HERE)
+    now = h.clock.now()
+    await h.app.db.replicas.register(Replica("peer", "elsewhere", 2, now, now + timedelta(days=1)))
+    peer = Deliverer(h.app.db.deliveries, h.app.db.channels, {HERE.platform: h.chat}, h.clock, replica_id="peer")
+
+    async def revive(delivery: Delivery) -> Message:
+        assert delivery.content is not None
+        return await revive_digest(delivery.content, delivery.channel, h.app.db.papers)
+
+    send = h.chat.send
+    peer_results: list[Outcome] = []
+    stalled: list[bool] = []
+
+    async def stalling_send(*args: Any, on_part: Any = None, **kwargs: Any) -> SentMessage:
+        async def stall_after_first_part(position: int, message_id: str) -> None:
+            if not stalled:
+                stalled.append(True)
+                # The first part landed; then this replica froze for longer than its lease, and the peer's
+                # recovery pass took the claim over and finished it.
+                h.clock.advance(timedelta(seconds=16))
+                claim = await the_delivery(h)
+                peer_results.append((await peer.finish(claim, revive)).outcome)
+            await on_part(position, message_id)
+
+        return await send(*args, on_part=stall_after_first_part if on_part else None, **kwargs)
+
+    h.chat.send = stalling_send  # type: ignore[method-assign]
+    run = await h.app.runner.run(HERE)
+    assert peer_results == [Outcome.SENT]
+    assert run.outcome.value == "busy"
+    posted = parts_posted(h)
+    assert run.papers > PART_SIZE and len(posted) == -(-run.papers // PART_SIZE)
+    assert [p for p, _, _ in posted] == list(range(len(posted)))  # each part once
+    assert (await the_delivery(h)).state is DeliveryState.SENT

@@ -103,6 +103,37 @@ async def test_an_outage_is_logged_once_and_its_end_runs_the_catch_up(
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [r.getMessage().split(":")[0] for r in warnings] == [
         "database unreachable while renewing the replica lease",
+        "replica me",  # a minute without renewals: the lease lapsed, and is registered afresh
         "database reachable again after 60 s (20 failed operations); catching up",
     ]
     assert health.up and caught_up == ["digests"]
+
+
+async def test_a_ticket_goes_stale_near_the_lease_end_and_for_good_once_the_lease_lapsed(db: Database) -> None:
+    clock = FixedClock(NOW)
+    lease = lease_for(db, Identity("me", "h", 1), clock)
+    assert not lease.ticket().fresh()  # not registered yet: nothing may be posted without a check
+    await lease.acquire()
+    ticket = lease.ticket()
+    assert ticket.fresh()
+    clock.advance(LEASE - lease.renew_every)  # one renewal period left: a peer's clock may be ahead
+    assert not ticket.fresh()
+    assert await lease.renew()
+    assert ticket.fresh()  # renewed in time: the same lease, its deliveries go on unchecked
+    clock.advance(LEASE + timedelta(seconds=1))  # stalled past the lease: peers may take its claims over
+    assert await ticket.confirm()  # registered afresh, not extended in place
+    assert not ticket.fresh()  # stale for good: the delivery must check its claim before posting on
+    assert lease.ticket().fresh()  # deliveries that start now need no check
+    ticket.adopt()  # the claim was found still its own
+    assert ticket.fresh()
+    assert [r.id for r in await db.replicas.live(now=clock.now())] == ["me"]
+    await lease.release()
+    assert not lease.ticket().fresh()
+
+
+async def test_a_lapsed_lease_is_not_extended_in_place(db: Database) -> None:
+    await db.replicas.register(Replica("me", "h", 1, NOW, NOW + LEASE))
+    assert await db.replicas.renew("me", now=NOW + timedelta(seconds=5), expires_at=NOW + timedelta(seconds=20))
+    late = NOW + timedelta(seconds=21)
+    assert not await db.replicas.renew("me", now=late, expires_at=late + LEASE)
+    assert await db.replicas.live(now=late) == []
