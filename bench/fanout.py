@@ -18,10 +18,12 @@ together, each with half of the 50 requests/s; lost and duplicated posts are rea
 2. delivery: the real engine, Deliverer and adapters fan out to 2,000 Slack channels through FakeSlack
    enforcing ~1 message per second per channel (429 + Retry-After beyond it), and to 2,000 Discord
    channels through FakeDiscord enforcing 50 requests per second globally (a global 429 beyond it). The
-   fakes run in a process of their own, as the platforms would. Printed: Discord's achieved rate against
-   its 50/s ceiling; Slack's per-channel pacing against its 1 post/s and, since 2,000 channels together
-   allow far more than one process can send, the share of one core the fan-out kept busy; CPU per
-   digest; 429s; lost and duplicated posts, read from the fakes.
+   fakes run in a process of their own, as the platforms would. Printed: Discord's requests accepted per
+   second (counted by the fake: messages, threads started from them, replies; 429s left out) against its
+   50 requests/s ceiling, and posts and digests per second beside them; Slack's per-channel pacing
+   against its 1 post/s and, since 2,000 channels together allow far more than one process can send,
+   the share of one core the fan-out kept busy; CPU per digest; 429s; lost and duplicated posts, read
+   from the fakes.
 2b. forums: a 20-paper digest to 100 Discord forum channels, a post per paper (`ForumChannel.create_thread`)
    through the Deliverer, against FakeDiscord enforcing 50 requests per second globally and a per-forum
    post bucket (429 with X-RateLimit-* headers, which discord.py paces by). Printed: posts per second and
@@ -278,6 +280,7 @@ def serve_fakes(conn: Connection, slack_interval: float, discord_rate: int) -> N
                     "slack_429": slack.rate_limited_posts,
                     "discord_posts": [(p.channel_id, p.via) for p in discord.posted],
                     "discord_429": discord.rate_limited_requests,
+                    "discord_requests": len(discord.requests),
                     "discord_nonce_replays": discord.nonce_replays,
                 }
             )
@@ -383,9 +386,11 @@ async def _deliver(n: int, concurrency: int, database_url: str | None, replicas:
         await seed_sample_if_empty(app.db, clock)
         # More replicas on the same database: Discord digests race through the same claims and records.
         others: list[Paperboy] = []
+        discords = [discord]
         for _ in range(replicas - 1):
             assert database_url is not None, "replicas share a database: give --database"
             other_discord = DiscordAdapter(settings.discord, clock=clock)
+            discords.append(other_discord)
             other = Paperboy(
                 settings, clock=clock, retry=RetryPolicy(attempts=6, base_delay=0.5, max_delay=10), chat=[other_discord]
             )
@@ -398,8 +403,11 @@ async def _deliver(n: int, concurrency: int, database_url: str | None, replicas:
                 await app.channels.ensure(ref)
             # Steady state: a channel's kind is known (from a command used in it, or last week's read). A
             # first fan-out after an upgrade reads each channel's kind once more (one request per channel).
-            for ref in discord_refs:
-                await discord.feeds.learn(int(ref.channel_id), 0)
+            # Every replica knows them: each would have seen the command (or read the kind) itself; a
+            # replica left to read them would spend one request per channel of its share of the fan-out.
+            for adapter in discords:
+                for ref in discord_refs:
+                    await adapter.feeds.learn(int(ref.channel_id), 0)
             print("   (Discord channel kinds known, as after a command in each; else one GET per channel a week)")
             day = noon.date().isoformat()
 
@@ -453,6 +461,7 @@ async def _deliver(n: int, concurrency: int, database_url: str | None, replicas:
             print(f"         lost {lost}, duplicated {dup}")
 
             before = len(seen["discord_posts"])
+            requests_before, limited_before = seen["discord_requests"], seen["discord_429"]
             discord_s, discord_cpu, discord_rounds = await fan_out(discord_refs, [app, *others])
             seen = await report()
             landed = seen["discord_posts"][before:]
@@ -461,10 +470,18 @@ async def _deliver(n: int, concurrency: int, database_url: str | None, replicas:
             lost = sum(1 for c in wanted if chan[c] == 0)
             dup = sum(v - 1 for c, v in chan.items() if c in wanted and v > 1)
             accepted = len(landed)
+            # The ceiling counts requests, not posts: a digest is a message, the thread started from it
+            # and the reply in that thread (three requests, two posts). Counted by the fake, 429s left out.
+            limited = seen["discord_429"] - limited_before
+            requests = seen["discord_requests"] - requests_before - limited
             print(
-                f"Discord: {accepted:,} posts in {discord_s:.1f} s = {accepted / discord_s:.1f} req/s of the 50/s "
-                f"global ceiling ({100 * accepted / discord_s / 50:.0f}%); {seen['discord_429']} answered 429; "
-                f"{seen['discord_nonce_replays']} nonce replays; rounds {discord_rounds}; "
+                f"Discord: {requests:,} requests accepted ({requests / n:.1f} per digest: message, thread, reply) "
+                f"in {discord_s:.1f} s = {requests / discord_s:.1f} req/s of the 50/s global ceiling "
+                f"({100 * requests / discord_s / 50:.0f}%); {limited} answered 429; "
+                f"{seen['discord_nonce_replays']} nonce replays; rounds {discord_rounds}"
+            )
+            print(
+                f"         {accepted:,} posts = {accepted / discord_s:.1f} posts/s, {n / discord_s:.1f} digests/s; "
                 f"CPU {1000 * discord_cpu / n:.1f} ms per digest"
             )
             print(f"         lost {lost}, duplicated {dup}")

@@ -6,6 +6,12 @@ up to eight title words (`title word: diffusion`, common words left out). Abstra
 purpose: keywords already summarise them, and a couple of dozen features per paper keep a fan-out over
 thousands of channels cheap (`FeaturePool` narrows each model to the features of the day's papers).
 
+Counting is done once per fan-out, not once per channel: the pool gives each voted paper a bit and
+records, per paper of the day, which voted papers share how many features with it. A channel's model
+is then the bits of its liked and its disliked papers, and a paper's score a few AND + popcounts.
+The integers counted are the same as a per-channel count of features would give, so scores and
+explanations are exactly those of the straightforward formula below (a unit test compares both).
+
 A paper the channel voted on counts once, by the sign of its net vote (more likes than dislikes:
 liked). For each feature f, with L the liked and D the disliked papers::
 
@@ -63,8 +69,6 @@ class Features:
 
     keys: tuple[str, ...]
     labels: dict[str, str]
-    zeros: tuple[int, ...]
-    """As many zeros as keys: the default of `map(counts.get, keys, zeros)`, which sums in C."""
     norm: float
 
 
@@ -94,7 +98,7 @@ def _extract(paper: Paper) -> Features:
             found["t:" + stemmed] = f"title word: {word}"
             taken += 1
     keys = tuple(found)
-    return Features(keys, found, (0,) * len(keys), math.sqrt(len(keys)) if keys else 1.0)
+    return Features(keys, found, math.sqrt(len(keys)) if keys else 1.0)
 
 
 def features(paper: Paper) -> Features:
@@ -141,43 +145,100 @@ class FeaturePool:
     """The features of the papers one fan-out can rank, shared by every channel of it.
 
     A voted paper's other features can never move one of these papers, so a model built against the
-    pool counts only the features they share: a channel with 200 votes counts a few hundred keys,
-    not thousands. Each voted paper's shared features are worked out once per pool. `FeaturePool(None)`
-    keeps every feature (`/papers why` on any paper).
+    pool counts only the features they share. Each voted paper is worked out once per pool, not once
+    per channel that voted on it: it gets a bit of its own (`bit`), each of its shared features
+    records that bit (`holders`), and each paper of the pool records how many features it shares with
+    it by count (`shared_with[p][n]` holds the voted papers sharing exactly n features with p). A
+    channel is then two integers, the bits of its liked and of its disliked papers, and "how many
+    features of p do the liked papers have, counted per liked paper" is a few AND + popcounts in C
+    instead of a `Counter` over every voted paper's features per channel. `FeaturePool(None)` keeps
+    every feature and no `shared_with` (`/papers why` on any paper counts through `holders`).
     """
 
-    __slots__ = ("keys", "of")
+    __slots__ = ("_by_feature", "bit", "holders", "keys", "of", "shared_with")
 
     def __init__(self, papers: Iterable[Paper] | None) -> None:
-        self.keys = (
-            None if papers is None else frozenset(itertools.chain.from_iterable(features(p).keys for p in papers))
-        )
         self.of: dict[str, tuple[str, ...]] = {}
         """paper id -> its features within the pool, for the papers looked up so far (`add`)."""
+        self.bit: dict[str, int] = {}
+        """voted paper id -> its bit (a power of two), in the order they were first looked up."""
+        self.holders: dict[str, int] = {}
+        """feature -> the bits of the voted papers that have it."""
+        self.shared_with: dict[str, dict[int, int]] = {}
+        """pool paper id -> {n: the bits of the voted papers sharing exactly n features with it}."""
+        self._by_feature: dict[str, list[str]] = {}
+        if papers is None:
+            self.keys: frozenset[str] | None = None
+            return
+        for paper in papers:
+            self.shared_with[paper.id] = {}
+            for key in features(paper).keys:
+                self._by_feature.setdefault(key, []).append(paper.id)
+        self.keys = frozenset(self._by_feature)
 
     def add(self, papers: Mapping[str, Paper], ids: Iterable[str]) -> list[str]:
-        """The ids that are papers, each with its features in `of`."""
-        known: list[str] = []
-        of, keys = self.of, self.keys
+        """The ids that are papers, each with its features in `of` and its bit in `bit`."""
+        ids = list(ids)
+        of = self.of
+        known = [pid for pid in ids if pid in of]
+        if len(known) == len(ids):
+            return known  # the fan-out's usual case: every voted paper was seen by an earlier channel
+        known = []
         for pid in ids:
             if pid not in of:
                 paper = papers.get(pid)
                 if paper is None:
                     continue
-                found = features(paper).keys
-                of[pid] = found if keys is None else tuple(k for k in found if k in keys)
+                self._learn(paper)
             known.append(pid)
         return known
+
+    def _learn(self, paper: Paper) -> None:
+        found = features(paper).keys
+        keys = self.keys
+        shared = found if keys is None else tuple(k for k in found if k in keys)
+        self.of[paper.id] = shared
+        bit = self.bit[paper.id] = 1 << len(self.bit)
+        holders = self.holders
+        for key in shared:
+            holders[key] = holders.get(key, 0) | bit
+        overlap = Counter(itertools.chain.from_iterable(self._by_feature.get(k, ()) for k in shared))
+        for pid, count in overlap.items():
+            by_count = self.shared_with[pid]
+            by_count[count] = by_count.get(count, 0) | bit
+
+    def bits(self, ids: Iterable[str]) -> int:
+        """The bits of `ids` (papers already added), as one integer."""
+        return sum(map(self.bit.__getitem__, ids))
+
+    def count(self, features_of: tuple[str, ...], voted: int) -> int:
+        """How many features in `features_of` each paper of `voted` has, summed over those papers."""
+        holders = self.holders
+        return sum((holders.get(key, 0) & voted).bit_count() for key in features_of)
+
+    def overlap(self, paper: Paper, liked: int, disliked: int) -> tuple[int, int]:
+        """`count(features(paper).keys, ...)` for `liked` and for `disliked`, from `shared_with` when
+        the paper is in the pool (one pass over a handful of (n, bits) pairs)."""
+        by_count = self.shared_with.get(paper.id)
+        if by_count is None:
+            keys = features(paper).keys
+            return self.count(keys, liked), self.count(keys, disliked)
+        up = down = 0
+        for count, bits in by_count.items():
+            up += count * (bits & liked).bit_count()
+            down += count * (bits & disliked).bit_count()
+        return up, down
 
 
 class ChannelModel:
     """One channel's learned weights (module docstring), built from its voted papers.
 
     With a `pool`, only the weights of the pool's features are kept (all that papers of the pool can
-    use); without one, every feature's.
+    use); without one, every feature's. The model itself is the bits of its liked and disliked papers
+    within the pool (`FeaturePool`): building it per channel is two sums of integers.
     """
 
-    __slots__ = ("_disliked", "_dislikes", "_down", "_liked", "_likes", "_papers", "_pool", "_scores", "_up")
+    __slots__ = ("_disliked", "_down", "_down_bits", "_liked", "_papers", "_pool", "_scores", "_up", "_up_bits")
 
     def __init__(
         self, liked: Iterable[str], disliked: Iterable[str], papers: Mapping[str, Paper], pool: FeaturePool | None
@@ -187,9 +248,8 @@ class ChannelModel:
         self._papers = papers
         self._liked = pool.add(papers, liked)
         self._disliked = pool.add(papers, disliked)
-        # Counter over the chained features runs in C; so do the lookups of each paper's features.
-        self._likes = Counter(itertools.chain.from_iterable(map(pool.of.__getitem__, self._liked)))
-        self._dislikes = Counter(itertools.chain.from_iterable(map(pool.of.__getitem__, self._disliked)))
+        self._up_bits = pool.bits(self._liked)
+        self._down_bits = pool.bits(self._disliked)
         self._up = BETA / len(self._liked) if self._liked else 0.0
         self._down = GAMMA / len(self._disliked) if self._disliked else 0.0
         self._scores: dict[str, float] = {}
@@ -222,16 +282,14 @@ class ChannelModel:
         return not self._liked and not self._disliked
 
     def weight(self, feature: str) -> float:
-        return self._up * self._likes.get(feature, 0) - self._down * self._dislikes.get(feature, 0)
+        holders = self._pool.holders.get(feature, 0)
+        return self._up * (holders & self._up_bits).bit_count() - self._down * (holders & self._down_bits).bit_count()
 
     def score(self, paper: Paper) -> float:
         found = self._scores.get(paper.id)
         if found is None:
-            f = features(paper)
-            # map(get, keys, zeros) and sum run in C: a fan-out scores every match of thousands of channels.
-            up = sum(map(self._likes.get, f.keys, f.zeros))
-            down = sum(map(self._dislikes.get, f.keys, f.zeros))
-            found = self._scores[paper.id] = (self._up * up - self._down * down) / f.norm
+            up, down = self._pool.overlap(paper, self._up_bits, self._down_bits)
+            found = self._scores[paper.id] = (self._up * up - self._down * down) / features(paper).norm
         return found
 
     def order_key(self, paper: Paper) -> float:
@@ -245,20 +303,22 @@ class ChannelModel:
             return None
         direction = 1 if value > 0 else -1
         f = features(paper)
-        ups, downs = map(self._likes.get, f.keys, f.zeros), map(self._dislikes.get, f.keys, f.zeros)
+        holders = [self._pool.holders.get(key, 0) for key in f.keys]
+        ups = [(h & self._up_bits).bit_count() for h in holders]
+        downs = [(h & self._down_bits).bit_count() for h in holders]
         pulls = [direction * (self._up * a - self._down * b) for a, b in zip(ups, downs, strict=True)]
         best_at = max(range(len(pulls)), key=pulls.__getitem__)
         if pulls[best_at] <= 0:
             return None
         best = f.keys[best_at]
-        voted, counts = (self._liked, self._likes) if direction > 0 else (self._disliked, self._dislikes)
+        voted, counts = (self._liked, ups) if direction > 0 else (self._disliked, downs)
         of = self._pool.of
         # The strongest feature is a common one among the voted papers: the scan stops early.
         example = next((pid for pid in voted if pid != paper.id and best in of[pid]), None)
         if example is None:
             return None
         title = " ".join(self._papers[example].title.split())
-        return LearnedEffect(direction, counts[best], f.labels[best], title[:100], round(value, 4))
+        return LearnedEffect(direction, counts[best_at], f.labels[best], title[:100], round(value, 4))
 
     def strongest(self, paper: Paper, n: int = 3) -> list[FeatureWeight]:
         """The features of `paper` that move it most, strongest first (for `/papers why`)."""

@@ -140,3 +140,26 @@ def test_entries_say_what_learning_did() -> None:
     assert fresh.learned is not None and fresh.learned.direction == 1
     assert next(e for e in entries if e.paper.id == ROBOT[0].id).votes == (2, 1)
     assert fresh.votes == (0, 0)
+
+
+def test_the_pooled_model_counts_exactly_what_the_formula_says() -> None:
+    """The fan-out's shared pool (bits and overlaps per voted paper) gives the module docstring's
+    Rocchio score to the last bit, and the same explanation as a model without a pool."""
+    from bot.learning import BETA, GAMMA, FeaturePool, features
+
+    shared = paper(20, "Web agents for robot arm control", ("web agent", "robot manipulation"), authors=("Author 1",))
+    day = [WEB[4], ROBOT[4], shared, paper(21, "Protein folding at scale", ("protein folding",))]
+    liked, disliked = [*ROBOT[:4], WEB[0]], WEB[1:4]
+    everything = {p.id: p for p in liked + disliked + day}
+    pooled = ChannelModel.from_votes(votes(liked, disliked), everything, FeaturePool(day))
+    alone = ChannelModel.from_votes(votes(liked, disliked), everything)
+    for p in day:
+        keys = features(p).keys
+        up = sum(sum(k in features(q).keys for k in keys) for q in liked)
+        down = sum(sum(k in features(q).keys for k in keys) for q in disliked)
+        expected = (BETA / len(liked) * up - GAMMA / len(disliked) * down) / features(p).norm
+        assert pooled.score(p) == alone.score(p) == expected
+        assert pooled.effect(p) == alone.effect(p)
+    assert pooled.score(ROBOT[4]) > 0 > pooled.score(WEB[4])
+    assert pooled.score(day[3]) == 0
+    assert pooled.effect(ROBOT[4]) is not None
