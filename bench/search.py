@@ -37,7 +37,7 @@ from storage.search import fts5_match
 
 ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hf-daily-papers"
 CACHE = Path(__file__).resolve().parent / ".cache"
-BUILD_VERSION = "3"  # 2: the joined column holds the joined view of hyphenated text; 3: external content
+BUILD_VERSION = "4"  # 2: joined view of hyphenated text; 3: external content; 4: stored in arrival order
 
 # Realistic topic queries, as users type them; raw FTS5 gets the same terms (`candidate_phrases`).
 QUERIES: list[str] = [
@@ -117,7 +117,9 @@ def synthesise(real: Sequence[Paper], count: int, seed: int = 1234) -> list[Pape
             )
         )
         i += 1
-    return out
+    # Stored in arrival order, as a bot ingesting the daily lists for years stores them: `seq` grows with
+    # time (the real papers first, then the synthetic ones by day; a stable sort keeps ties in id order).
+    return sorted(out, key=lambda p: p.featured_days[0] if p.featured_days else date.min)
 
 
 async def build(path: Path, count: int) -> None:
@@ -278,9 +280,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--naive-sample", type=int, default=5_000)
+    parser.add_argument(
+        "--cache-dir", type=Path, default=CACHE, help="where the built database lives (a million papers: several GB)"
+    )
     args = parser.parse_args()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"search-{args.papers}.db"
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    path = args.cache_dir / f"search-{args.papers}.db"
     fresh = path.exists() and asyncio.run(cached_build(path)) == f"{BUILD_VERSION}:{args.papers}"
     if args.rebuild or not fresh:
         print(f"building {path} (once; cached for later runs)")
