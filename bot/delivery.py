@@ -223,7 +223,10 @@ class Deliverer:
             if await ticket.confirm() and await self._deliveries.held_by(claim.id, self.replica_id):
                 ticket.adopt()
                 return
-            raise LeaseLapsed(f"the lease of replica {self.replica_id} lapsed and the delivery is no longer its own")
+            raise LeaseLapsed(
+                f"replica {self.replica_id} could not confirm it still holds this delivery "
+                "(its lease lapsed, or the database is out of reach); posting no further part"
+            )
 
         async def record(position: int, message_id: str) -> None:
             nonlocal new_parts

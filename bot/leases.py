@@ -122,9 +122,11 @@ class Lease:
         self._confirmed_until: datetime | None = None
         """When the lease ends, as of the last registration or renewal the database confirmed."""
         self._generation = 0
+        """Counts the times the lease lapsed and was registered again; a ticket holds one generation."""
         self._renewal = asyncio.Lock()
         """One renewal at a time: the background task and stalled deliveries may all ask at once."""
-        """Counts the times the lease lapsed and was registered again; a ticket holds one generation."""
+        self._released = False
+        """After a clean stop nothing renews the lease again: peers may take over at once."""
 
     @property
     def replica_id(self) -> str:
@@ -174,6 +176,8 @@ class Lease:
     async def renew(self) -> bool:
         """One renewal; False when the database could not be reached (the health log says so, once)."""
         async with self._renewal:
+            if self._released:
+                return False
             return await self._renew()
 
     async def _renew(self) -> bool:
@@ -181,7 +185,7 @@ class Lease:
         try:
             if not await self._store.renew(self.replica_id, now=now, expires_at=now + self._duration):
                 # It lapsed (a stall or a long outage): peers may have taken its claims over. This is a new
-                # lease; the deliveries that started under the old one stop at their next part.
+                # lease; the deliveries that started under the old one check their claims before posting on.
                 self._generation += 1
                 logger.warning(
                     "replica %s: its lease had lapsed; registering again; deliveries in flight check their claims",
@@ -217,6 +221,7 @@ class Lease:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        self._released = True
         self._confirmed_until = None  # whatever is still in flight stops at its next part
         try:
             await self._store.release(self.replica_id)

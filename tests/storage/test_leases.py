@@ -129,6 +129,8 @@ async def test_a_ticket_goes_stale_near_the_lease_end_and_for_good_once_the_leas
     assert [r.id for r in await db.replicas.live(now=clock.now())] == ["me"]
     await lease.release()
     assert not lease.ticket().fresh()
+    assert not await ticket.confirm()  # a clean stop is final: nothing registers the lease again
+    assert await db.replicas.live(now=clock.now()) == []
 
 
 async def test_a_lapsed_lease_is_not_extended_in_place(db: Database) -> None:
