@@ -49,8 +49,26 @@ class ChannelRef:
             raise ValueError(f"unknown platform {parts[0]!r} (one of {choices})") from None
         return cls(platform, parts[1], parts[2])
 
+    @classmethod
+    def dm(cls, platform: Platform, workspace_id: str, user_id: str) -> ChannelRef:
+        """A person's direct messages with Paperboy, as a channel of their workspace (`bot.features.follows`).
+
+        The channel id is `@<user id>`: no platform channel id starts with `@`, and the adapters open the
+        platform's DM (Slack `conversations.open`, Discord `POST /users/@me/channels`) when they post there.
+        The user's follows are this channel's topics, their DM time its digest time.
+        """
+        return cls(platform, workspace_id, DM_PREFIX + user_id)
+
+    @property
+    def dm_user(self) -> str | None:
+        """The user whose direct messages this is (`ChannelRef.dm`), or None for a real channel."""
+        return self.channel_id[len(DM_PREFIX) :] if self.channel_id.startswith(DM_PREFIX) else None
+
     def __str__(self) -> str:
         return self.key
+
+
+DM_PREFIX = "@"
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,6 +625,8 @@ class TopicList:
     topics: tuple[TopicSummary, ...]
     limit: int = 25
     private: bool = False
+    personal: bool = False
+    """A person's follows (`following`): the topics of their direct messages, not of a channel."""
 
 
 @dataclass(frozen=True, slots=True)
