@@ -84,7 +84,8 @@ class ConsoleAdapter:
         """The terminal shows a message whole: one part."""
         if posted and 0 in posted:
             return SentMessage(posted[0])
-        self.print(message, prefix=f"[posted to #{channel.channel_id}]\n")
+        where = f"direct message to {channel.dm_user}" if channel.dm_user else f"posted to #{channel.channel_id}"
+        self.print(message, prefix=f"[{where}]\n")
         message_id = f"console-{len(self._posted) + 1}"
         if delivery_id:
             self._posted[delivery_id] = message_id

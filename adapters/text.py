@@ -82,6 +82,12 @@ def render_text(message: Message) -> str:
             return "\n".join(lines)
         case Digest():
             return render_digest(message)
+        case TopicList(topics=topics, limit=limit, personal=True):
+            if not topics:
+                return "You follow nothing yet. `follow <query>` adds one; its matches reach you by direct message."
+            lines = [f"== Your follows ({len(topics)}/{limit}) =="]
+            lines += [f"#{t.id}  {t.query}  — {t.matches_7d} papers in the last 7 days" for t in topics]
+            return "\n".join(lines)
         case TopicList(topics=topics, limit=limit):
             if not topics:
                 return "This channel follows no topics yet. `subscribe <query>` adds one."

@@ -38,6 +38,7 @@ UNSUBSCRIBE = "unsubscribe"
 REFINE = "refine"
 LIKE = "like"
 DISLIKE = "dislike"
+FOLLOW = "follow"
 
 _LEGACY_PREFIXES = {"paperboy_more_like_this": SIMILAR, "paperboy_unsubscribe": UNSUBSCRIBE}
 _LEGACY_NAMES = {"unsub": UNSUBSCRIBE}
@@ -94,6 +95,7 @@ def _paper_actions(paper_id: str) -> tuple[Action, ...]:
         Action(DISLIKE, (paper_id,), "👎"),
         Action(SIMILAR, (paper_id,), "More like this"),
         Action(SAVE, (paper_id,), "Save"),
+        Action(FOLLOW, (f"like {paper_id}",), "DM me papers like this"),
     )
 
 
@@ -109,7 +111,13 @@ def reading_actions(paper: Paper) -> tuple[Action, ...]:
 def topic_actions(topic_id: int, refine_with: str | None = None) -> tuple[Action, ...]:
     """The buttons beside one of a channel's topics (and applying a suggested exclusion, if any fits)."""
     unsubscribe = Action(UNSUBSCRIBE, (str(topic_id),), f"Unsubscribe #{topic_id}", ActionStyle.DANGER)
+    follow = Action(FOLLOW, (f"topic {topic_id}",), "Follow this topic")
     if refine_with is None:
-        return (unsubscribe,)
+        return (follow, unsubscribe)
     refine = Action(REFINE, (str(topic_id), refine_with), f'Apply -"{refine_with}"'[:75], ActionStyle.PRIMARY)
-    return (refine, unsubscribe) if fits(refine) else (unsubscribe,)
+    return (refine, follow, unsubscribe) if fits(refine) else (follow, unsubscribe)
+
+
+def follow_actions(follow_id: int) -> tuple[Action, ...]:
+    """The button beside one of a person's follows (`following`, the Slack Home tab)."""
+    return (Action(FOLLOW, (f"stop {follow_id}",), f"Unfollow #{follow_id}", ActionStyle.DANGER),)

@@ -403,6 +403,17 @@ class Router(Generic[S]):
     def __init__(self, family: str) -> None:
         self.family = family
         self.commands: list[Command] = []
+        self.aliases: dict[str, tuple[str, str]] = {}
+
+    def alias(self, name: str, command: str, *words: str) -> None:
+        """Let `name` be typed for `command words...` (`following` for `follow list`).
+
+        An alias is a typed shorthand, never a platform command of its own: Discord registers at most
+        25 subcommands, and a family's variants fit as the words of one.
+        """
+        if name in self.aliases or any(c.name == name for c in self.commands):
+            raise ValueError(f"alias {name!r} is already a name in {self.family}")
+        self.aliases[name] = (command, " ".join(words))
 
     def command(
         self, name: str | None = None, *, audience: Audience = Audience.EVERYONE, private: bool = False
@@ -445,13 +456,22 @@ class CommandRegistry:
     """The commands one deployment serves, in the order `help` lists them."""
 
     _commands: dict[str, Bound] = field(default_factory=dict)
+    _aliases: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def include(self, router: Router[S], services: S) -> CommandRegistry:
         for command in router.commands:
-            if command.name in self._commands:
+            if command.name in self._commands or command.name in self._aliases:
                 raise ValueError(f"duplicate command name {command.name!r} ({router.family})")
             self._commands[command.name] = Bound(command, services)
+        for name, target in router.aliases.items():
+            if name in self._commands or name in self._aliases:
+                raise ValueError(f"alias {name!r} of {router.family} is already a command name")
+            self._aliases[name] = target
         return self
+
+    def expand(self, name: str) -> tuple[str, str] | None:
+        """(command, the words it stands for) when `name` is an alias (`following` -> `follow`, `list`)."""
+        return self._aliases.get(name)
 
     def get(self, name: str) -> Bound | None:
         return self._commands.get(name)
@@ -464,7 +484,7 @@ class CommandRegistry:
         return [b.command.spec for b in self._commands.values()]
 
     def closest(self, name: str) -> str | None:
-        close = difflib.get_close_matches(name, list(self._commands), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, [*self._commands, *self._aliases], n=1, cutoff=0.6)
         return close[0] if close else None
 
     def context(self, bound: Bound, invocation: CommandInvocation) -> Context[Any]:

@@ -8,7 +8,7 @@ becomes a short private reply, anything else is logged with its ids and answered
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from bot.commands import COMMAND_PREFIX, Bound, CommandError, CommandRegistry, refusal, screen
@@ -24,10 +24,17 @@ GENERIC_FAILURE = "Something went wrong on Paperboy's side; it has been logged. 
 MAX_SUGGESTIONS = 25
 
 
+Notices = Callable[[CommandInvocation], Awaitable[Sequence[Message]]]
+"""What the person who ran a command should read besides its answer (their follows paused, say)."""
+
+
 class Engine:
-    def __init__(self, commands: CommandRegistry, *, health: StoreHealth | None = None) -> None:
+    def __init__(
+        self, commands: CommandRegistry, *, health: StoreHealth | None = None, notices: Notices | None = None
+    ) -> None:
         self.commands = commands
         self._health = health
+        self._notices = notices
 
     def specs(self) -> Sequence[CommandSpec]:
         return self.commands.specs()
@@ -42,7 +49,25 @@ class Engine:
         name, _, rest = text.partition(" ")
         return name.lower() or "help", rest.strip()
 
+    def _unalias(self, invocation: CommandInvocation) -> CommandInvocation:
+        """The invocation an alias stands for: `unfollow 3` is `follow stop 3`, typed or pressed."""
+        name, rest = self._resolve(invocation)
+        target = self.commands.expand(name)
+        if target is None:
+            return invocation
+        command, words = target
+        if invocation.command is None:
+            return replace(invocation, text=f"{command} {words} {rest}".strip())
+        return replace(invocation, command=command, args=(" ".join([words, *invocation.args]).strip(),))
+
     async def handle(self, invocation: CommandInvocation) -> list[Message]:
+        invocation = self._unalias(invocation)
+        replies = await self._handle(invocation)
+        if self._notices is not None:
+            replies.extend(await self._notices(invocation))
+        return replies
+
+    async def _handle(self, invocation: CommandInvocation) -> list[Message]:
         name, rest = self._resolve(invocation)
         bound = self.commands.get(name)
         try:

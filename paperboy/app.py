@@ -35,6 +35,7 @@ from bot.digest import DigestBuilder
 from bot.digest_run import DigestRunner
 from bot.engine import Engine
 from bot.features import Services, command_registry
+from bot.features.follows import PausedFollows
 from bot.followups import FollowUps, PaperInfoPoll
 from bot.ingest import describe_result, ingest_arxiv, ingest_recent, seed_sample_if_empty
 from bot.jobs import Jobs
@@ -276,7 +277,9 @@ class Paperboy:
             schedule=scheduler,
             related=self._related,
         )
-        engine = self._engine = Engine(command_registry(services), health=health)
+        engine = self._engine = Engine(
+            command_registry(services), health=health, notices=PausedFollows(db.channels, db.kv)
+        )
         if profile.seed:
             seeded = await seed_sample_if_empty(db, clock, progress=True)
             if seeded is not None:

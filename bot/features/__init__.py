@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.commands import CommandRegistry
 from bot.digest import DigestBuilder
 from bot.digest_run import DigestRunner
-from bot.features import admin, digest, feedback, help, library, papers, subscriptions
+from bot.features import admin, digest, feedback, follows, help, library, papers, subscriptions
 from bot.ports import RemotePapers, ScheduleListener, Store
 from bot.search import Search
 from bot.similar import MoreLikeThis
@@ -41,6 +41,7 @@ ROUTERS = (
     feedback.router,
     library.router,
     subscriptions.router,
+    follows.router,
     digest.router,
     admin.router,
     help.router,
@@ -70,6 +71,12 @@ def command_registry(s: Services) -> CommandRegistry:
         .include(
             subscriptions.router,
             subscriptions.TopicServices(s.channels, store.subscriptions, store.papers, s.clock, store.votes),
+        )
+        .include(
+            follows.router,
+            follows.FollowServices(
+                s.channels, store.subscriptions, store.papers, store.deliveries, store.kv, s.clock, s.schedule
+            ),
         )
         .include(digest.router, digest.DigestServices(s.channels, s.digests, s.clock, s.runner, s.schedule))
         .include(

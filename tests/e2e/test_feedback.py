@@ -49,7 +49,7 @@ async def test_like_is_acknowledged_privately_and_taken_back_by_the_same_press(h
     today = await harness.one("today 3")
     assert isinstance(today, PaperList)
     paper = today.papers[0].paper.id
-    assert [a.command for a in today.papers[0].actions] == ["like", "dislike", "similar", "save"]
+    assert [a.command for a in today.papers[0].actions] == ["like", "dislike", "similar", "save", "follow"]
     first = await harness.one(f"like {paper}")
     assert isinstance(first, TextReply) and first.private and not first.is_error
     assert first.text.startswith("Noted: this channel will see more papers like")
@@ -183,7 +183,7 @@ async def test_topics_suggest_a_refinement_that_a_manager_applies(harness: Harne
     assert sum(phrase in {k.casefold() for k in p.ai_keywords} for p in papers.values()) >= 4
     assert topic.refinement.disliked_with >= 4 and "none it liked" in topic.refinement.reason
     assert topic.query == "agent", "suggested, not applied"
-    (apply, _unsubscribe) = topic.actions
+    (apply, _follow, _unsubscribe) = topic.actions
     assert apply.command == "refine" and apply.args[0] == str(topic.id)
     refused = await harness.one(f"refine {topic.id} {apply.args[1]}", manager=False)
     assert isinstance(refused, TextReply) and refused.is_error
@@ -217,7 +217,7 @@ async def test_no_refinement_without_enough_dislikes_or_from_another_channel(har
     topics = await harness.one("topics")
     assert isinstance(topics, TopicList)
     assert all(t.refinement is None for t in topics.topics)
-    assert [a.command for a in topics.topics[0].actions] == ["unsubscribe"]
+    assert [a.command for a in topics.topics[0].actions] == ["follow", "unsubscribe"]
 
 
 async def test_a_database_cut_mid_vote_loses_nothing_and_doubles_nothing(

@@ -134,8 +134,10 @@ def test_25_paper_digest_splits_into_posts_within_limits() -> None:
     assert first.embeds[-1]["footer"]["text"].endswith("ref 5f0c2d1e-aaa")
     buttons = [b["custom_id"] for p in posts for row in p.components for b in row["components"]]
     each = ("like", "dislike", "similar", "save")
-    assert buttons == [f"pb:{name}:{p.id}" for p in papers for name in each]
-    assert [codec.decode(b) for b in buttons] == [Action(name, (p.id,)) for p in papers for name in each]
+    assert buttons == [b for p in papers for b in [*(f"pb:{n}:{p.id}" for n in each), f"pb:follow:like%20{p.id}"]]
+    assert [codec.decode(b) for b in buttons] == [
+        a for p in papers for a in [*(Action(n, (p.id,)) for n in each), Action("follow", (f"like {p.id}",))]
+    ]
     matched = [f["value"] for f in first.embeds[0]["fields"] if f["name"] == "Matched"]
     assert matched == ["mixture of experts"]
 
@@ -232,7 +234,9 @@ def test_topic_list_has_an_unsubscribe_button_per_topic() -> None:
     posts = render(TopicList(CHANNEL, topics))
     assert_within_limits(posts)
     ids = [b["custom_id"] for p in posts for row in p.components for b in row["components"]]
-    assert [codec.decode(i) for i in ids] == [Action("unsubscribe", (str(i),)) for i in range(1, 26)]
+    assert [codec.decode(i) for i in ids] == [
+        a for i in range(1, 26) for a in (Action("follow", (f"topic {i}",)), Action("unsubscribe", (str(i),)))
+    ]
     assert "25 of 25" in posts[0].content
 
 

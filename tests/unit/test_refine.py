@@ -51,7 +51,11 @@ def test_every_surface_shows_the_suggestion_and_its_button() -> None:
     refinement = Refinement("web agent", 'agent -"web agent"', 4, 5)
     topic = TopicSummary(3, "agent", 12, actions=topic_actions(3, "web agent"), refinement=refinement)
     message = TopicList(ChannelRef(Platform.SLACK, "T1", "C1"), (topic,))
-    assert [(a.command, a.args) for a in topic.actions] == [("refine", ("3", "web agent")), ("unsubscribe", ("3",))]
+    assert [(a.command, a.args) for a in topic.actions] == [
+        ("refine", ("3", "web agent")),
+        ("follow", ("topic 3",)),
+        ("unsubscribe", ("3",)),
+    ]
     (slack,) = slack_render.render(message)
     section = next(b for b in slack.blocks if "accessory" in b)
     assert 'agent -"web agent"' in section["text"]["text"] and "4 of the 5" in section["text"]["text"]
@@ -59,6 +63,6 @@ def test_every_surface_shows_the_suggestion_and_its_button() -> None:
     assert pressed is not None and (pressed.command, pressed.args) == ("refine", ("3", "web agent"))
     (discord,) = discord_render.render(message)
     ids = [b["custom_id"] for row in discord.components for b in row["components"]]
-    assert ids == ["pb:refine:3:web%20agent", "pb:unsubscribe:3"]
+    assert ids == ["pb:refine:3:web%20agent", "pb:follow:topic%203", "pb:unsubscribe:3"]
     assert "4 of the 5" in discord.embeds[0]["fields"][0]["value"]
     assert "refine 3 web agent" in render_text(message)

@@ -79,8 +79,14 @@ def menu(element: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def paper_menu(paper_id: str) -> list[tuple[str, tuple[str, ...]]]:
-    """What every paper offers: 👍, 👎, More like this and Save."""
-    return [("like", (paper_id,)), ("dislike", (paper_id,)), ("similar", (paper_id,)), ("save", (paper_id,))]
+    """What every paper offers: 👍, 👎, More like this, Save and DM me papers like this."""
+    return [
+        ("like", (paper_id,)),
+        ("dislike", (paper_id,)),
+        ("similar", (paper_id,)),
+        ("save", (paper_id,)),
+        ("follow", (f"like {paper_id}",)),
+    ]
 
 
 HOSTILE = (
@@ -311,10 +317,10 @@ def test_topic_list_has_unsubscribe_buttons() -> None:
     )
     posts = render(TopicList(CHANNEL, topics))
     assert_within_limits(posts)
-    buttons = [b["accessory"] for b in posts[0].blocks if "accessory" in b]
-    assert [pressed(b) for b in buttons] == [("unsubscribe", ("7",)), ("unsubscribe", ("9",))]
-    assert [b["text"]["text"] for b in buttons] == ["Unsubscribe #7", "Unsubscribe #9"]
-    assert all(b["style"] == "danger" for b in buttons)
+    menus = [b["accessory"] for b in posts[0].blocks if "accessory" in b]
+    assert [menu(m) for m in menus] == [[("follow", (f"topic {n}",)), ("unsubscribe", (str(n),))] for n in (7, 9)]
+    labels = [[o["text"]["text"] for o in m["options"]] for m in menus]
+    assert labels == [["Follow this topic", f"Unsubscribe #{n}"] for n in (7, 9)]
     assert "12 matches in the last 7 days" in json.dumps(posts[0].blocks)
 
 
@@ -375,20 +381,21 @@ def test_golden(name: str) -> None:
     assert_golden(GOLDEN / f"{name}.json", actual)
 
 
-def test_a_library_paper_offers_all_six_actions_in_a_select_menu() -> None:
+def test_a_library_paper_offers_all_seven_actions_in_a_select_menu() -> None:
     """Votes, More like this and Save (issue 12 and 14) plus read and present exceed an overflow menu's 5."""
     paper = all_papers()[0]
     (post,) = render(PaperCard(paper, actions=reading_actions(paper)))
     (element,) = [b["accessory"] for b in post.blocks if "accessory" in b]
-    assert element["type"] == "static_select" and len(element["options"]) == 6
+    assert element["type"] == "static_select" and len(element["options"]) == 7
     commands = [codec.decode(o["value"]) for o in element["options"]]
-    assert [a.command for a in commands if a is not None] == ["like", "dislike", "similar", "save", "read", "present"]
+    names = ["like", "dislike", "similar", "save", "follow", "read", "present"]
+    assert [a.command for a in commands if a is not None] == names
     body = {
         "type": "block_actions",
         "team": {"id": "T1"},
         "user": {"id": "U1", "username": "ada"},
         "channel": {"id": "C1", "name": "papers"},
-        "actions": [{**element, "selected_option": element["options"][5]}],
+        "actions": [{**element, "selected_option": element["options"][6]}],
     }
     invocation = translate.block_action(
         body, permission=Permission(True, "everyone"), received_at=datetime(2026, 12, 2, tzinfo=UTC)

@@ -196,7 +196,12 @@ async def test_public_reply_keeps_papers_visible_and_mentions_off(
     assert reply.body["allowed_mentions"]["parse"] == []
     buttons = [b for row in reply.body["components"] for b in row["components"]]
     assert [b["custom_id"] for b in buttons] == [
-        f"pb:{action}:2403.0000{n}" for n in (1, 2, 3) for action in ("like", "dislike", "similar", "save")
+        button
+        for n in (1, 2, 3)
+        for button in (
+            *(f"pb:{action}:2403.0000{n}" for action in ("like", "dislike", "similar", "save")),
+            f"pb:follow:like%202403.0000{n}",
+        )
     ]
 
 
