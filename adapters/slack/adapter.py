@@ -15,6 +15,7 @@ Retryable/PermanentDeliveryError.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -84,6 +85,22 @@ _PERMANENT = {
     "channel_is_archived": "the channel was archived",
     "access_denied": "Slack denied access",
 }
+# conversations.open errors about the person: opening their direct message cannot succeed until they (or an
+# admin) change something. The reason is what the person reads when the core pauses their follows.
+_DM_REFUSALS = {
+    "user_not_found": "",
+    "user_disabled": " (your Slack account is deactivated)",
+    "user_not_visible": " (Paperboy is not allowed to see your Slack account)",
+    "cannot_dm_bot": " (this account is a bot)",
+    "invalid_user_combination": " (Paperboy and your account share no channel)",
+    "not_allowed_token_type": " (Paperboy's token cannot open direct messages)",
+    "missing_scope": " (Paperboy needs the im:write permission: a workspace admin can reinstall the app)",
+    "method_not_supported_for_channel_type": "",
+    "channel_not_found": "",
+    "users_list_not_supplied": "",
+}
+DM_CACHE_SIZE = 10_000
+"""How many (workspace, user) -> IM channel ids are remembered; the oldest unused go first."""
 _RETRYABLE = {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 SIGNATURE_SOURCE = "slack:signature"
@@ -129,6 +146,18 @@ def delivery_error(exc: Exception, channel: ChannelRef) -> RetryableDeliveryErro
     return RetryableDeliveryError(f"could not reach Slack ({type(exc).__name__})")
 
 
+def dm_error(exc: Exception, channel: ChannelRef) -> RetryableDeliveryError | PermanentDeliveryError:
+    """Map a failed conversations.open (a person's direct message) like other delivery errors, with a
+    reason the person can act on when Slack refuses the direct message itself."""
+    if isinstance(exc, SlackApiError):
+        error = str(exc.response.get("error") or "")
+        if error in _DM_REFUSALS:
+            return PermanentDeliveryError(
+                f"Slack would not open a direct message with you: {error}{_DM_REFUSALS[error]}"
+            )
+    return delivery_error(exc, channel)
+
+
 class SlackAdapter:
     """One Slack app connection (one workspace with a bot token, or many through OAuth installs)."""
 
@@ -159,6 +188,8 @@ class SlackAdapter:
         self._permission_cache: dict[tuple[str, str], tuple[Permission, datetime]] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
+        self._ims: collections.OrderedDict[tuple[str, str], str] = collections.OrderedDict()
+        """(workspace, user) -> the id ("D...") of the user's IM with Paperboy (conversations.open)."""
         self._socket: AsyncSocketModeHandler | None = None
         self._engine: AsyncEngine | None = None
         self._installations: SealedInstallationStore | None = None
@@ -314,6 +345,7 @@ class SlackAdapter:
         posts = render(message)
         done = dict(posted or {})
         token = await self._token_for(channel)
+        conversation = await self._conversation(channel, token)
         for position, post in enumerate(posts):
             if position in done:
                 continue
@@ -327,9 +359,12 @@ class SlackAdapter:
                     client=self._delivery_client,
                     thread_ts=post.thread_ts or (parent if post.thread else None),
                     metadata=metadata,
+                    conversation=conversation,
                 )
             except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 error = delivery_error(exc, channel)
+                if isinstance(error, PermanentDeliveryError):
+                    self._forget_im(channel)  # a closed or stale IM: the next attempt opens it again
                 logger.warning(
                     "slack: delivery %s to %s: part %d of %d failed: %s",
                     delivery_id,
@@ -357,12 +392,46 @@ class SlackAdapter:
         """The parts of a delivery in the channel (conversations.history) and its thread (.replies); for
         one posted in the thread of `under` (a follow-up), in that thread."""
         token = await self._token_for(channel)
+        if channel.dm_user is not None:
+            channel = ChannelRef(channel.platform, channel.workspace_id, await self._conversation(channel, token))
         if under is not None:
             return await self._find_in_replies(channel, token, under, delivery_id, first=0)
         top = posted.get(0) or await self._find_in_history(channel, token, delivery_id, since)
         if top is None:
             return {}
         return {0: top} | await self._find_in_replies(channel, token, top, delivery_id, first=1)
+
+    async def _conversation(self, channel: ChannelRef, token: str | None) -> str:
+        """The Slack channel id to post in: the channel's own, or for a person's direct messages
+        (`ChannelRef.dm`) the id of their IM with Paperboy, opened once (conversations.open) and remembered."""
+        user = channel.dm_user
+        if user is None:
+            return channel.channel_id
+        key = (channel.workspace_id, user)
+        known = self._ims.get(key)
+        if known is not None:
+            self._ims.move_to_end(key)
+            return known
+        try:
+            # Opening an IM that is open already changes nothing: the retrying client may repeat it.
+            response = await self._client.conversations_open(token=token, users=user)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = dm_error(exc, channel)
+            logger.warning("slack: conversations.open for %s failed: %s", channel, error.reason)
+            raise error from None
+        im = response.get("channel")
+        im_id = im.get("id") if isinstance(im, Mapping) else None
+        if not isinstance(im_id, str) or not im_id:
+            raise RetryableDeliveryError("Slack opened the direct message but named no channel")
+        self._ims[key] = im_id
+        while len(self._ims) > DM_CACHE_SIZE:
+            self._ims.popitem(last=False)
+        return im_id
+
+    def _forget_im(self, channel: ChannelRef) -> None:
+        user = channel.dm_user
+        if user is not None:
+            self._ims.pop((channel.workspace_id, user), None)
 
     async def _find_in_replies(
         self, channel: ChannelRef, token: str | None, top: str, delivery_id: str, *, first: int
@@ -766,8 +835,12 @@ class SlackAdapter:
         client: AsyncWebClient | None = None,
         thread_ts: str | None = None,
         metadata: dict[str, Any] | None = None,
+        conversation: str | None = None,
     ) -> str:
-        """chat.postMessage, at most one post per channel every `min_post_interval` seconds."""
+        """chat.postMessage, at most one post per channel every `min_post_interval` seconds.
+
+        `conversation` is the Slack channel id to post in when it is not the ref's own (a person's IM).
+        """
         lock = self._channel_locks.setdefault(channel.key, asyncio.Lock())
         async with lock:
             loop = asyncio.get_running_loop()
@@ -781,7 +854,7 @@ class SlackAdapter:
                 if metadata is not None:
                     kwargs["metadata"] = metadata
                 response = await (client or self._client).chat_postMessage(
-                    channel=channel.channel_id,
+                    channel=conversation or channel.channel_id,
                     text=post.text,
                     blocks=post.blocks or None,
                     thread_ts=thread_ts,
