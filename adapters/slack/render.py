@@ -528,15 +528,19 @@ def _digest_entry_block(entry: DigestEntry, rank: int) -> dict[str, Any]:
     )
 
 
+FOLLOWS_EMPTY = "You follow nothing yet. `/papers follow <query>` adds one; its matches reach you by direct message."
+
+
 def _render_topics(message: TopicList) -> list[SlackPost]:
-    head = [_header(f"Topics in this channel ({len(message.topics)}/{message.limit})")]
+    title = "Your follows" if message.personal else "Topics in this channel"
+    head = [_header(f"{title} ({len(message.topics)}/{message.limit})")]
     blocks: list[dict[str, Any]] = []
     for topic in message.topics:
         text = (
             f"*#{topic.id}* `{escape(truncate(topic.query, 300))}`\n"
             f"{_plural(topic.matches_7d, 'match', 'matches')} in the last 7 days"
         )
-        if topic.created_by:
+        if topic.created_by and not message.personal:  # a person's follows are all their own
             text += f" · added by {escape(topic.created_by)}"
         if topic.refinement is not None:
             r = topic.refinement
@@ -544,12 +548,15 @@ def _render_topics(message: TopicList) -> list[SlackPost]:
         blocks.append(_section(text, accessory(topic.actions)))
     tail: list[dict[str, Any]] = []
     if not message.topics:
-        tail.append(_section("No topics yet. Add one with `/papers subscribe <query>`."))
-    fallback = (
-        "Topics: " + "; ".join(f"#{t.id} {escape(t.query)}" for t in message.topics)
-        if message.topics
-        else ("No topics in this channel yet.")
-    )
+        empty = (
+            escape(FOLLOWS_EMPTY) if message.personal else "No topics yet. Add one with `/papers subscribe <query>`."
+        )
+        tail.append(_section(empty))
+    if message.topics:
+        label = "Your follows: " if message.personal else "Topics: "
+        fallback = label + "; ".join(f"#{t.id} {escape(t.query)}" for t in message.topics)
+    else:
+        fallback = "You follow nothing yet." if message.personal else "No topics in this channel yet."
     return _split_posts(head, blocks, tail, fallback=fallback, top=len(blocks))
 
 
