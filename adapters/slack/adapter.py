@@ -53,7 +53,17 @@ from bot.crypto import SecretBox
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 from bot.inbound import MemoryInboundLog
 from bot.ports import CommandPort, InboundLog, PartRecorder, SentMessage
-from bot.types import ChannelRef, CommandInvocation, ExportFile, Message, PaperCard, Permission, Platform, TextReply
+from bot.types import (
+    ChannelRef,
+    CommandInvocation,
+    ExportFile,
+    Message,
+    PaperCard,
+    Permission,
+    Platform,
+    TextReply,
+    UserRef,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -684,19 +694,44 @@ class SlackAdapter:
         await self._run(invocation, ReplyTarget(self, client, user_id=str(event.get("user", "")), direct=True))
 
     async def _publish_home(self, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """The Home tab: how to use Paperboy, with the commands the core serves (from its specs)."""
-        assert self._core is not None, "SlackAdapter.start() was not called"
         try:
             team_id, user_id = translate.home_opened(body)
         except translate.UnsupportedPayload as exc:
             logger.debug("slack: ignoring app_home_opened: %s", exc)
             return
+        await self._publish_home_for(client, team_id, user_id)
+
+    async def _publish_home_for(
+        self, client: AsyncWebClient, team_id: str, user_id: str, *, notice: Sequence[str] = ()
+    ) -> None:
+        """One person's Home tab: how to use Paperboy, their follows and latest matches (the core's
+        `following`, run as their direct-message command), and the commands the core serves (its specs)."""
+        assert self._core is not None, "SlackAdapter.start() was not called"
+        invocation = CommandInvocation(
+            channel=ChannelRef.dm(Platform.SLACK, team_id, user_id),
+            user=UserRef(user_id),
+            text="following",
+            permission=Permission(False),
+            received_at=self._clock.now(),
+            is_direct_message=True,
+            command="following",
+        )
+        messages: Sequence[Message]
         try:
-            await client.views_publish(user_id=user_id, view=render_home(self._core.specs(), self._settings.command))
+            messages = await self._core.handle(invocation)
+        except Exception:
+            # The how-to and the commands are worth showing without the person's follows.
+            logger.exception("slack: `following` for the Home tab failed workspace=%s user=%s", team_id, user_id)
+            messages = ()
+        view = render_home(self._core.specs(), self._settings.command, messages, notice=notice)
+        try:
+            await client.views_publish(user_id=user_id, view=view)
         except SlackApiError as exc:
             logger.warning(
                 "slack: views.publish failed workspace=%s user=%s: %s", team_id, user_id, exc.response.get("error")
             )
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            logger.warning("slack: views.publish failed workspace=%s user=%s: %s", team_id, user_id, exc)
 
     async def _run_action(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         user = body.get("user") or {}
@@ -706,9 +741,34 @@ class SlackAdapter:
         except (translate.UnsupportedPayload, SlackClientError) as exc:
             logger.warning("slack: ignoring a button: %s", exc)
             return
+        if invocation.channel.dm_user is not None:
+            await self._run_from_home(invocation, client)
+            return
         await self._run(
             invocation, ReplyTarget(self, client, response_url=body.get("response_url"), replace_original=False)
         )
+
+    async def _run_from_home(self, invocation: CommandInvocation, client: AsyncWebClient) -> None:
+        """A button on the Home tab: run its command for the person, then publish their Home tab again
+        (an Unfollow takes the follow off it). What the command says in text shows at the top of the Home
+        tab, which has no reply thread; anything more (a paper list) goes to the person's direct messages."""
+        assert self._core is not None, "SlackAdapter.start() was not called"
+        ref, user_id = invocation.channel, invocation.user.user_id
+        try:
+            replies: Sequence[Message] = await self._core.handle(invocation)
+        except Exception:
+            logger.exception("slack: a Home tab button failed in %s user=%s", ref, user_id)
+            replies = [TextReply("Something went wrong on Paperboy's side; try again later.", True, True)]
+        notice: list[str] = []
+        for reply in replies:
+            if isinstance(reply, TextReply):
+                notice.append(("⚠️ " if reply.is_error else "") + reply.text)
+                continue
+            try:
+                await self.send(ref, reply)
+            except (PermanentDeliveryError, RetryableDeliveryError) as exc:
+                logger.warning("slack: could not send a Home tab button's reply to %s: %s", ref, exc.reason)
+        await self._publish_home_for(client, ref.workspace_id, user_id, notice=notice)
 
     async def _run_link_shared(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Unfurl every paper link of a message with its card (`chat.unfurl`); the core stores the share."""

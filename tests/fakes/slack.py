@@ -948,3 +948,50 @@ def overflow_payload(fake: FakeSlack, menu: dict[str, Any], chosen: str, **where
 
 def action_form(payload: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
+
+
+def home_action_payload(
+    view: dict[str, Any], button: dict[str, Any], *, team: str = "T1", user: str = "U1", view_id: str = "V1"
+) -> dict[str, Any]:
+    """A press of `button` (a rendered button element) on the Home tab `view`, as Slack sends it: the view
+    and a `view` container, and no channel or response_url (a Home tab is no conversation)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": "ada", "name": "ada", "team_id": team},
+        "api_app_id": "A1",
+        "token": "verification_token",
+        "container": {"type": "view", "view_id": view_id},
+        "trigger_id": f"12321423423.{uuid.uuid4().hex}",
+        "team": {"id": team, "domain": "example"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {
+            "id": view_id,
+            "team_id": team,
+            "type": "home",
+            "blocks": view.get("blocks") or [],
+            "private_metadata": "",
+            "callback_id": "",
+            "state": {"values": {}},
+            "hash": "1548426417.840180",
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": "A1",
+            "external_id": "",
+            "app_installed_team_id": team,
+            "bot_id": "B1",
+        },
+        "actions": [
+            {
+                "action_id": button["action_id"],
+                "block_id": "b1",
+                "text": button["text"],
+                "value": button.get("value", ""),
+                "type": "button",
+                "action_ts": "1548426417.840180",
+                **({"style": button["style"]} if "style" in button else {}),
+            }
+        ],
+    }
