@@ -17,7 +17,9 @@ Posting: `send` talks REST directly (`POST /channels/{id}/messages`), so a diges
 need the channel in the gateway cache. discord.py handles per-route buckets and 429s; a sliding
 window on top keeps the bot under Discord's global 50 requests per second. How a delivery goes out
 depends on the channel's kind (`feeds.py`): a forum or media channel takes a post per paper, an
-announcement channel's messages are also published to the servers following it.
+announcement channel's messages are also published to the servers following it. A person's direct
+messages (`ChannelRef.dm`, where their follows go) are the bot's DM channel with them (Create DM),
+posted in as a plain text channel.
 """
 
 from __future__ import annotations

@@ -9,7 +9,12 @@ first (inbound.py: headers, signature, body, shape; 400 for a malformed one, 200
 Paperboy), and each is taken once: a replayed signature or a retried event id (the inbound log, shared by
 the replicas) is acknowledged and dropped. Outbound (`send`): chat.postMessage with
 a delivery marker in message metadata, thread replies for long digests, Slack errors mapped to
-Retryable/PermanentDeliveryError.
+Retryable/PermanentDeliveryError. A person's direct messages (`ChannelRef.dm`, where their follows go)
+are their IM with Paperboy, opened with conversations.open and remembered.
+
+The Home tab shows the person's follows and latest matches (the core's `following`) with an Unfollow
+button each; a button pressed there runs as the person's direct-message command and the tab is
+published again.
 """
 
 from __future__ import annotations
