@@ -17,7 +17,9 @@ Posting: `send` talks REST directly (`POST /channels/{id}/messages`), so a diges
 need the channel in the gateway cache. discord.py handles per-route buckets and 429s; a sliding
 window on top keeps the bot under Discord's global 50 requests per second. How a delivery goes out
 depends on the channel's kind (`feeds.py`): a forum or media channel takes a post per paper, an
-announcement channel's messages are also published to the servers following it.
+announcement channel's messages are also published to the servers following it. A person's direct
+messages (`ChannelRef.dm`, where their follows go) are the bot's DM channel with them (Create DM),
+posted in as a plain text channel.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import hashlib
 import inspect
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Optional, Protocol, cast
 
@@ -93,6 +95,14 @@ GROUP_DESCRIPTION = "Trending machine-learning papers from Hugging Face Daily Pa
 GENERIC_FAILURE = "Something went wrong on Paperboy's side. Please try again in a moment."
 UNREADABLE_COMMAND = "Paperboy could not read that command. `/papers help` lists what it understands."
 UNKNOWN_BUTTON = "That button is not one Paperboy knows (it may be from an older message). Try `/papers help`."
+CANNOT_MESSAGE_USER = 50007
+"""Discord's error code when a user takes no direct message from the bot (DMs closed, or no shared server)."""
+DM_CLOSED = (
+    "Discord would not deliver a direct message to you (your DMs are closed to Paperboy, or you share no "
+    "server with it). Allow direct messages from server members, then run `/papers follow on`."
+)
+DM_CACHE_SIZE = 10_000
+"""How many user -> DM channel ids are remembered; the oldest unused go first."""
 INTERACTION_SOURCE = "discord:interaction"
 MESSAGE_SOURCE = "discord:message"
 
@@ -230,6 +240,8 @@ class DiscordAdapter:
         self.feeds = Feeds(lambda: self.client, self._global_limit.acquire, kv, clock.now)
         """Forum posts and announcement crossposts (`feeds.py`)."""
         self._saved_globals: tuple[str, yarl.URL] | None = None
+        self._dm_channels: collections.OrderedDict[str, int] = collections.OrderedDict()
+        """user id -> the id of the bot's DM channel with that user (`POST /users/@me/channels`)."""
         self.synced: int = 0
         """How many times start/sync pushed commands to Discord (tests and logs read it)."""
 
@@ -616,6 +628,8 @@ class DiscordAdapter:
         minutes) and a visible `ref <id>.<part>` marker that `find_parts` reads back after a crash. The
         first failing part raises; the parts before it have been reported to `on_part`.
         """
+        if channel.dm_user is not None:
+            return await self._send_to_dm(channel, message, delivery_id, posted, on_part)
         kind = await self.feeds.kind(channel)
         if kind in FORUM_KINDS:
             return await self._send_to_forum(channel, message, kind, delivery_id, posted, on_part)
@@ -680,6 +694,67 @@ class DiscordAdapter:
             )
         ids = [done[p] for p in sorted(done)]
         return SentMessage(ids[0], tuple(ids[1:]))
+
+    async def _send_to_dm(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        delivery_id: str | None,
+        posted: Mapping[int, str] | None,
+        on_part: PartRecorder | None,
+    ) -> SentMessage:
+        """A person's direct messages (`ChannelRef.dm`): every part in the DM channel, in order.
+
+        A DM is a plain text channel (type 1) with no threads, forum or followers: the parts after the
+        first follow it in the DM, and a follow-up is a reply to the message that carried its paper.
+        """
+        posts = r.render(message, marker=delivery_id)
+        done = dict(posted or {})
+        async with self._dm_errors(channel):
+            dm = await self._dm_channel(channel)
+            for position, post in enumerate(posts):
+                if position in done:
+                    continue
+                nonce = delivery_nonce(delivery_id, position) if delivery_id else None
+                reply_to = int(post.under) if post.under is not None and post.under.isdigit() else None
+                message_id = await self._post(dm, post, nonce=nonce, reply_to=reply_to)
+                done[position] = message_id
+                if on_part is not None:
+                    await on_part(position, message_id)
+        ids = [done[p] for p in sorted(done)]
+        return SentMessage(ids[0], tuple(ids[1:]))
+
+    async def _dm_channel(self, channel: ChannelRef) -> int:
+        """The bot's DM channel with the person of `channel`: created (or got: Discord returns the same
+        one every time) with `POST /users/@me/channels`, and remembered."""
+        user = channel.dm_user or ""
+        known = self._dm_channels.get(user)
+        if known is not None:
+            self._dm_channels.move_to_end(user)
+            return known
+        if not user.isdigit():
+            raise PermanentDeliveryError(f"{user[:40]!r} is not a Discord user id")
+        await self._global_limit.acquire()
+        data = await asyncio.wait_for(self.client.http.start_private_message(int(user)), timeout=REQUEST_TIMEOUT)
+        dm = int(data["id"])
+        self._dm_channels[user] = dm
+        while len(self._dm_channels) > DM_CACHE_SIZE:
+            self._dm_channels.popitem(last=False)
+        return dm
+
+    @contextlib.asynccontextmanager
+    async def _dm_errors(self, channel: ChannelRef) -> AsyncIterator[None]:
+        """Delivery errors of a person's DM; Discord's 50007 (the person takes no DM from Paperboy) says
+        what they can do about it. A permanent failure forgets the DM channel, so the next try asks again."""
+        try:
+            async with as_delivery_errors(channel):
+                yield
+        except PermanentDeliveryError as exc:
+            self._dm_channels.pop(channel.dm_user or "", None)
+            cause = exc.__cause__
+            if isinstance(cause, discord.HTTPException) and cause.code == CANNOT_MESSAGE_USER:
+                raise PermanentDeliveryError(DM_CLOSED) from cause
+            raise
 
     def _learn_kind(self, interaction: discord.Interaction) -> None:
         """A command used in a channel says the channel's kind: the next digest needs no request for it."""
@@ -816,6 +891,10 @@ class DiscordAdapter:
         it is a reply when no thread could take it). In a forum: the delivery's posts (`feeds`), or the
         post a follow-up went into. In an announcement channel, a part found but not yet published (the
         bot stopped in between) is published now."""
+        if channel.dm_user is not None:
+            # Every part of a DM delivery, follow-up replies included, is in the DM channel itself.
+            async with self._dm_errors(channel):
+                return await self._scan(channel, await self._dm_channel(channel), delivery_id, since)
         kind = await self.feeds.kind(channel)
         if kind in FORUM_KINDS:
             return await self._find_in_forum(channel, delivery_id, since, posted, under)

@@ -612,12 +612,16 @@ def _render_digest(message: Digest) -> tuple[DiscordPost, ...]:
     return tuple(posts)
 
 
+FOLLOWS_EMPTY = "You follow nothing yet. `/papers follow <query>` adds one; its matches reach you by direct message."
+
+
 def _render_topics(message: TopicList) -> list[DiscordPost]:
     count = len(message.topics)
-    head = f"**Topics of this channel** · {count} of {message.limit}"
+    title = "Your follows" if message.personal else "Topics of this channel"
+    head = f"**{title}** · {count} of {message.limit}"
     if not message.topics:
-        empty = head + "\nNo topics yet. Add one with `/papers subscribe`."
-        return [DiscordPost(content=empty, ephemeral=message.private)]
+        hint = FOLLOWS_EMPTY if message.personal else "No topics yet. Add one with `/papers subscribe`."
+        return [DiscordPost(content=f"{head}\n{hint}", ephemeral=message.private)]
     blocks: list[_Block] = []
     embed: dict[str, Any] = {}
     buttons: list[dict[str, Any]] = []
@@ -625,7 +629,7 @@ def _render_topics(message: TopicList) -> list[DiscordPost]:
         fld = _field(
             f"#{topic.id} · {topic.matches_7d} match{'es' if topic.matches_7d != 1 else ''} in 7 days",
             safe(topic.query)
-            + (f"\nadded by {safe(topic.created_by)}" if topic.created_by else "")
+            + (f"\nadded by {safe(topic.created_by)}" if topic.created_by and not message.personal else "")
             + (
                 f"\nsuggested: `{safe(topic.refinement.query)}`: {safe(topic.refinement.reason)}"
                 if topic.refinement is not None

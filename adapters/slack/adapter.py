@@ -9,12 +9,18 @@ first (inbound.py: headers, signature, body, shape; 400 for a malformed one, 200
 Paperboy), and each is taken once: a replayed signature or a retried event id (the inbound log, shared by
 the replicas) is acknowledged and dropped. Outbound (`send`): chat.postMessage with
 a delivery marker in message metadata, thread replies for long digests, Slack errors mapped to
-Retryable/PermanentDeliveryError.
+Retryable/PermanentDeliveryError. A person's direct messages (`ChannelRef.dm`, where their follows go)
+are their IM with Paperboy, opened with conversations.open and remembered.
+
+The Home tab shows the person's follows and latest matches (the core's `following`) with an Unfollow
+button each; a button pressed there runs as the person's direct-message command and the tab is
+published again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -52,7 +58,17 @@ from bot.crypto import SecretBox
 from bot.errors import PermanentDeliveryError, RetryableDeliveryError
 from bot.inbound import MemoryInboundLog
 from bot.ports import CommandPort, InboundLog, PartRecorder, SentMessage
-from bot.types import ChannelRef, CommandInvocation, ExportFile, Message, PaperCard, Permission, Platform, TextReply
+from bot.types import (
+    ChannelRef,
+    CommandInvocation,
+    ExportFile,
+    Message,
+    PaperCard,
+    Permission,
+    Platform,
+    TextReply,
+    UserRef,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +100,22 @@ _PERMANENT = {
     "channel_is_archived": "the channel was archived",
     "access_denied": "Slack denied access",
 }
+# conversations.open errors about the person: opening their direct message cannot succeed until they (or an
+# admin) change something. The reason is what the person reads when the core pauses their follows.
+_DM_REFUSALS = {
+    "user_not_found": "",
+    "user_disabled": " (your Slack account is deactivated)",
+    "user_not_visible": " (Paperboy is not allowed to see your Slack account)",
+    "cannot_dm_bot": " (this account is a bot)",
+    "invalid_user_combination": " (Paperboy and your account share no channel)",
+    "not_allowed_token_type": " (Paperboy's token cannot open direct messages)",
+    "missing_scope": " (Paperboy needs the im:write permission: a workspace admin can reinstall the app)",
+    "method_not_supported_for_channel_type": "",
+    "channel_not_found": "",
+    "users_list_not_supplied": "",
+}
+DM_CACHE_SIZE = 10_000
+"""How many (workspace, user) -> IM channel ids are remembered; the oldest unused go first."""
 _RETRYABLE = {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 SIGNATURE_SOURCE = "slack:signature"
@@ -129,6 +161,18 @@ def delivery_error(exc: Exception, channel: ChannelRef) -> RetryableDeliveryErro
     return RetryableDeliveryError(f"could not reach Slack ({type(exc).__name__})")
 
 
+def dm_error(exc: Exception, channel: ChannelRef) -> RetryableDeliveryError | PermanentDeliveryError:
+    """Map a failed conversations.open (a person's direct message) like other delivery errors, with a
+    reason the person can act on when Slack refuses the direct message itself."""
+    if isinstance(exc, SlackApiError):
+        error = str(exc.response.get("error") or "")
+        if error in _DM_REFUSALS:
+            return PermanentDeliveryError(
+                f"Slack would not open a direct message with you: {error}{_DM_REFUSALS[error]}"
+            )
+    return delivery_error(exc, channel)
+
+
 class SlackAdapter:
     """One Slack app connection (one workspace with a bot token, or many through OAuth installs)."""
 
@@ -159,6 +203,8 @@ class SlackAdapter:
         self._permission_cache: dict[tuple[str, str], tuple[Permission, datetime]] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
+        self._ims: collections.OrderedDict[tuple[str, str], str] = collections.OrderedDict()
+        """(workspace, user) -> the id ("D...") of the user's IM with Paperboy (conversations.open)."""
         self._socket: AsyncSocketModeHandler | None = None
         self._engine: AsyncEngine | None = None
         self._installations: SealedInstallationStore | None = None
@@ -314,6 +360,7 @@ class SlackAdapter:
         posts = render(message)
         done = dict(posted or {})
         token = await self._token_for(channel)
+        conversation = await self._conversation(channel, token)
         for position, post in enumerate(posts):
             if position in done:
                 continue
@@ -327,9 +374,12 @@ class SlackAdapter:
                     client=self._delivery_client,
                     thread_ts=post.thread_ts or (parent if post.thread else None),
                     metadata=metadata,
+                    conversation=conversation,
                 )
             except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 error = delivery_error(exc, channel)
+                if isinstance(error, PermanentDeliveryError):
+                    self._forget_im(channel)  # a closed or stale IM: the next attempt opens it again
                 logger.warning(
                     "slack: delivery %s to %s: part %d of %d failed: %s",
                     delivery_id,
@@ -357,12 +407,46 @@ class SlackAdapter:
         """The parts of a delivery in the channel (conversations.history) and its thread (.replies); for
         one posted in the thread of `under` (a follow-up), in that thread."""
         token = await self._token_for(channel)
+        if channel.dm_user is not None:
+            channel = ChannelRef(channel.platform, channel.workspace_id, await self._conversation(channel, token))
         if under is not None:
             return await self._find_in_replies(channel, token, under, delivery_id, first=0)
         top = posted.get(0) or await self._find_in_history(channel, token, delivery_id, since)
         if top is None:
             return {}
         return {0: top} | await self._find_in_replies(channel, token, top, delivery_id, first=1)
+
+    async def _conversation(self, channel: ChannelRef, token: str | None) -> str:
+        """The Slack channel id to post in: the channel's own, or for a person's direct messages
+        (`ChannelRef.dm`) the id of their IM with Paperboy, opened once (conversations.open) and remembered."""
+        user = channel.dm_user
+        if user is None:
+            return channel.channel_id
+        key = (channel.workspace_id, user)
+        known = self._ims.get(key)
+        if known is not None:
+            self._ims.move_to_end(key)
+            return known
+        try:
+            # Opening an IM that is open already changes nothing: the retrying client may repeat it.
+            response = await self._client.conversations_open(token=token, users=user)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = dm_error(exc, channel)
+            logger.warning("slack: conversations.open for %s failed: %s", channel, error.reason)
+            raise error from None
+        im = response.get("channel")
+        im_id = im.get("id") if isinstance(im, Mapping) else None
+        if not isinstance(im_id, str) or not im_id:
+            raise RetryableDeliveryError("Slack opened the direct message but named no channel")
+        self._ims[key] = im_id
+        while len(self._ims) > DM_CACHE_SIZE:
+            self._ims.popitem(last=False)
+        return im_id
+
+    def _forget_im(self, channel: ChannelRef) -> None:
+        user = channel.dm_user
+        if user is not None:
+            self._ims.pop((channel.workspace_id, user), None)
 
     async def _find_in_replies(
         self, channel: ChannelRef, token: str | None, top: str, delivery_id: str, *, first: int
@@ -615,19 +699,44 @@ class SlackAdapter:
         await self._run(invocation, ReplyTarget(self, client, user_id=str(event.get("user", "")), direct=True))
 
     async def _publish_home(self, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """The Home tab: how to use Paperboy, with the commands the core serves (from its specs)."""
-        assert self._core is not None, "SlackAdapter.start() was not called"
         try:
             team_id, user_id = translate.home_opened(body)
         except translate.UnsupportedPayload as exc:
             logger.debug("slack: ignoring app_home_opened: %s", exc)
             return
+        await self._publish_home_for(client, team_id, user_id)
+
+    async def _publish_home_for(
+        self, client: AsyncWebClient, team_id: str, user_id: str, *, notice: Sequence[str] = ()
+    ) -> None:
+        """One person's Home tab: how to use Paperboy, their follows and latest matches (the core's
+        `following`, run as their direct-message command), and the commands the core serves (its specs)."""
+        assert self._core is not None, "SlackAdapter.start() was not called"
+        invocation = CommandInvocation(
+            channel=ChannelRef.dm(Platform.SLACK, team_id, user_id),
+            user=UserRef(user_id),
+            text="following",
+            permission=Permission(False),
+            received_at=self._clock.now(),
+            is_direct_message=True,
+            command="following",
+        )
+        messages: Sequence[Message]
         try:
-            await client.views_publish(user_id=user_id, view=render_home(self._core.specs(), self._settings.command))
+            messages = await self._core.handle(invocation)
+        except Exception:
+            # The how-to and the commands are worth showing without the person's follows.
+            logger.exception("slack: `following` for the Home tab failed workspace=%s user=%s", team_id, user_id)
+            messages = ()
+        view = render_home(self._core.specs(), self._settings.command, messages, notice=notice)
+        try:
+            await client.views_publish(user_id=user_id, view=view)
         except SlackApiError as exc:
             logger.warning(
                 "slack: views.publish failed workspace=%s user=%s: %s", team_id, user_id, exc.response.get("error")
             )
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            logger.warning("slack: views.publish failed workspace=%s user=%s: %s", team_id, user_id, exc)
 
     async def _run_action(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         user = body.get("user") or {}
@@ -637,9 +746,34 @@ class SlackAdapter:
         except (translate.UnsupportedPayload, SlackClientError) as exc:
             logger.warning("slack: ignoring a button: %s", exc)
             return
+        if invocation.channel.dm_user is not None:
+            await self._run_from_home(invocation, client)
+            return
         await self._run(
             invocation, ReplyTarget(self, client, response_url=body.get("response_url"), replace_original=False)
         )
+
+    async def _run_from_home(self, invocation: CommandInvocation, client: AsyncWebClient) -> None:
+        """A button on the Home tab: run its command for the person, then publish their Home tab again
+        (an Unfollow takes the follow off it). What the command says in text shows at the top of the Home
+        tab, which has no reply thread; anything more (a paper list) goes to the person's direct messages."""
+        assert self._core is not None, "SlackAdapter.start() was not called"
+        ref, user_id = invocation.channel, invocation.user.user_id
+        try:
+            replies: Sequence[Message] = await self._core.handle(invocation)
+        except Exception:
+            logger.exception("slack: a Home tab button failed in %s user=%s", ref, user_id)
+            replies = [TextReply("Something went wrong on Paperboy's side; try again later.", True, True)]
+        notice: list[str] = []
+        for reply in replies:
+            if isinstance(reply, TextReply):
+                notice.append(("⚠️ " if reply.is_error else "") + reply.text)
+                continue
+            try:
+                await self.send(ref, reply)
+            except (PermanentDeliveryError, RetryableDeliveryError) as exc:
+                logger.warning("slack: could not send a Home tab button's reply to %s: %s", ref, exc.reason)
+        await self._publish_home_for(client, ref.workspace_id, user_id, notice=notice)
 
     async def _run_link_shared(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Unfurl every paper link of a message with its card (`chat.unfurl`); the core stores the share."""
@@ -766,8 +900,12 @@ class SlackAdapter:
         client: AsyncWebClient | None = None,
         thread_ts: str | None = None,
         metadata: dict[str, Any] | None = None,
+        conversation: str | None = None,
     ) -> str:
-        """chat.postMessage, at most one post per channel every `min_post_interval` seconds."""
+        """chat.postMessage, at most one post per channel every `min_post_interval` seconds.
+
+        `conversation` is the Slack channel id to post in when it is not the ref's own (a person's IM).
+        """
         lock = self._channel_locks.setdefault(channel.key, asyncio.Lock())
         async with lock:
             loop = asyncio.get_running_loop()
@@ -781,7 +919,7 @@ class SlackAdapter:
                 if metadata is not None:
                     kwargs["metadata"] = metadata
                 response = await (client or self._client).chat_postMessage(
-                    channel=channel.channel_id,
+                    channel=conversation or channel.channel_id,
                     text=post.text,
                     blocks=post.blocks or None,
                     thread_ts=thread_ts,

@@ -528,15 +528,19 @@ def _digest_entry_block(entry: DigestEntry, rank: int) -> dict[str, Any]:
     )
 
 
+FOLLOWS_EMPTY = "You follow nothing yet. `/papers follow <query>` adds one; its matches reach you by direct message."
+
+
 def _render_topics(message: TopicList) -> list[SlackPost]:
-    head = [_header(f"Topics in this channel ({len(message.topics)}/{message.limit})")]
+    title = "Your follows" if message.personal else "Topics in this channel"
+    head = [_header(f"{title} ({len(message.topics)}/{message.limit})")]
     blocks: list[dict[str, Any]] = []
     for topic in message.topics:
         text = (
             f"*#{topic.id}* `{escape(truncate(topic.query, 300))}`\n"
             f"{_plural(topic.matches_7d, 'match', 'matches')} in the last 7 days"
         )
-        if topic.created_by:
+        if topic.created_by and not message.personal:  # a person's follows are all their own
             text += f" · added by {escape(topic.created_by)}"
         if topic.refinement is not None:
             r = topic.refinement
@@ -544,12 +548,15 @@ def _render_topics(message: TopicList) -> list[SlackPost]:
         blocks.append(_section(text, accessory(topic.actions)))
     tail: list[dict[str, Any]] = []
     if not message.topics:
-        tail.append(_section("No topics yet. Add one with `/papers subscribe <query>`."))
-    fallback = (
-        "Topics: " + "; ".join(f"#{t.id} {escape(t.query)}" for t in message.topics)
-        if message.topics
-        else ("No topics in this channel yet.")
-    )
+        empty = (
+            escape(FOLLOWS_EMPTY) if message.personal else "No topics yet. Add one with `/papers subscribe <query>`."
+        )
+        tail.append(_section(empty))
+    if message.topics:
+        label = "Your follows: " if message.personal else "Topics: "
+        fallback = label + "; ".join(f"#{t.id} {escape(t.query)}" for t in message.topics)
+    else:
+        fallback = "You follow nothing yet." if message.personal else "No topics in this channel yet."
     return _split_posts(head, blocks, tail, fallback=fallback, top=len(blocks))
 
 
@@ -665,23 +672,92 @@ __all__ = [
 
 HOME_COMMANDS = 40
 """Slack allows 100 blocks in a Home view; the commands take one section each, with room to spare."""
+HOME_BLOCKS = 100
+"""Slack's limit of blocks in a view (views.publish refuses more)."""
+HOME_PAPERS = 10
+"""The most of a person's latest matches the Home tab lists (each one section)."""
+HOME_NOTICES = 3
 
 
-def render_home(specs: Sequence[CommandSpec], command: str = "/papers") -> dict[str, Any]:
-    """The App Home tab: what Paperboy does and how, and every command (from the core's specs)."""
-    blocks: list[dict[str, Any]] = [
+def render_home(
+    specs: Sequence[CommandSpec],
+    command: str = "/papers",
+    messages: Sequence[Message] = (),
+    *,
+    notice: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The App Home tab: how to use Paperboy, the person's follows (an Unfollow button each) and latest
+    matches, then every command (from the core's specs).
+
+    `messages` is what the core's `following` answered for the person: their `TopicList(personal=True)`,
+    a `TextReply` about their DM (schedule, pause) and a `PaperList` of their latest matches; anything
+    else is shown as it would be in a message. `notice` is what a button pressed on the Home tab answered.
+    Whatever the person follows, the view stays within Slack's 100 blocks.
+    """
+    intro: list[dict[str, Any]] = [
         _header("Paperboy"),
+        *(_context(escape(truncate(text, 500))) for text in notice[:HOME_NOTICES]),
         _section(
             "The day's trending machine-learning papers from Hugging Face Daily Papers, in your channels.\n"
-            f"• In a channel: `{command} subscribe <query>` follows a topic; its matches arrive with the "
+            f"• In a channel: `{command} subscribe &lt;query&gt;` follows a topic; its matches arrive with the "
             "daily digest.\n"
+            f"• For you alone: `{command} follow &lt;query&gt;` follows a topic; its matches reach you by direct "
+            f"message, here in the *Messages* tab. `{command} following` lists your follows.\n"
             "• 👍 and 👎 on any paper teach that channel's digest what to put first; "
-            f"`{command} why <arXiv id>` says what they changed.\n"
+            f"`{command} why &lt;arXiv id&gt;` says what they changed.\n"
             "• Here, in the *Messages* tab, type any command without the slash: `today 3`, `search moe`, "
             "`paper 2402.17764`."
         ),
-        {"type": "divider"},
+        _divider(),
     ]
-    for spec in specs[:HOME_COMMANDS]:
-        blocks.append(_section(f"`{escape(truncate(spec.usage, 200))}`\n{escape(truncate(spec.summary, 400))}"))
-    return {"type": "home", "blocks": blocks}
+    commands = [
+        _section(f"`{escape(truncate(spec.usage, 200))}`\n{escape(truncate(spec.summary, 400))}")
+        for spec in specs[:HOME_COMMANDS]
+    ]
+    personal = _home_personal(messages)
+    room = HOME_BLOCKS - len(intro) - len(commands)
+    if personal:
+        if len(personal) + 1 > room:
+            # The follows come first: what is cut is the end of the matches (or of a long follows list).
+            personal = personal[: max(room - 2, 0)]
+            personal.append(_context(f"…more with `{command} following` in the *Messages* tab."))
+        personal.append(_divider())
+    return {"type": "home", "blocks": intro + personal + commands}
+
+
+def _home_personal(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """The person's part of the Home tab: follows, then what their DM looks like, then their matches."""
+    order = {TopicList: 0, TextReply: 1, PaperList: 2}
+    blocks: list[dict[str, Any]] = []
+    for message in sorted(messages, key=lambda m: order.get(type(m), 3)):
+        match message:
+            case TopicList():
+                blocks.extend(block for post in _render_topics(message) for block in post.blocks)
+            case TextReply():
+                body = ("⚠️ " if message.is_error else "") + escape(truncate(message.text, 1500))
+                blocks.append(_context(body))
+            case PaperList():
+                blocks.append(_header(message.heading))
+                for item in message.papers[:HOME_PAPERS]:
+                    blocks.append(_section(_home_paper(item), accessory(item.actions)))
+                more = message.more + max(len(message.papers) - HOME_PAPERS, 0)
+                if more > 0:
+                    blocks.append(_context(f"…and {_plural(more, 'more paper')}."))
+                if not message.papers:
+                    blocks.append(_context("No papers to show."))
+            case _:
+                for post in render(message):
+                    blocks.extend(post.blocks or [_section(post.text)])
+    return blocks
+
+
+def _home_paper(item: ListedPaper) -> str:
+    paper = item.paper
+    title = " ".join(paper.title.split())
+    linked = link(paper.hf_url, truncate(title, 300)) or escape(truncate(title, 300))
+    arxiv = link(paper.arxiv_url, f"arXiv:{paper.id}") or escape(f"arXiv:{paper.id}")
+    text = f"*{linked}*\n{arxiv}"
+    reasons = [r for r in item.matched if r.strip()]
+    if reasons:
+        text += "\n_matched: " + escape(truncate(", ".join(reasons), 300)) + "_"
+    return text

@@ -138,8 +138,27 @@ def home_opened(body: Mapping[str, Any]) -> tuple[str, str]:
     return team_id, user_id
 
 
+def from_home(body: Mapping[str, Any]) -> bool:
+    """Whether a `block_actions` payload comes from a button on the App Home tab.
+
+    Slack sends those with the view (`view.type == "home"`) and a `container` of type `view`, and with
+    neither `channel` nor `response_url`.
+    """
+    view = body.get("view")
+    container = body.get("container")
+    return (
+        isinstance(view, Mapping)
+        and view.get("type") == "home"
+        and not body.get("channel")
+        and (not isinstance(container, Mapping) or container.get("type") in (None, "view"))
+    )
+
+
 def block_action(body: Mapping[str, Any], *, permission: Permission, received_at: datetime) -> CommandInvocation:
-    """A `block_actions` payload for one of Paperboy's buttons (or menu options) -> the command it names."""
+    """A `block_actions` payload for one of Paperboy's buttons (or menu options) -> the command it names.
+
+    A button on the Home tab (`from_home`) runs as the person's direct-message command (`ChannelRef.dm`).
+    """
     actions = body.get("actions")
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
         raise UnsupportedPayload("block_actions without actions")
@@ -164,14 +183,21 @@ def block_action(body: Mapping[str, Any], *, permission: Permission, received_at
     user_id = _str(user.get("id")) if isinstance(user, Mapping) else ""
     user_name = _str(user.get("username") or user.get("name")) if isinstance(user, Mapping) else ""
     team_id = workspace_of(body)
-    _ids("block_actions", team_id, channel_id, user_id)
+    if not channel_id and from_home(body):
+        # A button on the person's Home tab: no channel, no response_url. It acts for the person alone,
+        # as a command in their direct messages with Paperboy would.
+        _ids("block_actions", team_id, "home", user_id)
+        ref = ChannelRef.dm(Platform.SLACK, team_id, user_id)
+    else:
+        _ids("block_actions", team_id, channel_id, user_id)
+        ref = ChannelRef(Platform.SLACK, team_id, channel_id)
     return CommandInvocation(
-        channel=ChannelRef(Platform.SLACK, team_id, channel_id),
+        channel=ref,
         user=UserRef(user_id, user_name[:80]),
         text=" ".join([pressed.command, *pressed.args]),
         permission=permission,
         received_at=received_at,
-        is_direct_message=_is_dm(channel_id, channel_name),
+        is_direct_message=ref.dm_user is not None or _is_dm(channel_id, channel_name),
         command=pressed.command,
         args=pressed.args,
         channel_name=_channel_name(channel_name),

@@ -116,6 +116,9 @@ class Knobs:
     no_manage_channels: set[str] = field(default_factory=set)
     """channel ids where the bot lacks Manage Channels: editing the channel (its tags) is refused (50013)."""
     refuse_login: bool = False
+    closed_dms: set[str] = field(default_factory=set)
+    """user ids who take no DM from the bot (DMs closed, or no shared server): posting in their DM
+    channel is refused with 403 / 50007, as on Discord. Creating the DM channel still succeeds."""
 
 
 def limit_problems(body: dict[str, Any]) -> list[str]:
@@ -237,6 +240,8 @@ class FakeDiscord:
         """Posts answered with an earlier message because their nonce was seen (enforce_nonce)."""
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        self.dms: dict[str, str] = {}
+        """user id -> the DM channel `POST /users/@me/channels` made with that user (type 1, no guild)."""
         """Channels made with add_channel / add_forum; any other id is a text channel (type 0)."""
         self.crossposted: list[tuple[str, str]] = []
         """(channel id, message id) of every message published to the channel's followers."""
@@ -265,6 +270,7 @@ class FakeDiscord:
         r = app.router
         r.add_get("/api/v10/users/@me", self._me)
         r.add_get("/api/v10/oauth2/applications/@me", self._application)
+        r.add_post("/api/v10/users/@me/channels", self._create_dm)
         r.add_get("/api/v10/gateway", self._gateway)
         r.add_get("/api/v10/gateway/bot", self._gateway_bot)
         r.add_put("/api/v10/applications/{app}/commands", self._put_commands)
@@ -519,6 +525,8 @@ class FakeDiscord:
             return _error(400, 50083, "Operation cannot be performed on an archived thread")
         if channel in self.knobs.no_send_messages:
             return _error(403, 50013, "Missing Permissions")
+        if self.dm_recipient(channel) in self.knobs.closed_dms:
+            return _error(403, 50007, "Cannot send messages to this user")
         if self._channel(channel)["type"] in FORUM_TYPES:
             # As on Discord: a forum takes posts (POST /channels/{id}/threads), not messages.
             return _error(400, 50008, "Cannot send messages in a non-text channel")
@@ -603,6 +611,36 @@ class FakeDiscord:
         }
         self.threads.append({"from_message": request.match_info["message"], "channel": channel, **thread})
         return _json(thread)
+
+    async def _create_dm(self, request: web.Request) -> web.Response:
+        """Create DM (`POST /users/@me/channels`, JSON `recipient_id`): the DM channel object, the same one
+        for every call with that user, as Discord returns an existing DM rather than a second one."""
+        limited = self._global_limited()
+        if limited is not None:
+            return limited
+        body = await request.json()
+        recipient = body.get("recipient_id") if isinstance(body, dict) else None
+        if isinstance(recipient, int) and not isinstance(recipient, bool):
+            recipient = str(recipient)
+        if not isinstance(recipient, str) or not recipient.isdigit():
+            errors = {"recipient_id": {"_errors": [{"code": "NUMBER_TYPE_COERCE", "message": "Not a snowflake."}]}}
+            return _error(400, 50035, "Invalid Form Body", errors=errors)
+        channel_id = self.dms.get(recipient)
+        if channel_id is None:
+            channel_id = self.dms[recipient] = self.next_id()
+            user = {"id": recipient, "username": f"user{recipient[-4:]}", "discriminator": "0", "global_name": None}
+            self.channels[channel_id] = {
+                "id": channel_id,
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [{**user, "avatar": None, "public_flags": 0}],
+            }
+        return _json(self.channels[channel_id])
+
+    def dm_recipient(self, channel_id: str) -> str | None:
+        """The user of DM channel `channel_id`, or None when it is not a DM channel."""
+        return next((user for user, dm in self.dms.items() if dm == channel_id), None)
 
     # -------------------------------------------------------------------------------- channel kinds
 

@@ -161,6 +161,10 @@ class FakeSlack:
         """The replies (of `responses`) that came in the ack itself, not through response_url."""
         self._pushed: dict[str, dict[str, Any]] = {}
         self.channel_errors: dict[str, str] = {}
+        self.ims: dict[tuple[str, str], str] = {}
+        """(team, user) -> the IM ("D...") conversations.open opened between the bot and that user."""
+        self.open_errors: dict[str, str] = {}
+        """user id -> the error conversations.open answers for that user (e.g. "missing_scope")."""
         self.history_page_size: int | None = None  # cap conversations.history pages to test paging
         self.sessions: list[SocketSession] = []
         self.chaos: Chaos | None = None
@@ -217,7 +221,16 @@ class FakeSlack:
         n = len(self.workspaces) + len(self.oauth_codes) + 1
         self.oauth_codes[code] = Workspace(team_id, token, f"UBOT{n}", f"B{n}")
 
-    def add_user(self, user_id: str, *, admin: bool = False, owner: bool = False, team_id: str = "T1") -> None:
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        admin: bool = False,
+        owner: bool = False,
+        team_id: str = "T1",
+        deleted: bool = False,
+        bot: bool = False,
+    ) -> None:
         self.users[user_id] = {
             "id": user_id,
             "team_id": team_id,
@@ -225,8 +238,13 @@ class FakeSlack:
             "is_admin": admin,
             "is_owner": owner,
             "is_primary_owner": False,
-            "deleted": False,
+            "deleted": deleted,
+            "is_bot": bot,
         }
+
+    def im_of(self, user_id: str, team_id: str = "T1") -> str | None:
+        """The IM conversations.open opened with `user_id`, or None when none was opened."""
+        return self.ims.get((team_id, user_id))
 
     def fail_next(
         self, method: str, count: int = 1, *, status: int = 429, retry_after: int | None = 1, after: int = 0
@@ -394,6 +412,7 @@ class FakeSlack:
             "users.info": self._users_info,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "conversations.open": self._open,
             "views.publish": self._views_publish,
         }.get(method)
         if handler is None:
@@ -418,7 +437,8 @@ class FakeSlack:
 
     def _message_problem(self, args: dict[str, Any]) -> dict[str, Any] | None:
         channel = str(args.get("channel", ""))
-        if not channel:
+        if not channel or channel.startswith("@"):
+            # Slack retired `@name` channels: a user's IM is named by its "D..." id (conversations.open).
             return {"ok": False, "error": "channel_not_found"}
         if channel in self.channel_errors:
             return {"ok": False, "error": self.channel_errors[channel]}
@@ -541,8 +561,51 @@ class FakeSlack:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": user}
 
+    def _open(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        """conversations.open as documented: `users` (comma-separated; one opens a 1:1 IM) or an IM's `channel`.
+
+        Opening the same IM again returns the same id (`already_open`); `return_im` adds the IM object.
+        Refusals: user_not_found (not a user of the workspace), user_disabled (deactivated), cannot_dm_bot.
+        """
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        channel = str(args.get("channel") or "")
+        if not users and not channel:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if channel:
+            owner = next((key for key, im in self.ims.items() if im == channel and key[0] == ws.team_id), None)
+            if owner is None:
+                return {"ok": False, "error": "channel_not_found"}
+            users = [owner[1]]
+        if len(users) > 8:
+            return {"ok": False, "error": "too_many_users"}
+        if len(users) > 1:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}  # the fake opens no group DMs
+        [user_id] = users
+        if user_id in self.open_errors:
+            return {"ok": False, "error": self.open_errors[user_id]}
+        if user_id == ws.bot_user_id:
+            return {"ok": False, "error": "cannot_dm_bot"}
+        user = self.users.get(user_id)
+        if user is None or user.get("team_id") != ws.team_id:
+            return {"ok": False, "error": "user_not_found"}
+        if user.get("deleted"):
+            return {"ok": False, "error": "user_disabled"}
+        if user.get("is_bot"):
+            return {"ok": False, "error": "cannot_dm_bot"}
+        key = (ws.team_id, user_id)
+        already = key in self.ims
+        im_id = self.ims.setdefault(key, f"D{len(self.ims) + 1:08d}")
+        answer: dict[str, Any] = {"ok": True, "channel": {"id": im_id}}
+        if already:
+            answer |= {"no_op": True, "already_open": True}
+        if str(args.get("return_im", "")).lower() in ("1", "true"):
+            answer["channel"] |= {"created": 1460147748, "is_im": True, "is_org_shared": False, "user": user_id}
+        return answer
+
     def _history(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel", ""))
+        if channel.startswith("@"):
+            return {"ok": False, "error": "channel_not_found"}  # not a conversation id
         if channel in self.channel_errors:
             return {"ok": False, "error": self.channel_errors[channel]}
         oldest = float(args.get("oldest") or 0)
@@ -556,6 +619,8 @@ class FakeSlack:
         channel = str(args.get("channel", ""))
         if channel in self.channel_errors:
             return {"ok": False, "error": self.channel_errors[channel]}
+        if channel.startswith("@"):
+            return {"ok": False, "error": "channel_not_found"}
         parent = str(args.get("ts", ""))
         thread = [p for p in self.posts if p.channel == channel and (p.ts == parent or p.thread_ts == parent)]
         if not any(p.ts == parent for p in thread):
@@ -883,3 +948,50 @@ def overflow_payload(fake: FakeSlack, menu: dict[str, Any], chosen: str, **where
 
 def action_form(payload: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
+
+
+def home_action_payload(
+    view: dict[str, Any], button: dict[str, Any], *, team: str = "T1", user: str = "U1", view_id: str = "V1"
+) -> dict[str, Any]:
+    """A press of `button` (a rendered button element) on the Home tab `view`, as Slack sends it: the view
+    and a `view` container, and no channel or response_url (a Home tab is no conversation)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": "ada", "name": "ada", "team_id": team},
+        "api_app_id": "A1",
+        "token": "verification_token",
+        "container": {"type": "view", "view_id": view_id},
+        "trigger_id": f"12321423423.{uuid.uuid4().hex}",
+        "team": {"id": team, "domain": "example"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {
+            "id": view_id,
+            "team_id": team,
+            "type": "home",
+            "blocks": view.get("blocks") or [],
+            "private_metadata": "",
+            "callback_id": "",
+            "state": {"values": {}},
+            "hash": "1548426417.840180",
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": "A1",
+            "external_id": "",
+            "app_installed_team_id": team,
+            "bot_id": "B1",
+        },
+        "actions": [
+            {
+                "action_id": button["action_id"],
+                "block_id": "b1",
+                "text": button["text"],
+                "value": button.get("value", ""),
+                "type": "button",
+                "action_ts": "1548426417.840180",
+                **({"style": button["style"]} if "style" in button else {}),
+            }
+        ],
+    }

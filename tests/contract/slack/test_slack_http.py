@@ -298,9 +298,11 @@ async def test_opening_the_home_tab_publishes_the_how_to(
     text = json.dumps(view)
     assert "Messages" in text and "subscribe" in text and "why" in text
     # The Messages tab opening is not the Home tab: nothing is published for it.
+    # The person's follows come from the core's `following`; this core has none to give (an error reply).
+    assert [(i.command, i.channel.dm_user) for i in core.invocations] == [("following", "U7")]
     await served.post(json.dumps(home_opened_event(user="U7", tab="messages")), content_type="application/json")
     await served.post(json.dumps(mention_event("help")), content_type="application/json")
-    await wait_for(lambda: len(core.invocations) == 1, what="a later event")
+    await wait_for(lambda: len(core.invocations) == 2, what="a later event")
     assert len(fake.home_views) == 1
 
 

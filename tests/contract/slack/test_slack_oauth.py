@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from bot.config import SlackPermissionRule
 from bot.errors import PermanentDeliveryError
 from bot.types import ChannelRef, Platform, TextReply
@@ -130,3 +132,26 @@ async def test_callback_with_a_forged_state_installs_nothing(
         raise AssertionError("no installation, no sending")
     except PermanentDeliveryError:
         pass
+
+
+async def test_a_persons_dm_is_opened_and_posted_with_their_workspaces_token(
+    fake: FakeSlack, core: FakeCore, serve_http: ServeFactory, tmp_path: Path
+) -> None:
+    served = await start_oauth(serve_http, tmp_path, [])
+    await install(served, fake, "code-a", "TA", "xoxb-ta-token")
+    await install(served, fake, "code-b", "TB", "xoxb-tb-token")
+    fake.add_user("UA", team_id="TA")
+    fake.add_user("UB", team_id="TB")
+    for team, user in (("TA", "UA"), ("TB", "UB")):
+        await served.adapter.send(ChannelRef.dm(Platform.SLACK, team, user), TextReply(f"for {user}"), delivery_id=user)
+    opened = {c.args["users"]: c.token for c in fake.calls_of("conversations.open")}
+    assert opened == {"UA": "xoxb-ta-token", "UB": "xoxb-tb-token"}
+    posted = {p.channel: (p.text, p.token) for p in fake.posts}
+    assert posted == {
+        fake.im_of("UA", "TA"): ("for UA", "xoxb-ta-token"),
+        fake.im_of("UB", "TB"): ("for UB", "xoxb-tb-token"),
+    }
+    # A workspace's token cannot open a DM with someone of another workspace: Slack knows no such user there.
+    with pytest.raises(PermanentDeliveryError, match="user_not_found"):
+        await served.adapter.send(ChannelRef.dm(Platform.SLACK, "TA", "UB"), TextReply("astray"))
+    assert len(fake.posts) == 2
