@@ -23,6 +23,7 @@ from bot.types import (
 )
 
 _ANY_CHANNEL = ChannelRef(Platform.CONSOLE, "-", "-")
+_ANY_DM = ChannelRef.dm(Platform.CONSOLE, "any", "any")
 
 
 def short_authors(authors: Sequence[str], keep: int = 3) -> str:
@@ -61,7 +62,9 @@ def as_shown(digest: Digest) -> Digest:
     Channels with the same trending papers and popular topics get equal digests; renderers memoise on
     this, so a fan-out renders each distinct digest once and adds the delivery id afterwards.
     """
-    return replace(digest, channel=_ANY_CHANNEL, delivery_id=None)
+    # A person's DM reads as their follows: it keeps "a DM" (not whose), so DMs still share renders.
+    channel = _ANY_DM if digest.channel.dm_user else _ANY_CHANNEL
+    return replace(digest, channel=channel, delivery_id=None)
 
 
 def short_count(n: int) -> str:

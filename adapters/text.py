@@ -114,6 +114,8 @@ def render_digest(d: Digest) -> str:
     day = f"{d.day:%a} {d.day.day} {d.day:%b %Y}"
     head = f"== Paperboy digest · {day} · {d.trending_count} trending, {d.topic_count} for your topics"
     head += f", {d.rising_count} rising ==" if d.rising_count else " =="
+    if d.channel.dm_user:
+        head = f"== Your follows · {day} · {_count(len(d.entries))} =="
     lines = [head]
     if d.papers_day:
         lines.append(f"Daily Papers of {d.papers_day:%a} {d.papers_day.day} {d.papers_day:%b}")
@@ -198,3 +200,7 @@ def render_status(s: Status) -> str:
     if not s.sources:
         lines.append("Sources: no fetch yet")
     return "\n".join(lines)
+
+
+def _count(n: int) -> str:
+    return f"{n} new paper{'' if n == 1 else 's'}"

@@ -588,6 +588,8 @@ def _entry_block(entry: DigestEntry) -> _Shown:
 def _render_digest(message: Digest) -> tuple[DiscordPost, ...]:
     n = len(message.entries)
     head = f"📰 **Paperboy digest · {message.day:%a %d %b %Y}** · {n} paper{'s' if n != 1 else ''}"
+    if message.channel.dm_user:
+        head = f"📬 **Your follows · {message.day:%a %d %b %Y}** · {n} new paper{'s' if n != 1 else ''}"
     counts = []
     if message.trending_count:
         counts.append(f"{message.trending_count} trending")
@@ -595,7 +597,7 @@ def _render_digest(message: Digest) -> tuple[DiscordPost, ...]:
         counts.append(f"{message.topic_count} from your topics")
     if message.rising_count:
         counts.append(f"{message.rising_count} rising")
-    if counts:
+    if counts and not message.channel.dm_user:
         head += f" ({', '.join(counts)})"
     lines = [head]
     if message.papers_day and message.papers_day != message.day:

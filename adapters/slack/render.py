@@ -466,6 +466,9 @@ def _render_card(message: PaperCard) -> SlackPost:
 
 
 def digest_heading(message: Digest) -> str:
+    if message.channel.dm_user:
+        n = len(message.entries)
+        return f"Your follows · {day_label(message.day)} · {n} new paper{'' if n == 1 else 's'}"
     counts = []
     if message.trending_count:
         counts.append(f"{message.trending_count} trending")

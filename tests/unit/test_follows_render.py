@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,13 +12,18 @@ import pytest
 from adapters.discord import render as discord
 from adapters.slack import render as slack
 from adapters.slack import translate
+from adapters.text import render_text
 from bot import actions as codec
 from bot.types import (
     Action,
     ActionStyle,
     ChannelRef,
     CommandSpec,
+    Digest,
+    DigestEntry,
+    DigestReason,
     ListedPaper,
+    Paper,
     PaperList,
     Permission,
     Platform,
@@ -176,3 +181,20 @@ def test_a_home_press_needs_a_valid_user() -> None:
     body = {**HOME_PRESS, "user": {"id": "U1>!", "team_id": "T1"}}
     with pytest.raises(translate.UnsupportedPayload):
         translate.block_action(body, permission=Permission(False), received_at=AT)
+
+
+def test_a_persons_dm_reads_as_their_follows_on_every_surface() -> None:
+    paper = Paper("2511.00001", "A paper", "An abstract.")
+    entries = (DigestEntry(paper, DigestReason.TOPIC, ("moe",)),)
+    day = date(2025, 11, 27)
+    for platform in (Platform.SLACK, Platform.DISCORD, Platform.CONSOLE):
+        dm = Digest(ChannelRef.dm(platform, "W1", "U1"), day, entries)
+        channel = Digest(ChannelRef(platform, "W1", "C1"), day, entries)
+        if platform is Platform.SLACK:
+            shown, other = (json.dumps(slack.render(m)[0].blocks) for m in (dm, channel))
+        elif platform is Platform.DISCORD:
+            shown, other = (discord.render(m)[0].content for m in (dm, channel))
+        else:
+            shown, other = (render_text(m) for m in (dm, channel))
+        assert "Your follows" in shown and "1 new paper" in shown and "trending" not in shown, (platform, shown)
+        assert "Your follows" not in other
