@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -27,6 +28,7 @@ from tests.fakes.slack import (
     SECRET,
     FakeSlack,
     form,
+    home_opened_event,
     link_shared_event,
     serve_app,
     signed_headers,
@@ -204,3 +206,70 @@ async def test_slack_paper_links_unfurl_with_their_cards_and_join_the_channels_l
     await wait_for(lambda: len(fake.unfurls) == 2, what="the composer's chat.unfurl")
     assert await harness.app.db.library.entries(ChannelRef(Platform.SLACK, "T1", "C2")) == []
     assert await harness.app.db.library.entries(ChannelRef(Platform.SLACK, "T1", "COMPOSER")) == []
+
+
+async def _follow_weeks_ago(h: Harness, act: Callable[[], Awaitable[None]]) -> None:
+    """Run `act` (a `follow`) three weeks before the sample's days, so the sample's papers are new to it."""
+    h.clock.advance(timedelta(days=-21))
+    try:
+        await act()
+    finally:
+        h.clock.advance(timedelta(days=21))
+
+
+async def test_slack_follow_reaches_the_person_by_im_and_their_home_tab_lists_it(
+    harness: Harness, slack: tuple[FakeSlack, str, aiohttp.ClientSession]
+) -> None:
+    fake, url, session = slack
+    fake.add_user("U1")
+
+    async def follow() -> None:
+        assert await slash(session, url, fake, "follow agent") == 200
+        await wait_for(lambda: len(fake.responses) == 1, what="the follow reply")
+
+    await _follow_weeks_ago(harness, follow)
+    reply = fake.responses[0][1]
+    assert reply["response_type"] == "ephemeral" and "You follow `agent`" in json.dumps(reply)
+    me = ChannelRef.dm(Platform.SLACK, "T1", "U1")
+    assert (await harness.app.runner.run(me)).papers > 0
+    im = fake.im_of("U1")
+    assert im is not None and fake.posts and {p.channel for p in fake.posts} == {im}
+    assert fake.posts[0].metadata is not None and fake.posts[0].metadata["event_type"] == "paperboy_delivery"
+    assert "Your follows" in json.dumps(fake.posts[0].blocks)
+
+    assert await post_event(session, url, home_opened_event()) == 200
+    await wait_for(lambda: bool(fake.home_views), what="the Home tab")
+    user, view = fake.home_views[-1]
+    shown = json.dumps(view)
+    assert user == "U1" and "agent" in shown and "Your latest matches" in shown
+    (follow_id,) = [s.id for s in await harness.app.db.subscriptions.list(me)]
+    assert f"pb:follow:stop%20{follow_id}" in shown, "an Unfollow button for the follow"
+
+
+async def test_discord_closed_dms_pause_follows_and_the_next_command_says_so(
+    harness: Harness, discord: fd.FakeDiscord
+) -> None:
+    async def follow() -> None:
+        await discord.push_interaction(fd.slash("follow", {"what": "agent"}))
+        await discord.wait_for(lambda: len(followups(discord)) >= 1, within=10)
+
+    await _follow_weeks_ago(harness, follow)
+    first = followups(discord)[0]
+    assert first.ephemeral and "You follow" in first.content and "agent" in first.content
+    me = ChannelRef.dm(Platform.DISCORD, fd.GUILD_ID, "444")
+    discord.knobs.closed_dms.add("444")
+    run = await harness.app.runner.run(me)
+    assert run.outcome.value == "paused" and "Allow direct messages" in run.detail
+    await discord.push_interaction(fd.slash("today", {"n": 1}))
+    await discord.wait_for(lambda: len(followups(discord)) >= 3, within=10)
+    notice = followups(discord)[-1]
+    assert notice.ephemeral and "Your follows are paused" in notice.content and "follow on" in notice.content
+    discord.knobs.closed_dms.discard("444")
+    await discord.push_interaction(fd.slash("follow", {"what": "on"}))
+    await discord.wait_for(lambda: len(followups(discord)) >= 4, within=10)
+    await harness.app.recovery.run()
+    dm = discord.dms["444"]
+    assert [p.channel_id for p in discord.posted if p.via != "followup"] == [dm] * len(
+        [p for p in discord.posted if p.via != "followup"]
+    )
+    assert any(p.channel_id == dm for p in discord.posted)
