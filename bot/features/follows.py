@@ -36,7 +36,6 @@ from bot.topic_index import PaperIndex
 from bot.types import (
     Channel,
     ChannelRef,
-    ChannelSettings,
     CommandInvocation,
     DeliveryKind,
     ListedPaper,
@@ -50,14 +49,9 @@ from bot.types import (
 )
 
 MAX_FOLLOWS = MAX_TOPICS
-MAX_PER_DM = 10
 SIMILAR_KEYWORDS = 3
 """How many of a paper's keywords a "DM me papers like this" follow keeps: its most distinctive ones."""
 
-DM_SETTINGS = ChannelSettings(
-    max_papers=MAX_PER_DM, trending=False, rising=False, followups=False, empty=False, learning=False
-)
-"""A person's DM shows only what they follow, at most ten papers, and nothing on a day with nothing new."""
 
 _AT = re.compile(r"^at\s+(?P<time>\d\S*)(?:\s+(?P<tz>\S+))?\s*$", re.IGNORECASE)
 
@@ -92,10 +86,9 @@ async def _inbox(services: FollowServices, invocation: CommandInvocation) -> Cha
         return found
     origin = None if invocation.is_direct_message else await store.get(invocation.channel)
     if origin is not None:
-        await store.ensure(ref, digest_time=origin.digest_time, timezone=origin.timezone, now=services.clock.now())
+        channel = await services.channels.ensure_at(ref, digest_time=origin.digest_time, timezone=origin.timezone)
     else:
-        await services.channels.ensure(ref)
-    channel = await store.update(ref, settings=DM_SETTINGS)
+        channel = await services.channels.ensure(ref)
     _notify(services, channel)
     return channel
 

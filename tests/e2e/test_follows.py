@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import time, timedelta
 
+from bot.channels import DM_SETTINGS
 from bot.digest_run import RunOutcome
 from bot.errors import PermanentDeliveryError
-from bot.features.follows import DM_SETTINGS
 from bot.types import (
     ChannelRef,
     CommandInvocation,
@@ -235,3 +235,14 @@ async def test_follow_forms_that_do_not_fit_say_how_and_change_nothing(harness: 
     assert isinstance(listed[0], TopicList) and [t.query for t in listed[0].topics] == ['"list"']
     stop = replace(home, command="unfollow", args=(str(listed[0].topics[0].id),))
     assert "no longer follow" in text_of((await harness.app.engine.handle(stop))[0])
+
+
+async def test_a_dm_made_by_any_command_first_still_shows_only_follows(harness: Harness) -> None:
+    """A Home-tab press runs in the person's DM; the DM row it makes must not start a trending DM."""
+    today = await harness.one("today 1")
+    assert isinstance(today, PaperList)
+    pressed = await harness.say(f"like {today.papers[0].paper.id}", ME, dm=True)
+    assert not any(isinstance(m, TextReply) and m.is_error for m in pressed), pressed
+    dm = await harness.app.db.channels.get(ME)
+    assert dm is not None and dm.settings == DM_SETTINGS
+    assert (await harness.app.runner.run(ME)).outcome is RunOutcome.EMPTY

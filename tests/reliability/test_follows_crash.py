@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels import DM_SETTINGS
 from bot.config import Settings
-from bot.features.follows import DM_SETTINGS
 from bot.types import ChannelRef, DeliveryKind, DeliveryState, Platform
 from storage import Database
 from tests.fakes.slack import FakeSlack
