@@ -111,7 +111,7 @@ def describe_dm(channel: Channel, clock: Clock) -> str:
 FollowText = Annotated[
     str,
     Arg(
-        "A topic query to follow; or list, stop <id|query>, at HH:MM [timezone], on, off, like <arXiv id>, topic <id>",
+        "A query to follow; or: list, stop <id>, at HH:MM [timezone], on, off, like <arXiv id>, topic <id>",
         metavar="query | list | stop <id|query> | at HH:MM [timezone] | on | off | like <arXiv id> | topic <id>",
         rest=True,
     ),
