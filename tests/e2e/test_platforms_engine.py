@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,15 +22,18 @@ from adapters.discord.adapter import DiscordAdapter
 from adapters.slack.adapter import SlackAdapter
 from bot.config import SlackSettings
 from bot.sources.sample import SAMPLE_LAST_DAY
-from bot.types import ChannelRef, Platform
+from bot.types import ChannelRef, PaperList, Platform
 from tests.e2e.conftest import Harness
 from tests.fakes import discord as fd
 from tests.fakes.slack import (
     SECRET,
     FakeSlack,
+    action_form,
     form,
+    home_action_payload,
     home_opened_event,
     link_shared_event,
+    overflow_payload,
     serve_app,
     signed_headers,
     slash_body,
@@ -273,3 +277,71 @@ async def test_discord_closed_dms_pause_follows_and_the_next_command_says_so(
         [p for p in discord.posted if p.via != "followup"]
     )
     assert any(p.channel_id == dm for p in discord.posted)
+
+
+def _accessories(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [b["accessory"] for b in blocks if isinstance(b.get("accessory"), dict)]
+
+
+async def _press(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> int:
+    body = action_form(payload)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
+    async with session.post(url + "slack/events", data=body.encode(), headers=headers) as resp:
+        await resp.read()
+        return resp.status
+
+
+async def test_slack_follow_buttons_and_the_home_tab_unfollow_through_bolt(
+    harness: Harness, slack: tuple[FakeSlack, str, aiohttp.ClientSession]
+) -> None:
+    fake, url, session = slack
+    fake.add_user("U1")
+    me = ChannelRef.dm(Platform.SLACK, "T1", "U1")
+    assert await slash(session, url, fake, "today 1") == 200
+    await wait_for(lambda: len(fake.responses) == 1, what="the today reply")
+    (menu,) = [a for a in _accessories(fake.responses[0][1]["blocks"]) if a["type"] == "overflow"]
+    dm_me = next(o["value"] for o in menu["options"] if o["text"]["text"] == "DM me papers like this")
+    assert await _press(session, url, overflow_payload(fake, menu, dm_me)) == 200
+    await wait_for(lambda: len(fake.responses) == 2, what="the follow-like reply")
+    assert "papers like" in json.dumps(fake.responses[1][1])
+    (liked,) = await harness.app.db.subscriptions.list(me)
+
+    assert await slash(session, url, fake, "subscribe agent") == 200
+    assert await slash(session, url, fake, "topics") == 200
+    await wait_for(lambda: len(fake.responses) == 4, what="the topics reply")
+    (topic_menu,) = _accessories(fake.responses[3][1]["blocks"])
+    follow_topic = next(o["value"] for o in topic_menu["options"] if o["text"]["text"] == "Follow this topic")
+    assert await _press(session, url, overflow_payload(fake, topic_menu, follow_topic)) == 200
+    await wait_for(lambda: len(fake.responses) == 5, what="the follow-topic reply")
+    follows = await harness.app.db.subscriptions.list(me)
+    assert [s.query for s in follows] == [liked.query, "agent"]
+    assert await harness.app.db.subscriptions.count(ChannelRef(Platform.SLACK, "T1", "C1")) == 1
+
+    assert await post_event(session, url, home_opened_event()) == 200
+    await wait_for(lambda: bool(fake.home_views), what="the Home tab")
+    _, view = fake.home_views[-1]
+    stop = next(
+        e
+        for block in view["blocks"]
+        for e in [block.get("accessory") or {}]
+        if e.get("text", {}).get("text", "") == f"Unfollow #{follows[1].id}"
+    )
+    published = len(fake.home_views)
+    assert await _press(session, url, home_action_payload(view, stop)) == 200
+    await wait_for(lambda: len(fake.home_views) > published, what="the Home tab again")
+    assert [s.query for s in await harness.app.db.subscriptions.list(me)] == [liked.query]
+    assert f"Unfollow #{follows[1].id}" not in json.dumps(fake.home_views[-1][1])
+
+
+async def test_discord_follow_buttons_through_discord_py(harness: Harness, discord: fd.FakeDiscord) -> None:
+    today = await harness.one("today 1", ChannelRef(Platform.DISCORD, fd.GUILD_ID, "333"))
+    assert isinstance(today, PaperList)
+    paper = today.papers[0].paper
+    await discord.push_interaction(fd.button(f"pb:follow:like%20{paper.id}"))
+    await discord.wait_for(lambda: len(followups(discord)) >= 1, within=10)
+    me = ChannelRef.dm(Platform.DISCORD, fd.GUILD_ID, "444")
+    (liked,) = await harness.app.db.subscriptions.list(me)
+    assert all(
+        part.strip('"').casefold() in [k.casefold() for k in paper.ai_keywords] for part in liked.query.split(" OR ")
+    )
+    assert followups(discord)[0].ephemeral
