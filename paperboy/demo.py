@@ -2,7 +2,8 @@
 
 A fresh SQLite database under the data dir, the bundled real sample, and the console channel. The demo
 clock starts two days before the sample's last Daily Papers day, when the channel subscribes to two
-topics, then moves to the next morning's 09:00, when the scheduler's digest job runs for the channel.
+topics and the operator follows one for themselves, then moves to the next morning's 09:00, when the
+scheduler's digest job runs for the channel and the operator's direct message.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from paperboy.app import Chat, Paperboy, Profile
 from storage import Database
 
 TOPICS = ('moe OR "mixture of experts"', "agent -survey")
+FOLLOW = '"video generation" OR diffusion'
 DEMO = Profile(Chat.CONSOLE)
 
 
@@ -49,10 +51,12 @@ async def run_demo(settings: Settings) -> int:
             await console.command(f"/papers subscribe {topic}")
         _say("> /papers topics")
         await console.command("/papers topics")
+        _say(f"> /papers follow {FOLLOW}   (for you alone: its matches come by direct message)")
+        await console.command(f"/papers follow {FOLLOW}")
 
         clock.set(datetime.combine(SAMPLE_LAST_DAY + timedelta(days=1), time(9, 0), UTC))
         _say(f"… time passes: it is now {clock.now():%a %d %b %Y %H:%M} UTC, the channel's digest time.")
-        _say("The scheduler's digest job runs for the channel (claim, select, post, record):\n")
+        _say("The scheduler's digest job runs for the channel and your DM (claim, select, post, record):\n")
         runs = await app.scheduler.catch_up()
         for run in runs:
             _say(f"digest for {run.channel.key}: {run.outcome.value}, {run.papers} papers")

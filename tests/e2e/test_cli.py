@@ -211,3 +211,12 @@ def test_export_writes_the_channels_library_as_bibtex_that_reads_back(data_dir: 
     assert unknown.returncode == 2 and "no channel" in unknown.stderr and not unknown.stdout
     bad = paperboy(data_dir, "export", "--channel", "console:local:console", "--format", "bibtex", '"open')
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and not bad.stdout
+
+
+def test_demo_posts_the_channel_digest_and_the_operators_direct_message(tmp_path: Path) -> None:
+    done = paperboy(tmp_path, "demo", env={"PAPERBOY_DATA_DIR": str(tmp_path / "demo")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "digest for console:local:console: sent" in done.stdout
+    assert "digest for console:local:@operator: sent" in done.stdout
+    dm = done.stdout.split("[direct message to operator]", 1)[1]
+    assert dm.lstrip().startswith("== Your follows ·") and "matched:" in dm
