@@ -64,7 +64,11 @@ class Engine:
         invocation = self._unalias(invocation)
         replies = await self._handle(invocation)
         if self._notices is not None:
-            replies.extend(await self._notices(invocation))
+            try:
+                replies.extend(await self._notices(invocation))
+            except Exception:
+                # A notice is extra: the command's own answer goes out whatever went wrong with it.
+                logger.exception("notices for %s failed", invocation.channel.key)
         return replies
 
     async def _handle(self, invocation: CommandInvocation) -> list[Message]:

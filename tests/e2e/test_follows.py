@@ -246,3 +246,12 @@ async def test_a_dm_made_by_any_command_first_still_shows_only_follows(harness: 
     dm = await harness.app.db.channels.get(ME)
     assert dm is not None and dm.settings == DM_SETTINGS
     assert (await harness.app.runner.run(ME)).outcome is RunOutcome.EMPTY
+
+
+async def test_a_failing_notice_never_costs_the_command_its_answer(harness: Harness) -> None:
+    async def broken(_: CommandInvocation) -> list[TextReply]:
+        raise RuntimeError("the notices broke")
+
+    harness.app.engine._notices = broken
+    replies = await harness.say("today 1")
+    assert len(replies) == 1 and isinstance(replies[0], PaperList)
