@@ -28,9 +28,9 @@ from bot.commands import Arg, CommandError, Context, Router
 from bot.config import check_timezone, parse_hhmm
 from bot.errors import StoreUnavailable
 from bot.features.params import QUERY_EXAMPLE, day_label, parse_query
-from bot.features.subscriptions import MAX_TOPICS, PREVIEW_DAYS, recent_papers
+from bot.features.subscriptions import MAX_TOPICS, PREVIEW_DAYS, find_topic, recent_matches, recent_papers
 from bot.ports import ChannelStore, DeliveryStore, KeyValueStore, PaperStore, ScheduleListener, SubscriptionStore
-from bot.query import TopicQuery, match
+from bot.query import TopicQuery
 from bot.scheduler import next_digest_at
 from bot.topic_index import PaperIndex
 from bot.types import (
@@ -179,9 +179,7 @@ async def _follow_query(ctx: Ctx, query: TopicQuery, *, origin: str) -> Sequence
         if existing is not None:
             raise CommandError(f"You already follow `{existing.query}` (follow #{existing.id}).")
         raise CommandError(f"You follow {MAX_FOLLOWS} topics, the limit. Stop one with `unfollow <id>` first.")
-    window = await recent_papers(services.papers, services.clock)
-    hits = [(p, m) for p in window if (m := match(query, p)) is not None]
-    hits.sort(key=lambda pm: (-pm[0].upvotes, pm[0].id))
+    hits = await recent_matches(query, services.papers, services.clock)
     shown = " (the top 3 below)" if len(hits) > 3 else ""
     return [
         PaperList(
@@ -303,16 +301,10 @@ async def _unfollow(ctx: Ctx, which: str) -> TextReply:
     if not which:
         raise CommandError("Usage: `unfollow <id|query>`; `following` lists your follows and ids.")
     subs = ctx.services.subscriptions
-    ref = inbox_of(ctx.invocation)
-    sub = None
-    number = which.removeprefix("#")
-    if number.isascii() and number.isdigit() and len(number) <= 18:
-        sub = await subs.get(ref, int(number))
-    if sub is None:
-        sub = await subs.find(ref, which)
+    sub = await find_topic(subs, inbox_of(ctx.invocation), which)
     if sub is None:
         raise CommandError(f"You follow no `{which[:80]}`; `following` lists your follows and ids.")
-    await subs.remove(ref, sub.id)
+    await subs.remove(sub.channel, sub.id)
     return TextReply(f"You no longer follow `{sub.query}` (follow #{sub.id}).", private=True)
 
 

@@ -13,11 +13,21 @@ from bot.clock import Clock
 from bot.commands import Arg, CommandError, Context, Router
 from bot.features.params import QUERY_EXAMPLE, parse_query
 from bot.ports import PaperStore, SubscriptionStore, Suggestion, VoteStore
-from bot.query import TopicQuery, match
+from bot.query import Match, TopicQuery, match
 from bot.refine import refined_query
 from bot.refine import suggest as suggest_refinement
 from bot.topic_index import PaperIndex
-from bot.types import Audience, ChannelRef, ListedPaper, Paper, PaperList, TextReply, TopicList, TopicSummary
+from bot.types import (
+    Audience,
+    ChannelRef,
+    ListedPaper,
+    Paper,
+    PaperList,
+    Subscription,
+    TextReply,
+    TopicList,
+    TopicSummary,
+)
 
 MAX_TOPICS = 25
 PREVIEW_DAYS = 7
@@ -43,6 +53,23 @@ async def recent_papers(papers: PaperStore, clock: Clock) -> list[Paper]:
     if end is None:
         return []
     return [p for p in await papers.arrived_between(end - timedelta(days=PREVIEW_DAYS - 1), end) if not p.withdrawn]
+
+
+async def recent_matches(query: TopicQuery, papers: PaperStore, clock: Clock) -> list[tuple[Paper, Match]]:
+    """What `query` matched in the last `PREVIEW_DAYS` Daily Papers days, most upvoted first (a preview)."""
+    hits = [(p, m) for p in await recent_papers(papers, clock) if (m := match(query, p)) is not None]
+    hits.sort(key=lambda pm: (-pm[0].upvotes, pm[0].id))
+    return hits
+
+
+async def find_topic(subscriptions: SubscriptionStore, ref: ChannelRef, which: str) -> Subscription | None:
+    """`ref`'s topic by its id (`3`, `#3`) or else its exact query; None when it has none such."""
+    number = which.removeprefix("#")
+    if number.isascii() and number.isdigit() and len(number) <= 18:
+        found = await subscriptions.get(ref, int(number))
+        if found is not None:
+            return found
+    return await subscriptions.find(ref, which)
 
 
 NewTopic = Annotated[
@@ -79,9 +106,7 @@ async def subscribe(ctx: Ctx, query: NewTopic) -> PaperList:
         raise CommandError(
             f"This channel already has {MAX_TOPICS} topics, the limit. Remove one with `unsubscribe <id>` first."
         )
-    window = await recent_papers(services.papers, services.clock)
-    hits = [(p, m) for p in window if (m := match(query, p)) is not None]
-    hits.sort(key=lambda pm: (-pm[0].upvotes, pm[0].id))
+    hits = await recent_matches(query, services.papers, services.clock)
     schedule = f"{channel.digest_time:%H:%M} {channel.timezone}"
     state = "" if channel.digest_enabled else " (the digest is off: `digest on` starts it)"
     return PaperList(
@@ -122,12 +147,7 @@ Topic = Annotated[
 async def unsubscribe(ctx: Ctx, topic: Topic) -> TextReply:
     """Remove one of this channel's topics, by its id or its exact query."""
     subs = ctx.services.subscriptions
-    sub = None
-    number = topic.removeprefix("#")
-    if number.isascii() and number.isdigit() and len(number) <= 18:
-        sub = await subs.get(ctx.channel, int(number))
-    if sub is None:
-        sub = await subs.find(ctx.channel, topic)
+    sub = await find_topic(subs, ctx.channel, topic)
     if sub is None:
         raise CommandError(f"This channel has no topic `{topic[:80]}`; `topics` lists its topics and ids.")
     await subs.remove(ctx.channel, sub.id)

@@ -69,12 +69,18 @@ async def slack(harness: Harness) -> AsyncIterator[tuple[FakeSlack, str, aiohttp
         await fake.stop()
 
 
+async def signed_post(session: aiohttp.ClientSession, url: str, body: str, content_type: str) -> tuple[int, bytes]:
+    """POST `body` to the Slack endpoint signed as Slack signs it; (status, the ack's body)."""
+    headers = {"Content-Type": content_type, **signed_headers(SECRET, body)}
+    async with session.post(url + "slack/events", data=body.encode(), headers=headers) as resp:
+        return resp.status, await resp.read()
+
+
 async def slash(session: aiohttp.ClientSession, url: str, fake: FakeSlack, text: str) -> int:
     body = form(slash_body(fake, text))
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
-    async with session.post(url + "slack/events", data=body.encode(), headers=headers) as resp:
-        fake.take_ack(body, await resp.read())
-        return resp.status
+    status, ack = await signed_post(session, url, body, "application/x-www-form-urlencoded")
+    fake.take_ack(body, ack)
+    return status
 
 
 async def test_slack_today_shows_real_papers(
@@ -172,11 +178,7 @@ async def test_discord_today_and_refused_subscribe(harness: Harness, discord: fd
 
 
 async def post_event(session: aiohttp.ClientSession, url: str, event: dict[str, object]) -> int:
-    body = json.dumps(event)
-    headers = {"Content-Type": "application/json", **signed_headers(SECRET, body)}
-    async with session.post(url + "slack/events", data=body.encode(), headers=headers) as resp:
-        await resp.read()
-        return resp.status
+    return (await signed_post(session, url, json.dumps(event), "application/json"))[0]
 
 
 async def test_slack_paper_links_unfurl_with_their_cards_and_join_the_channels_library(
@@ -284,11 +286,7 @@ def _accessories(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _press(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> int:
-    body = action_form(payload)
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
-    async with session.post(url + "slack/events", data=body.encode(), headers=headers) as resp:
-        await resp.read()
-        return resp.status
+    return (await signed_post(session, url, action_form(payload), "application/x-www-form-urlencoded"))[0]
 
 
 async def test_slack_follow_buttons_and_the_home_tab_unfollow_through_bolt(
