@@ -18,6 +18,7 @@ from bot.types import (
     DigestEntry,
     FollowUp,
     Paper,
+    PaperList,
     Platform,
     Trajectory,
 )
@@ -100,6 +101,17 @@ def feedback_line(entry: DigestEntry) -> str:
         up, down = entry.votes
         parts.append(f"votes here: 👍 {up} · 👎 {down}")
     return " · ".join(parts)
+
+
+def more_count(message: PaperList) -> str:
+    """How many more papers matched, as words: "37", or "about 600,000" when it is an estimate.
+
+    An estimate keeps two significant digits: more would claim a precision it does not have.
+    """
+    if not message.more_estimated:
+        return str(message.more)
+    digits = max(0, len(str(message.more)) - 2)
+    return f"about {round(message.more, -digits):,}"
 
 
 def followup_parts(message: FollowUp) -> tuple[str, str, str | None, str]:

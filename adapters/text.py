@@ -71,7 +71,7 @@ def render_text(message: Message) -> str:
             for i, item in enumerate(papers, 1):
                 lines += _paper_block(i, item, note=item.note)
             if more:
-                lines.append(f"… and {more} more.")
+                lines.append(f"… and {paper_view.more_count(message)} more.")
             return "\n".join(lines)
         case PaperCard(paper=p):
             lines = [f"== {p.title} ==", f"{short_authors(p.authors, 8)}", f"▲ {p.upvotes} upvotes · 💬 {p.comments}"]

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.types import (
+    BlockHit,
     Channel,
     ChannelRef,
     ChannelSettings,
@@ -23,6 +24,7 @@ from bot.types import (
     Delivery,
     DeliveryKind,
     FollowUpDue,
+    HitRange,
     LibraryEntry,
     LibraryVia,
     Message,
@@ -30,7 +32,9 @@ from bot.types import (
     Platform,
     Reading,
     Replica,
+    SearchBlock,
     SearchWindow,
+    SeedHits,
     SourceHealth,
     Subscription,
     UpsertResult,
@@ -165,6 +169,29 @@ class NewSubmissions(Protocol):
 # Storage. Repositories return `bot.types` values, never rows.
 
 
+T = TypeVar("T")
+
+
+class SearchReads(Protocol):
+    """What `bot.search` reads while it walks the blocks, synchronously, on one connection."""
+
+    def seed_hits(self, phrases: Sequence[Sequence[str]], newest: int, most: int, *, title: bool = False) -> SeedHits:
+        """The most upvoted of the newest matches (and of the newest with a phrase in the title), or every
+        match when there are fewer than `newest`."""
+        ...
+
+    def block_hits(
+        self, phrases: Sequence[Sequence[str]], ranges: Sequence[HitRange], *, most: int = 0
+    ) -> list[BlockHit]:
+        """The full-text matches of any of `phrases` in `ranges` over their upvote floors, not withdrawn,
+        without their abstracts; with `most`, only that many, the most upvoted."""
+        ...
+
+    def by_seq(self, seqs: Sequence[int]) -> dict[int, Paper]:
+        """The papers stored under these `seq`s (missing ones are left out)."""
+        ...
+
+
 class PaperStore(Protocol):
     async def upsert(self, papers: Sequence[Paper], *, seen_at: datetime) -> UpsertResult: ...
 
@@ -191,6 +218,18 @@ class PaperStore(Protocol):
         ...
 
     async def search_window(self, phrases: Sequence[Sequence[str]], limit: int) -> SearchWindow: ...
+
+    async def search_blocks(self) -> list[SearchBlock]:
+        """Every block's ceilings (`bot.search`): a few bytes per 1,024 papers."""
+        ...
+
+    async def searching(self, work: Callable[[SearchReads], T]) -> T:
+        """Run `work`, a search's synchronous reads, on one connection in one go (no hop per statement)."""
+        ...
+
+    async def by_seq(self, seqs: Sequence[int]) -> dict[int, Paper]:
+        """The papers stored under these `seq`s (missing ones are left out)."""
+        ...
 
     async def first_upvotes(self, ids: Sequence[str]) -> dict[str, tuple[datetime, int]]: ...
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -618,6 +619,50 @@ def _hits(node: Node, paper: Paper, text: PaperText) -> list[_Hit] | None:
         case CategoryFilter():
             category = category_of(node, paper)
             return None if category is None else [(f"category: {category}", False)]
+
+
+def _positive_text_leaves(node: Node) -> Iterator[TextLeaf]:
+    match node:
+        case Term() | Phrase() | Field():
+            leaf = compile_leaf(node)
+            if isinstance(leaf, TextLeaf):
+                yield leaf
+        case And(children) | Or(children):
+            for child in children:
+                yield from _positive_text_leaves(child)
+        case _:
+            return
+
+
+def may_match_in(query: TopicQuery, text: str, field: str) -> bool:
+    """Whether a positive word or phrase of `query` that may match in `field` ("title", "keyword")
+    occurs in `text`: False proves it does not match there. For the keywords, pass them joined."""
+    sequences = textnorm.stemmed_views(text)
+    vocab = frozenset(w for seq in sequences for w in seq)
+    for leaf in _positive_text_leaves(query.root):
+        if field not in leaf.fields:
+            continue
+        for stems, _, _ in leaf.alternatives:
+            if all(s in vocab for s in stems) and (
+                len(stems) == 1 or any(textnorm.contains(seq, stems) for seq in sequences)
+            ):
+                return True
+    return False
+
+
+def has_positive_author(query: TopicQuery) -> bool:
+    """Whether an author name (outside a NOT) is part of what the query asks for."""
+
+    def walk(node: Node) -> bool:
+        match node:
+            case Field(field="author"):
+                return True
+            case And(children) | Or(children):
+                return any(walk(c) for c in children)
+            case _:
+                return False
+
+    return walk(query.root)
 
 
 def match_hits(query: TopicQuery, paper: Paper) -> list[_Hit] | None:

@@ -2,17 +2,25 @@
 
 For each candidate that `bot.query.match` accepts (and is not withdrawn):
 
-    score = 1.0 * relevance            text relevance, normalised to 0..1 within the candidate set
+    score = 1.0 * relevance            text relevance, 0..1 (below)
           + 0.5 * title                1 when a positive word/phrase of the query matched in the title
           + 0.1 * log1p(upvotes)       community signal: 10 upvotes ~ +0.24, 100 ~ +0.46, 1000 ~ +0.69
           + 0.5 * 2 ** (-age / 30)     recency, half-life 30 days, age in days from the paper's first
                                        Daily Papers day (else its arXiv published date; no date -> 0)
 
-`relevance` is the BM25 score storage passed in. SQLite FTS5's `bm25()` is negative with lower = better;
-if every given score is <= 0 the scores are negated, so either convention works. Relevance is divided by
-the best score in the set. When storage has no scores (all 0, e.g. a recent-papers scan for a query
-without words), a BM25 (k1 = 1.2, b = 0.75) over the candidates' title, abstract and AI keywords, on the
-query's positive words, is computed here instead.
+Two sources of `relevance`. `rank` (given scores) takes the BM25 score storage passed in. SQLite FTS5's
+`bm25()` is negative with lower = better; if every given score is <= 0 the scores are negated, so either
+convention works. Relevance is divided by the best score in the set. When storage has no scores (all 0,
+e.g. a recent-papers scan for a query without words), a BM25 (k1 = 1.2, b = 0.75) over the candidates'
+title, abstract and AI keywords, on the query's positive words, is computed here instead.
+
+`rank_papers` (what `/papers search` uses, `bot.search`) computes it from the paper alone, so that one
+paper's score never depends on which other papers matched: that is what lets the search stop early at a
+million papers with the exact top 10 (`ceiling`). For each positive word or phrase of the query, where it
+occurs counts with BM25's saturation (k1 = 1.2, b = 0.75) against fixed typical field lengths, weighted
+per mention: title 1.0, AI keywords 0.5, abstract 0.25, capped at 1. So one mention in an ordinary title
+is full relevance, an abstract that keeps returning to the topic reaches about half. An OR takes its best
+branch, an AND the mean of its positive parts, an author a full 1; exclusions and filters add nothing.
 
 The weights make a title match outrank an abstract-only match of otherwise equal papers, let a paper with
 ~10x the upvotes climb past a slightly more relevant one, and let a fresh paper beat a months-old one of
@@ -31,11 +39,13 @@ from bot.query import (
     Field,
     Node,
     Or,
+    PaperText,
     Phrase,
     Term,
     TextLeaf,
     TopicQuery,
     analyse,
+    author_leaf_name,
     compile_leaf,
     match_hits,
     reasons_of,
@@ -92,6 +102,115 @@ def _own_bm25(query: TopicQuery, papers: Sequence[Paper]) -> list[float]:
                 score += idf * tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * len(doc) / avg_len))
         scores.append(score)
     return scores
+
+
+# Set-independent relevance (`relevance`): weight per saturated mention, and the typical field length
+# (words) that BM25's length normalisation compares with, fixed so that no other paper is involved.
+FIELD_WEIGHTS = {"title": 1.0, "keyword": 0.5, "abstract": 0.25}
+TYPICAL_LENGTH = {"title": 10.0, "keyword": 25.0, "abstract": 180.0}
+
+
+def _occurrences(sequence: tuple[str, ...], stems: tuple[str, ...]) -> int:
+    n = len(stems)
+    if n == 1:
+        return sequence.count(stems[0])
+    return sum(1 for i in range(len(sequence) - n + 1) if sequence[i : i + n] == stems)
+
+
+def _leaf_relevance(leaf: TextLeaf, text: PaperText) -> float:
+    best = 0.0
+    for stems, _, _ in leaf.alternatives:
+        total = 0.0
+        for field in leaf.fields:
+            if not all(s in text.vocab[field] for s in stems):
+                continue
+            sequences = text.sequences[field]
+            if field == "keyword":
+                # Every keyword is its own sequence: count over all of them (both hyphen views of each).
+                tf = sum(_occurrences(seq, stems) for seq in sequences)
+                length = sum(len(seq) for seq in sequences)
+            else:
+                # The split view first, the joined one when it has more ("multi-modal" asked as "multimodal").
+                tf = max(_occurrences(seq, stems) for seq in sequences)
+                length = len(sequences[0])
+            if tf:
+                norm = 1 - _B + _B * length / TYPICAL_LENGTH[field]
+                total += FIELD_WEIGHTS[field] * tf * (_K1 + 1) / (tf + _K1 * norm)
+        best = max(best, total)
+    return min(1.0, best)
+
+
+def _relevance(node: Node, text: PaperText) -> float | None:
+    """0..1 for the parts of `node` that say what a paper is about; None for exclusions and filters."""
+    match node:
+        case Term() | Phrase() | Field():
+            leaf = compile_leaf(node)
+            if isinstance(leaf, TextLeaf):
+                return _leaf_relevance(leaf, text)
+            return 1.0 if author_leaf_name(leaf, text) is not None else 0.0
+        case Or(children):
+            values = [v for v in (_relevance(c, text) for c in children) if v is not None]
+            return max(values) if values else None
+        case And(children):
+            values = [v for v in (_relevance(c, text) for c in children) if v is not None]
+            return sum(values) / len(values) if values else None
+        case _:
+            return None
+
+
+def relevance(query: TopicQuery, paper: Paper) -> float:
+    """How much `paper` is about `query`, 0..1, from the paper alone (module docstring)."""
+    return _relevance(query.root, analyse(paper)) or 0.0
+
+
+def recency(day: date | None, today: date) -> float:
+    """2 ** (-age / 30): 1 for today (and for a date after it), 0 for an undated paper."""
+    if day is None:
+        return 0.0
+    return float(2.0 ** (-max(0.0, float((today - day).days)) / HALF_LIFE_DAYS))
+
+
+ABSTRACT_ONLY_RELEVANCE = min(1.0, FIELD_WEIGHTS["abstract"] * (_K1 + 1))
+"""The most relevance a paper gets from its abstract alone (any number of mentions): 0.55."""
+
+
+def ceiling(upvotes: int, day: date | None, today: date) -> float:
+    """The most a paper with at most `upvotes` and arrived no later than `day` can score in `rank_papers`.
+
+    Relevance and the title bonus at their maxima (1 and 0.5); upvotes and recency as given. `bot.search`
+    stops when no paper left can reach the k-th score.
+    """
+    return (
+        RELEVANCE_WEIGHT
+        + TITLE_BONUS
+        + UPVOTES_WEIGHT * math.log1p(max(0, upvotes))
+        + RECENCY_WEIGHT * recency(day, today)
+    )
+
+
+def rank_papers(query: TopicQuery, papers: Sequence[Paper], *, today: date) -> list[ListedPaper]:
+    """Every matching, non-withdrawn paper of `papers`, scored with the set-independent `relevance`, best first.
+
+    A paper's score depends on the paper, the query and `today` only, so lists scored separately merge
+    (`merge_ranked`) into exactly what scoring them together would give.
+    """
+    out: list[ListedPaper] = []
+    for paper in papers:
+        if paper.withdrawn:
+            continue
+        hits = match_hits(query, paper)
+        if hits is None:
+            continue
+        title_match = any(in_title for _, in_title in hits)
+        value = score(relevance(query, paper), title_match, paper.upvotes, _age_days(paper, today))
+        out.append(ListedPaper(paper, reasons_of(query, hits), value))
+    out.sort(key=order_key)
+    return out
+
+
+def order_key(listed: ListedPaper) -> tuple[float, int, str]:
+    """Best first: score, then upvotes, then id (a stable order for equal scores)."""
+    return (-(listed.score or 0.0), -listed.paper.upvotes, listed.paper.id)
 
 
 def _age_days(paper: Paper, today: date) -> float | None:

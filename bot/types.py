@@ -264,6 +264,53 @@ class SearchWindow:
     total: int
 
 
+SEARCH_BLOCK = 1024
+"""Papers per search block: block `b` holds the papers with `b * 1024 <= seq < (b + 1) * 1024`."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchBlock:
+    """Ceilings of one block of stored papers (`seq // block size`): at most this many upvotes, this new."""
+
+    block: int
+    max_upvotes: int
+    max_day: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class HitRange:
+    """Blocks `first`..`last` (inclusive) to read matches from, and the fewest upvotes a match needs."""
+
+    first: int
+    last: int
+    min_upvotes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHit:
+    """A full-text match read without its abstract: enough to bound its score before loading it."""
+
+    seq: int
+    upvotes: int
+    day: date | None
+    title: str
+    keywords: str = ""
+    """The AI keywords, joined (`keywords_text`)."""
+    in_title: bool | None = None
+    """True when storage found a phrase in the title column (the title bonus is likely); None: unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeedHits:
+    """A search's first look at its matches (`PaperStore.seed_hits`)."""
+
+    hits: list[BlockHit]
+    every: bool
+    """True when `hits` are every match (there were fewer than the newest asked for)."""
+    estimated_matches: float
+    """The matches among recent papers, scaled to the whole store: an estimate of how many match."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Channels, topics, deliveries
 
@@ -449,6 +496,8 @@ class PaperList:
     papers: tuple[ListedPaper, ...]
     note: str | None = None
     more: int = 0
+    more_estimated: bool = False
+    """`more` is an estimate (a broad search stopped before judging every match): shown as "about N"."""
     private: bool = False
 
 

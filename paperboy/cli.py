@@ -463,11 +463,14 @@ async def _search(app: Paperboy, args: argparse.Namespace) -> int:
         raise UsageError("--limit must be from 1 to 100")
     await seed_sample_if_empty(app.db, app.clock)
     query = parse_query(args.query)
-    shown, total = await Search(app.db.papers, app.clock).run(query, limit=args.limit)
+    result = await Search(app.db.papers, app.clock).run(query, limit=args.limit)
     if args.json:
-        print(_as_json(shown))
+        print(_as_json(result.shown))
     else:
-        print(render_text(PaperList(f"{total} papers match `{query.text}`", tuple(shown), more=total - len(shown))))
+        total, shown = result.total, tuple(result.shown)
+        heading = f"{'About ' if result.estimated else ''}{total:,} papers match `{query.text}`"
+        more = total - len(shown)
+        print(render_text(PaperList(heading, shown, more=more, more_estimated=result.estimated)))
     return 0
 
 

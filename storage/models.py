@@ -106,7 +106,21 @@ class PaperRow(Base):
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (UniqueConstraint("id", name="uq_papers_id"),)
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_papers_id"),
+        # Search reads a match's upvotes and day through this, never its text (0009_search_blocks).
+        Index("ix_papers_rank", "seq", "upvotes", "arrival_day", "withdrawn"),
+    )
+
+
+class PaperBlockRow(Base):
+    """Ceilings of the papers with `seq // SEARCH_BLOCK == block`, raised by triggers (0009_search_blocks)."""
+
+    __tablename__ = "paper_blocks"
+
+    block: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    max_upvotes: Mapped[int] = mapped_column(Integer)
+    max_day: Mapped[date | None]
 
 
 class PaperDayRow(Base):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
     Float,
@@ -25,14 +25,30 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.types import ArtifactKind, Paper, SearchWindow, Source, UpsertResult
-from storage.models import PaperDayRow, PaperRow, UpvoteSampleRow
+from bot.types import (
+    SEARCH_BLOCK,
+    ArtifactKind,
+    BlockHit,
+    HitRange,
+    Paper,
+    SearchBlock,
+    SearchWindow,
+    SeedHits,
+    Source,
+    UpsertResult,
+)
+from storage.models import PaperBlockRow, PaperDayRow, PaperRow, UpvoteSampleRow
 from storage.search import FTS_WEIGHTS, clean_phrases, fts5_match, joined_forms, transliterated_forms
 
+if TYPE_CHECKING:
+    from bot.ports import SearchReads
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _UPSERT_ATTEMPTS = 3
 DAY_CACHE_SECONDS = 30.0
@@ -41,11 +57,17 @@ _MISS = object()
 _CHUNK = 900  # bound parameters per IN (...) list; well under SQLite's limit
 _PAPERS = cast(Table, PaperRow.__table__)
 _BM25 = "bm25(papers_fts, " + ", ".join(str(w) for w in FTS_WEIGHTS) + ")"
+_BLOCK_ARMS = 64  # blocks per full-text statement (SQLite: one UNION ALL arm each)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _as_date(value: date | str | None) -> date | None:
+    """A date column read through `text()`: SQLite hands back its ISO text, Postgres a date."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _union(old: Sequence[Any], new: Sequence[Any]) -> tuple[Any, ...]:
@@ -215,15 +237,172 @@ def _days_csv(dialect: str) -> Any:
     return select(agg).where(PaperDayRow.paper_id == _PAPERS.c.id).scalar_subquery().label("days_csv")
 
 
+def _tsquery(cleaned: Sequence[Sequence[str]]) -> tuple[str, dict[str, Any]]:
+    """Postgres: the OR of one `phraseto_tsquery` per phrase, each a bound parameter (`:p0`, `:p1`, ...).
+
+    The SQL's shape depends only on how many phrases there are; no user text is ever spliced in.
+    """
+    params = {f"p{i}": " ".join(words) for i, words in enumerate(cleaned)}
+    return " || ".join(f"phraseto_tsquery('english', :p{i})" for i in range(len(cleaned))), params
+
+
+def _seed_sql(
+    dialect: str, cleaned: list[list[str]], newest: int, most: int, title: bool
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"newest": newest, "most": most}
+    if dialect == "sqlite":
+        match = fts5_match(cleaned)
+        params.update(match=match, in_title=f"{{title}} : ({match})")
+
+        def newest_of(expression: str) -> str:
+            return (
+                f"SELECT rowid AS seq FROM papers_fts WHERE papers_fts MATCH {expression} "  # noqa: S608
+                "ORDER BY rowid DESC LIMIT :newest"
+            )
+
+        join = "JOIN papers p INDEXED BY ix_papers_rank ON p.seq = n.seq"
+        newest_sql, title_sql, no_limit = newest_of(":match"), newest_of(":in_title"), "-1"
+    else:
+        tsquery, phrase_params = _tsquery(cleaned)
+        params.update(phrase_params)
+        newest_sql = f"SELECT seq FROM papers WHERE search_tsv @@ ({tsquery}) ORDER BY seq DESC LIMIT :newest"  # noqa: S608
+        # ts_filter cannot use the GIN index: judge it only on the newest matches the index gives.
+        title_sql = (
+            f"SELECT seq FROM (SELECT seq, search_tsv FROM papers WHERE search_tsv @@ ({tsquery}) "  # noqa: S608
+            f"ORDER BY seq DESC LIMIT :title_window) AS t WHERE ts_filter(t.search_tsv, '{{a}}') @@ ({tsquery}) "
+            "ORDER BY seq DESC LIMIT :newest"
+        )
+        params["title_window"] = 8 * newest
+        join, no_limit = "JOIN papers p ON p.seq = n.seq", "CAST(NULL AS BIGINT)"
+    columns = "p.seq, p.upvotes, p.arrival_day, p.title, p.keywords_text"
+    arms = [
+        f"SELECT * FROM (SELECT {columns}, 0 AS part FROM newest n {join} WHERE NOT p.withdrawn "  # noqa: S608
+        f"ORDER BY p.upvotes DESC, p.seq DESC LIMIT (SELECT CASE WHEN count(*) < :newest THEN {no_limit} "
+        "ELSE CAST(:most AS BIGINT) END FROM newest)) AS a"
+    ]
+    if title:
+        arms.append(
+            f"SELECT * FROM (SELECT {columns}, 1 AS part FROM titled n {join} WHERE NOT p.withdrawn "  # noqa: S608
+            "ORDER BY p.upvotes DESC, p.seq DESC LIMIT :most) AS b"
+        )
+    ctes = [f"newest AS MATERIALIZED ({newest_sql})"] + ([f"titled AS ({title_sql})"] if title else [])
+    # How many newest there are, the oldest of them, and the newest paper of all: the density of
+    # matches among recent papers, which estimates the total when the search stops early.
+    sql = (
+        f"WITH {', '.join(ctes)}, total AS (SELECT count(*) AS n, min(seq) AS oldest, "  # noqa: S608
+        "(SELECT max(seq) FROM papers) AS top FROM newest) "
+        f"SELECT h.*, total.n, total.oldest, total.top FROM ({' UNION ALL '.join(arms)}) AS h, total"
+    )
+    return sql, params
+
+
+def _block_hits_sql(dialect: str, cleaned: list[list[str]], ranges: Sequence[HitRange]) -> tuple[str, dict[str, Any]]:
+    if dialect == "sqlite":
+        params: dict[str, Any] = {"match": fts5_match(cleaned)}
+        arms = []
+        for i, span in enumerate(ranges):
+            params[f"lo{i}"], params[f"hi{i}"] = span.first * SEARCH_BLOCK, (span.last + 1) * SEARCH_BLOCK - 1
+            params[f"up{i}"] = span.min_upvotes
+            arms.append(
+                "SELECT p.seq, p.upvotes, p.arrival_day, p.title, p.keywords_text FROM papers_fts f "  # noqa: S608
+                "JOIN papers p INDEXED BY ix_papers_rank ON p.seq = f.rowid "
+                f"WHERE papers_fts MATCH :match AND f.rowid BETWEEN :lo{i} AND :hi{i} "
+                f"AND p.upvotes >= :up{i} AND NOT p.withdrawn"
+            )
+        return " UNION ALL ".join(arms), params
+    tsquery, params = _tsquery(cleaned)
+    spans = []
+    for i, span in enumerate(ranges):
+        params[f"lo{i}"], params[f"hi{i}"] = span.first * SEARCH_BLOCK, (span.last + 1) * SEARCH_BLOCK - 1
+        params[f"up{i}"] = span.min_upvotes
+        spans.append(f"(seq BETWEEN :lo{i} AND :hi{i} AND upvotes >= :up{i})")
+    sql = (
+        "SELECT seq, upvotes, arrival_day, title, keywords_text FROM papers "  # noqa: S608 (placeholders only)
+        f"WHERE search_tsv @@ ({tsquery}) AND ({' OR '.join(spans)}) AND NOT withdrawn"
+    )
+    return sql, params
+
+
+class _SearchReads:
+    """`bot.ports.SearchReads` on one synchronous connection: a search's statements, without a hop each.
+
+    SQLite: a connection of its own (from `Database`'s synchronous engine on the same file, WAL, so it
+    reads beside the writer), used in a worker thread. Postgres: the async connection, driven through
+    SQLAlchemy's `run_sync`.
+    """
+
+    def __init__(self, connection: Connection, dialect: str, papers: Any) -> None:
+        self._conn = connection
+        self._dialect = dialect
+        self._select = papers
+
+    def seed_hits(self, phrases: Sequence[Sequence[str]], newest: int, most: int, *, title: bool = False) -> SeedHits:
+        """A first look, in one statement: the `most` most upvoted of the `newest` newest matches, and
+        (with `title`) the `most` most upvoted of the `newest` newest with a phrase in the title itself.
+
+        When there are fewer than `newest` matches in all, every one of them instead (`SeedHits.every`).
+        """
+        cleaned = clean_phrases(phrases)
+        if not cleaned or newest < 1:
+            return SeedHits([], True, 0.0)
+        sql, params = _seed_sql(self._dialect, cleaned, newest, most, title)
+        rows = self._conn.execute(text(sql), params).all()
+        if not rows:
+            return SeedHits([], True, 0.0)
+        count, oldest, top = rows[0][-3:]
+        density = count / max(1, top - oldest + 1)
+        hits = [
+            BlockHit(seq, votes, _as_date(day), name, keywords, part == 1 or None)
+            for seq, votes, day, name, keywords, part, *_ in rows
+        ]
+        return SeedHits(hits, count < newest, density * top)
+
+    def block_hits(
+        self, phrases: Sequence[Sequence[str]], ranges: Sequence[HitRange], *, most: int = 0
+    ) -> list[BlockHit]:
+        """The matches in `ranges` over their upvote floors: seq, upvotes and day from `ix_papers_rank`,
+        and the title and keywords (read only for the rows returned), never the abstract.
+
+        SQLite: one FTS5 query per range, bounded to its rowid range (FTS5 seeks to it in every doclist),
+        all in one UNION ALL statement. Postgres: the tsquery over the ranges' `seq` spans; the planner
+        picks the GIN index or the primary key. With `most`, only that many, the most upvoted (of each
+        statement's ranges: give at most 64).
+        """
+        cleaned = clean_phrases(phrases)
+        if not cleaned or not ranges:
+            return []
+        out: list[BlockHit] = []
+        for chunk in _chunks(list(ranges), _BLOCK_ARMS):
+            sql, params = _block_hits_sql(self._dialect, cleaned, chunk)
+            if most > 0:
+                params["most"] = most
+                sql = f"SELECT * FROM ({sql}) AS hits ORDER BY 2 DESC, 1 DESC LIMIT :most"  # noqa: S608
+            rows = self._conn.execute(text(sql), params)
+            out.extend(BlockHit(seq, votes, _as_date(day), name, kws) for seq, votes, day, name, kws in rows)
+        return out
+
+    def by_seq(self, seqs: Sequence[int]) -> dict[int, Paper]:
+        query = self._select.where(_PAPERS.c.seq.in_(bindparam("seqs", expanding=True)))
+        found: dict[int, Paper] = {}
+        for chunk in _chunks(list(dict.fromkeys(seqs))):
+            for row in self._conn.execute(query, {"seqs": list(chunk)}):
+                found[row.seq] = _to_paper(row)
+        return found
+
+
 class PaperRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], dialect: str, sync_engine: Engine | None = None
+    ) -> None:
         self._sessions = sessions
         self._dialect = dialect
+        self._sync_engine = sync_engine
         self._write_lock = asyncio.Lock()
         self._select = select(*_PAPER_COLUMNS, _days_csv(dialect))
         # `today` and digests read the same day lists over and over while they change only on ingest:
         # keep them briefly. Local upserts clear it; another replica's ingest shows within the TTL.
         self._day_cache: dict[tuple[str, date | None], tuple[float, Any]] = {}
+        self._blocks_cache: tuple[int, float, list[SearchBlock]] | None = None
         self.generation = 0
         """Bumped by every write of this process: what is derived from papers (the rising pool) keys on it."""
 
@@ -252,6 +431,7 @@ class PaperRepository:
                     finally:
                         # After the commit (or the failure): a read during the write may have cached old days.
                         self._day_cache.clear()
+                        self._blocks_cache = None
                         self.generation += 1
             except IntegrityError:
                 if attempt == _UPSERT_ATTEMPTS:
@@ -487,6 +667,40 @@ class PaperRepository:
             [(_to_paper(row), max(0.0, float(row.score))) for row in rows], int(rows[0].total) if rows else 0
         )
 
+    async def search_blocks(self) -> list[SearchBlock]:
+        """Every block's ceilings, kept like the day lists (this process's writes clear them at once)."""
+        cached = self._blocks_cache
+        if cached is not None and cached[0] == self.generation and time.monotonic() - cached[1] < DAY_CACHE_SECONDS:
+            return cached[2]
+        generation = self.generation
+        query = select(PaperBlockRow.block, PaperBlockRow.max_upvotes, PaperBlockRow.max_day)
+        async with self._sessions() as session:
+            blocks = [SearchBlock(block, upvotes, day) for block, upvotes, day in await session.execute(query)]
+        self._blocks_cache = (generation, time.monotonic(), blocks)
+        return blocks
+
+    async def searching(self, work: Callable[[SearchReads], T]) -> T:
+        """Run `work` (a search's reads, synchronous) on one connection, in one go (`_SearchReads`)."""
+        if self._sync_engine is not None:
+            return await asyncio.to_thread(self._search_in_thread, work)
+        engine = self._sessions.kw["bind"]
+        async with engine.connect() as conn:
+            return cast(T, await conn.run_sync(lambda c: work(_SearchReads(c, self._dialect, self._select))))
+
+    def _search_in_thread(self, work: Callable[[SearchReads], T]) -> T:
+        assert self._sync_engine is not None
+        with self._sync_engine.connect() as conn:
+            return work(_SearchReads(conn, self._dialect, self._select))
+
+    async def by_seq(self, seqs: Sequence[int]) -> dict[int, Paper]:
+        query = self._select.where(_PAPERS.c.seq.in_(bindparam("seqs", expanding=True)))
+        found: dict[int, Paper] = {}
+        async with self._sessions() as session:
+            for chunk in _chunks(list(dict.fromkeys(seqs))):
+                for row in await session.execute(query, {"seqs": list(chunk)}):
+                    found[row.seq] = _to_paper(row)
+        return found
+
     def _hits_sqlite(self, phrases: Sequence[Sequence[str]], limit: int) -> Any:
         match = fts5_match(phrases)
         if match is None:
@@ -504,12 +718,10 @@ class PaperRepository:
         )
 
     def _hits_postgres(self, phrases: Sequence[Sequence[str]], limit: int) -> Any:
-        # The SQL's shape depends only on how many phrases there are; every phrase is a bound parameter.
         cleaned = clean_phrases(phrases)
         if not cleaned:
             return None
-        params: dict[str, Any] = {f"p{i}": " ".join(words) for i, words in enumerate(cleaned)}
-        tsquery = " || ".join(f"phraseto_tsquery('english', :p{i})" for i in range(len(cleaned)))
+        tsquery, params = _tsquery(cleaned)
         return (
             text(
                 "SELECT p.seq AS seq, ts_rank_cd(p.search_tsv, q.query) AS score, "  # noqa: S608 (placeholders only)

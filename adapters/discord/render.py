@@ -551,10 +551,10 @@ def _render_paper_list(message: PaperList) -> list[DiscordPost]:
         ((lp.paper, lp.matched, lp.actions, "", "", lp.note) for lp in message.papers), EXCERPT_CHARS
     )
     if message.more > 0 and blocks:
-        footer = {"text": f"…and {message.more} more. Narrow the query to see them."}
+        footer = {"text": f"…and {paper_view.more_count(message)} more. Narrow the query to see them."}
         blocks[-1].embed = {**blocks[-1].embed, "footer": footer}
     elif message.more > 0:
-        lines.append(f"…and {message.more} more.")
+        lines.append(f"…and {paper_view.more_count(message)} more.")
     return _pack("\n".join(lines), blocks, ephemeral=message.private)
 
 

@@ -419,7 +419,8 @@ def _render_paper_list(message: PaperList) -> list[SlackPost]:
     ]
     tail: list[dict[str, Any]] = []
     if message.more > 0:
-        tail.append(_context(f"…and {_plural(message.more, 'more paper')} matched."))
+        papers = "more paper" if message.more == 1 and not message.more_estimated else "more papers"
+        tail.append(_context(f"…and {paper_view.more_count(message)} {papers} matched."))
     if not message.papers:
         tail.append(_section("No papers to show."))
     return _split_posts(

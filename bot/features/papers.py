@@ -131,9 +131,9 @@ async def search(ctx: Ctx, query: Query) -> PaperList:
     When few stored papers match and Paperboy is online, the Hub's own paper search adds papers.
     """
     services = ctx.services
-    shown, total = await services.search.run(query, limit=SEARCH_SHOWN)
+    result = await services.search.run(query, limit=SEARCH_SHOWN)
     note = None
-    if total < REMOTE_SEARCH_BELOW and services.remote is not None:
+    if result.total < REMOTE_SEARCH_BELOW and services.remote is not None:
         try:
             found = await services.remote.search(query.text, limit=20)
         except SourceError as exc:
@@ -142,14 +142,15 @@ async def search(ctx: Ctx, query: Query) -> PaperList:
         else:
             if found:
                 await ingest_papers(services.papers, found, now=services.clock.now())
-                shown, total = await services.search.run(query, limit=SEARCH_SHOWN)
-    if total == 0:
+                result = await services.search.run(query, limit=SEARCH_SHOWN)
+    if result.total == 0:
         return PaperList(heading=f"No papers match `{query.text}`", papers=(), note=note)
     return PaperList(
         heading=f"Papers matching `{query.text}`",
-        papers=with_actions(shown),
+        papers=with_actions(result.shown),
         note=note,
-        more=max(0, total - len(shown)),
+        more=max(0, result.total - len(result.shown)),
+        more_estimated=result.estimated,
     )
 
 
@@ -234,11 +235,12 @@ async def keyword_similar(search: Search, base: Paper) -> PaperList:
         query = parse(similar_query(base.ai_keywords, base.title))
     except QuerySyntaxError:
         raise CommandError("This paper has no keywords to search with.") from None
-    shown, total = await search.run(query, limit=SEARCH_SHOWN + 1)
-    shown = [p for p in shown if p.paper.id != paper][:SEARCH_SHOWN]
+    result = await search.run(query, limit=SEARCH_SHOWN + 1)
+    shown = [p for p in result.shown if p.paper.id != paper][:SEARCH_SHOWN]
     return PaperList(
         heading=f"More like “{base.title[:120]}”",
         papers=with_actions(shown),
-        more=max(0, total - 1 - len(shown)),
+        more=max(0, result.total - 1 - len(shown)),
+        more_estimated=result.estimated,
         private=True,
     )

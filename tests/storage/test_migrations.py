@@ -7,11 +7,14 @@ a row in each table at the first revision, upgrade to the head, and count.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from bot.types import ChannelRef, Paper, Platform
+from bot.types import ChannelRef, Paper, Platform, SearchBlock
 from storage.database import alembic_config
 from tests.storage.conftest import NOW, Backend
 
@@ -76,5 +79,28 @@ async def test_papers_stored_before_the_external_content_index_are_found_after_i
         await database.upgrade()
         found = await database.papers.search_candidates([["bilevel"]], 10)
         assert [p.id for p, _ in found] == [stored.id]
+    finally:
+        await database.close()
+
+
+async def test_papers_stored_before_the_search_blocks_get_their_ceilings(backend: Backend) -> None:
+    database = await backend.open()
+    try:
+        async with database.engine.begin() as conn:
+            await conn.run_sync(_upgrade_to, "0008_library")
+        old = [
+            Paper(
+                id="2511.00010", title="Bilevel routing", abstract="A.", upvotes=7, featured_days=(date(2025, 11, 3),)
+            ),
+            Paper(
+                id="2511.00011", title="Sparse experts", abstract="B.", upvotes=41, featured_days=(date(2025, 11, 5),)
+            ),
+        ]
+        await database.papers.upsert(old, seen_at=NOW)
+        await database.upgrade()
+        assert await database.papers.search_blocks() == [SearchBlock(0, 41, date(2025, 11, 5))]
+        # ... and the triggers keep them from then on: a paper gaining upvotes raises them.
+        await database.papers.upsert([replace(old[0], upvotes=90)], seen_at=NOW)
+        assert [b.max_upvotes for b in await database.papers.search_blocks()] == [90]
     finally:
         await database.close()

@@ -308,3 +308,11 @@ def test_golden_topics() -> None:
         TopicSummary(9, 'author:"Yann LeCun"', 0, actions=topic_actions(9)),
     )
     _golden("topic_list", render(TopicList(CHANNEL, topics)))
+
+
+def test_an_estimated_total_says_about() -> None:
+    papers = tuple(ListedPaper(p) for p in month("2024-10")[:3])
+    posts = render(PaperList("Papers matching `llm`", papers, more=524_466, more_estimated=True))
+    assert posts[0].embeds[-1]["footer"]["text"].startswith("…and about 520,000 more")
+    exact = render(PaperList("Papers matching `llm`", papers, more=524_466))
+    assert exact[0].embeds[-1]["footer"]["text"].startswith("…and 524466 more")

@@ -401,3 +401,9 @@ def test_a_library_paper_offers_all_seven_actions_in_a_select_menu() -> None:
         body, permission=Permission(True, "everyone"), received_at=datetime(2026, 12, 2, tzinfo=UTC)
     )
     assert (invocation.command, invocation.args) == ("present", (paper.id,))
+
+
+def test_an_estimated_total_says_about() -> None:
+    papers = tuple(ListedPaper(p) for p in all_papers()[:3])
+    text = json.dumps(render(PaperList("Papers matching `llm`", papers, more=38_777, more_estimated=True))[-1].blocks)
+    assert "about 39,000 more papers matched" in text
