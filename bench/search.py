@@ -229,9 +229,9 @@ async def measure(url: str, runs: int, naive_sample: int, *, agree: bool) -> Non
                 raw_ms.append((time.perf_counter() - t) * 1000)
             all_search += search_ms
             all_raw += raw_ms
-            agreed = await agreement(db, query, [p.paper.id for p in result.shown]) if agree else None
+            agreed, exact = await agreement(db, query, [p.paper.id for p in result.shown]) if agree else (None, None)
             found = f"{'~' if result.estimated else ''}{result.total:,}"
-            rows.append((text, found, search_ms, raw_ms, agreed))
+            rows.append((text, found, search_ms, raw_ms, agreed, exact))
         naive = await naive_scan(db, naive_sample, total)
     finally:
         await raw.close()
@@ -240,16 +240,17 @@ async def measure(url: str, runs: int, naive_sample: int, *, agree: bool) -> Non
     side = "raw FTS5" if url.startswith("sqlite") else "raw GIN"
     head = (
         f"{'query':34} {'matches':>9} | {'search p50':>10} {'p99':>7} | {side + ' p50':>12} {'p99':>7} | "
-        f"{'p50 x':>6} | {'top10 agree':>11}"
+        f"{'p50 x':>6} | {'top10 agree':>11} | {'exact matches':>13}"
     )
     print(head)
     print("-" * len(head))
-    for text, found, search_ms, raw_ms, agreed in rows:
+    for text, found, search_ms, raw_ms, agreed, exact in rows:
         s50, w50 = statistics.median(search_ms), statistics.median(raw_ms)
         shown = "-" if agreed is None else str(agreed)
+        counted = "-" if exact is None else f"{exact:,}"
         print(
             f"{text[:34]:34} {found:>9} | {s50:>8.1f}ms {pct(search_ms, 0.99):>5.1f}ms | "
-            f"{w50:>10.1f}ms {pct(raw_ms, 0.99):>5.1f}ms | {s50 / w50:>5.2f}x | {shown:>8}/10"
+            f"{w50:>10.1f}ms {pct(raw_ms, 0.99):>5.1f}ms | {s50 / w50:>5.2f}x | {shown:>8}/10 | {counted:>13}"
         )
     print("-" * len(head))
     s50, w50 = statistics.median(all_search), statistics.median(all_raw)
@@ -267,7 +268,8 @@ async def measure(url: str, runs: int, naive_sample: int, *, agree: bool) -> Non
     print(f"{side} = the database's own ranked full-text top 10 over the same terms, ids only.")
     print("matches: ~ marks an estimate (the search stopped early and says 'about N').")
     print("top10 agree = how many of search's top 10 are in the top 10 of the same blend applied to every")
-    print("full-text match (loaded and scored one by one, no early stop).")
+    print("full-text match (loaded and scored one by one, no early stop); exact matches = how many of those")
+    print("the matcher kept: what `matches` estimates when it has a ~.")
     if url.startswith("sqlite"):
         print_sizes(Path(url.split(":///", 1)[1]), total)
     else:
@@ -319,7 +321,7 @@ def print_sizes(path: Path, papers: int) -> None:
     print("target (issue 16): at most 4,096 bytes per paper beyond the text itself")
 
 
-async def agreement(db: Database, query: TopicQuery, shown: list[str]) -> int:
+async def agreement(db: Database, query: TopicQuery, shown: list[str]) -> tuple[int, int]:
     """Overlap of `shown` with the top 10 of the blend over every full-text match (the exhaustive ranking).
 
     Streams: every match of every block is loaded (2,000 at a time), judged and scored by
@@ -327,15 +329,18 @@ async def agreement(db: Database, query: TopicQuery, shown: list[str]) -> int:
     """
     phrases = candidate_phrases(query)
     if phrases is None:
-        return len(shown)
+        return len(shown), 0
     last = max(b.block for b in await db.papers.search_blocks())
     hits = await db.papers.searching(lambda reads: reads.block_hits(phrases, [HitRange(0, last)]))
     today = date(2026, 1, 2)
     best: list[ListedPaper] = []
+    matched = 0
     for i in range(0, len(hits), 2000):
         found = await db.papers.by_seq([h.seq for h in hits[i : i + 2000]])
-        best = sorted([*best, *rank_papers(query, list(found.values()), today=today)], key=order_key)[:10]
-    return len({p.paper.id for p in best} & set(shown))
+        ranked = rank_papers(query, list(found.values()), today=today)
+        matched += len(ranked)
+        best = sorted([*best, *ranked], key=order_key)[:10]
+    return len({p.paper.id for p in best} & set(shown)), matched
 
 
 async def naive_scan(db: Database, sample: int, total: int) -> float:
