@@ -180,11 +180,9 @@ class SearchReads(Protocol):
         match when there are fewer than `newest`."""
         ...
 
-    def block_hits(
-        self, phrases: Sequence[Sequence[str]], ranges: Sequence[HitRange], *, most: int = 0
-    ) -> list[BlockHit]:
+    def block_hits(self, phrases: Sequence[Sequence[str]], ranges: Sequence[HitRange]) -> list[BlockHit]:
         """The full-text matches of any of `phrases` in `ranges` over their upvote floors, not withdrawn,
-        without their abstracts; with `most`, only that many, the most upvoted."""
+        without their abstracts."""
         ...
 
     def by_seq(self, seqs: Sequence[int]) -> dict[int, Paper]:

@@ -621,7 +621,8 @@ def _hits(node: Node, paper: Paper, text: PaperText) -> list[_Hit] | None:
             return None if category is None else [(f"category: {category}", False)]
 
 
-def _positive_text_leaves(node: Node) -> Iterator[TextLeaf]:
+def positive_text_leaves(node: Node) -> Iterator[TextLeaf]:
+    """The compiled words and phrases of `node` outside any NOT (not authors, not filters)."""
     match node:
         case Term() | Phrase() | Field():
             leaf = compile_leaf(node)
@@ -629,7 +630,7 @@ def _positive_text_leaves(node: Node) -> Iterator[TextLeaf]:
                 yield leaf
         case And(children) | Or(children):
             for child in children:
-                yield from _positive_text_leaves(child)
+                yield from positive_text_leaves(child)
         case _:
             return
 
@@ -639,7 +640,7 @@ def may_match_in(query: TopicQuery, text: str, field: str) -> bool:
     occurs in `text`: False proves it does not match there. For the keywords, pass them joined."""
     sequences = textnorm.stemmed_views(text)
     vocab = frozenset(w for seq in sequences for w in seq)
-    for leaf in _positive_text_leaves(query.root):
+    for leaf in positive_text_leaves(query.root):
         if field not in leaf.fields:
             continue
         for stems, _, _ in leaf.alternatives:

@@ -48,6 +48,7 @@ from bot.query import (
     author_leaf_name,
     compile_leaf,
     match_hits,
+    positive_text_leaves,
     reasons_of,
 )
 from bot.types import ListedPaper, Paper
@@ -63,19 +64,7 @@ _B = 0.75
 
 def _positive_stems(node: Node) -> set[str]:
     """Stems of the query's words outside any NOT: what a paper's text relevance is measured on."""
-    match node:
-        case Term() | Phrase() | Field():
-            leaf = compile_leaf(node)
-            if isinstance(leaf, TextLeaf):
-                return {s for stems, _, _ in leaf.alternatives for s in stems}
-            return set()
-        case And(children) | Or(children):
-            out: set[str] = set()
-            for child in children:
-                out |= _positive_stems(child)
-            return out
-        case _:
-            return set()
+    return {s for leaf in positive_text_leaves(node) for stems, _, _ in leaf.alternatives for s in stems}
 
 
 def _own_bm25(query: TopicQuery, papers: Sequence[Paper]) -> list[float]:
@@ -191,8 +180,8 @@ def ceiling(upvotes: int, day: date | None, today: date) -> float:
 def rank_papers(query: TopicQuery, papers: Sequence[Paper], *, today: date) -> list[ListedPaper]:
     """Every matching, non-withdrawn paper of `papers`, scored with the set-independent `relevance`, best first.
 
-    A paper's score depends on the paper, the query and `today` only, so lists scored separately merge
-    (`merge_ranked`) into exactly what scoring them together would give.
+    A paper's score depends on the paper, the query and `today` only, so lists scored separately and
+    merged by `order_key` give exactly what scoring them together would.
     """
     out: list[ListedPaper] = []
     for paper in papers:

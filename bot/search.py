@@ -44,18 +44,11 @@ from datetime import date
 from bot.clock import Clock
 from bot.ports import PaperStore, SearchReads
 from bot.query import (
-    And,
-    Field,
-    Node,
-    Or,
-    Phrase,
-    Term,
-    TextLeaf,
     TopicQuery,
     candidate_phrases,
-    compile_leaf,
     has_positive_author,
     may_match_in,
+    positive_text_leaves,
 )
 from bot.ranking import (
     ABSTRACT_ONLY_RELEVANCE,
@@ -128,25 +121,14 @@ class Search:
         return order
 
 
-def _positive_phrases(node: Node) -> set[tuple[str, ...]]:
-    """The full-text phrases of every word or phrase outside a NOT (authors and filters have none)."""
-    match node:
-        case Term() | Phrase() | Field():
-            leaf = compile_leaf(node)
-            return {words for _, words, _ in leaf.alternatives} if isinstance(leaf, TextLeaf) else set()
-        case And(children) | Or(children):
-            return set().union(*(_positive_phrases(c) for c in children))
-        case _:
-            return set()
-
-
 def title_flags_hold(query: TopicQuery, phrases: list[tuple[str, ...]]) -> bool:
     """Whether "no phrase in the title" proves the title bonus is 0 for this query.
 
     True when every positive word of the query is among the phrases looked up. Not for an AND whose
     other part could be the one in the title: storage looks up only the most selective part.
     """
-    return _positive_phrases(query.root) <= set(phrases)
+    asked = {words for leaf in positive_text_leaves(query.root) for _, words, _ in leaf.alternatives}
+    return asked <= set(phrases)
 
 
 def floor_upvotes(threshold: float, fixed: float) -> int:

@@ -302,7 +302,7 @@ class BlockHit:
 
 @dataclass(frozen=True, slots=True)
 class SeedHits:
-    """A search's first look at its matches (`PaperStore.seed_hits`)."""
+    """A search's first look at its matches (`SearchReads.seed_hits`)."""
 
     hits: list[BlockHit]
     every: bool

@@ -342,10 +342,10 @@ class _SearchReads:
     SQLAlchemy's `run_sync`.
     """
 
-    def __init__(self, connection: Connection, dialect: str, papers: Any) -> None:
+    def __init__(self, connection: Connection, dialect: str, select_papers: Any) -> None:
         self._conn = connection
         self._dialect = dialect
-        self._select = papers
+        self._select = select_papers
 
     def seed_hits(self, phrases: Sequence[Sequence[str]], newest: int, most: int, *, title: bool = False) -> SeedHits:
         """A first look, in one statement: the `most` most upvoted of the `newest` newest matches, and
@@ -371,16 +371,13 @@ class _SearchReads:
         ]
         return SeedHits(hits, every, density * top)
 
-    def block_hits(
-        self, phrases: Sequence[Sequence[str]], ranges: Sequence[HitRange], *, most: int = 0
-    ) -> list[BlockHit]:
+    def block_hits(self, phrases: Sequence[Sequence[str]], ranges: Sequence[HitRange]) -> list[BlockHit]:
         """The matches in `ranges` over their upvote floors: seq, upvotes and day from `ix_papers_rank`,
         and the title and keywords (read only for the rows returned), never the abstract.
 
         SQLite: one FTS5 query per range, bounded to its rowid range (FTS5 seeks to it in every doclist),
         all in one UNION ALL statement. Postgres: the tsquery over the ranges' `seq` spans; the planner
-        picks the GIN index or the primary key. With `most`, only that many, the most upvoted (of each
-        statement's ranges: give at most 64).
+        picks the GIN index or the primary key.
         """
         cleaned = clean_phrases(phrases)
         if not cleaned or not ranges:
@@ -388,9 +385,6 @@ class _SearchReads:
         out: list[BlockHit] = []
         for chunk in _chunks(list(ranges), _BLOCK_ARMS):
             sql, params = _block_hits_sql(self._dialect, cleaned, chunk)
-            if most > 0:
-                params["most"] = most
-                sql = f"SELECT * FROM ({sql}) AS hits ORDER BY 2 DESC, 1 DESC LIMIT :most"  # noqa: S608
             rows = self._conn.execute(text(sql), params)
             out.extend(BlockHit(seq, votes, _as_date(day), name, kws) for seq, votes, day, name, kws in rows)
         return out
@@ -707,13 +701,7 @@ class PaperRepository:
             return work(_SearchReads(conn, self._dialect, self._select))
 
     async def by_seq(self, seqs: Sequence[int]) -> dict[int, Paper]:
-        query = self._select.where(_PAPERS.c.seq.in_(bindparam("seqs", expanding=True)))
-        found: dict[int, Paper] = {}
-        async with self._sessions() as session:
-            for chunk in _chunks(list(dict.fromkeys(seqs))):
-                for row in await session.execute(query, {"seqs": list(chunk)}):
-                    found[row.seq] = _to_paper(row)
-        return found
+        return await self.searching(lambda reads: reads.by_seq(seqs))
 
     def _hits_sqlite(self, phrases: Sequence[Sequence[str]], limit: int) -> Any:
         match = fts5_match(phrases)
