@@ -2,17 +2,23 @@
 
 Every digest of a fan-out reads its channel and records its time here, so these are plain Core
 statements on a connection: no ORM unit of work, about half the CPU of a session per statement.
+
+Every command asks whether the person's direct messages are paused (`bot.features.follows.PausedFollows`),
+so `paused_inboxes` answers from a snapshot of them all, read again every `PAUSED_REFRESH` seconds or at
+once after this process paused or resumed a channel. Another replica's pause shows within the refresh.
 """
 
 from __future__ import annotations
 
+import time as monotonic_time
+from collections.abc import Callable, Mapping
 from datetime import datetime, time
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.types import Channel, ChannelRef, ChannelSettings, Platform
+from bot.types import DM_PREFIX, Channel, ChannelRef, ChannelSettings, Platform
 from storage._sql import THIS_CHANNEL, channel_params, insert_for, ref_of
 from storage.models import ChannelRow
 
@@ -22,6 +28,11 @@ CHANNELS = cast(Table, ChannelRow.__table__)
 # records its time.
 _GET = select(CHANNELS).where(*THIS_CHANNEL)
 _SET_LAST_DIGEST = update(CHANNELS).where(*THIS_CHANNEL).values(last_digest_at=bindparam("c_at"))
+_PAUSED_INBOXES = select(
+    CHANNELS.c.platform, CHANNELS.c.workspace_id, CHANNELS.c.channel_id, CHANNELS.c.paused_reason
+).where(CHANNELS.c.paused_reason.is_not(None), CHANNELS.c.channel_id.startswith(DM_PREFIX, autoescape=True))
+PAUSED_REFRESH = 30.0
+"""Seconds a snapshot of the paused inboxes is used for: how late another replica's pause may be told."""
 
 
 def _hhmm(t: time) -> str:
@@ -56,9 +67,38 @@ def _to_channel(row: Row[Any]) -> Channel:
 
 
 class ChannelRepository:
-    def __init__(self, engine: AsyncEngine, dialect: str) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        dialect: str,
+        *,
+        paused_refresh: float = PAUSED_REFRESH,
+        monotonic: Callable[[], float] = monotonic_time.monotonic,
+    ) -> None:
         self._engine = engine
         self._dialect = dialect
+        self._paused_refresh = paused_refresh
+        self._monotonic = monotonic
+        self._paused: dict[ChannelRef, str] = {}
+        self._paused_read_at: float | None = None
+        self._pause_changes = 0  # bumped by this process's pauses and resumes: a snapshot older is stale
+
+    async def paused_inboxes(self) -> Mapping[ChannelRef, str]:
+        """Every paused direct-message channel (`ChannelRef.dm`) and why, as of the last snapshot."""
+        now = self._monotonic()
+        if self._paused_read_at is not None and now - self._paused_read_at < self._paused_refresh:
+            return self._paused
+        changes = self._pause_changes
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(_PAUSED_INBOXES)).all()
+        paused = {ChannelRef(Platform(r.platform), r.workspace_id, r.channel_id): r.paused_reason for r in rows}
+        if changes == self._pause_changes:  # no pause or resume here while reading: the snapshot holds
+            self._paused, self._paused_read_at = paused, now
+        return paused
+
+    def _pauses_changed(self) -> None:
+        self._pause_changes += 1
+        self._paused_read_at = None
 
     async def _get(self, conn: AsyncConnection, ref: ChannelRef) -> Channel | None:
         row = (await conn.execute(_GET, channel_params(ref))).first()
@@ -147,10 +187,16 @@ class ChannelRepository:
             await conn.execute(update(CHANNELS).where(*THIS_CHANNEL).values(values), channel_params(ref))
 
     async def pause(self, ref: ChannelRef, reason: str) -> None:
-        await self._set(ref, paused_reason=reason)
+        try:
+            await self._set(ref, paused_reason=reason)
+        finally:
+            self._pauses_changed()
 
     async def resume(self, ref: ChannelRef) -> None:
-        await self._set(ref, paused_reason=None)
+        try:
+            await self._set(ref, paused_reason=None)
+        finally:
+            self._pauses_changed()
 
     async def set_last_digest(self, ref: ChannelRef, at: datetime) -> None:
         async with self._engine.begin() as conn:
@@ -168,6 +214,9 @@ class ChannelRepository:
             .where(CHANNELS.c.platform == platform.value, CHANNELS.c.workspace_id == workspace_id)
             .values(paused_reason=UNINSTALLED)
         )
-        async with self._engine.begin() as conn:
-            result = await conn.execute(stmt)
+        try:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(stmt)
+        finally:
+            self._pauses_changed()
         return int(result.rowcount)

@@ -31,6 +31,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -118,6 +119,8 @@ DM_CACHE_SIZE = 10_000
 """How many (workspace, user) -> IM channel ids are remembered; the oldest unused go first."""
 _RETRYABLE = {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
+ROUTED = "paperboy_routed"
+"""Bolt context key of a request `_handle_events` has routed and taken once already."""
 SIGNATURE_SOURCE = "slack:signature"
 EVENT_SOURCE = "slack:event"
 
@@ -535,8 +538,15 @@ class SlackAdapter:
         # The body is verified and parsed: Bolt gets it as a value (its "socket_mode" form of request, which
         # skips a second verification), never the raw text, which its own parser misreads (a slash command
         # whose text contains "payload" reads as an empty body).
+        event_id = inbound.event_id(body)
+        if event_id is not None and not await self._first_time(EVENT_SOURCE, event_id, what):
+            return web.Response(status=200)
         bolt_request = AsyncBoltRequest(
-            body=body, query=request.query_string, headers=dict(request.headers), mode="socket_mode"
+            body=body,
+            query=request.query_string,
+            headers=dict(request.headers),
+            context={ROUTED: True},  # `_route_once` has nothing left to do
+            mode="socket_mode",
         )
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
@@ -577,9 +587,15 @@ class SlackAdapter:
         app.event("app_home_opened")(self._on_home_opened)
         app.event("message")(self._on_message)
 
-    async def _route_once(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """Socket Mode's (and HTTP mode's, again) routing: what is not Paperboy's is acknowledged and dropped
-        (never left to Bolt's 404, which Slack retries), and an event is taken once, whatever its retries."""
+    async def _route_once(
+        self, body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Socket Mode's routing (HTTP mode's is done in `_handle_events`): what is not Paperboy's is
+        acknowledged and dropped (never left to Bolt's 404, which Slack retries), and an event is taken
+        once, whatever its retries."""
+        if context.get(ROUTED):
+            await next()
+            return None
         try:
             where, what = inbound.route(body, self._settings.command)
         except inbound.Malformed as exc:

@@ -315,7 +315,8 @@ def _told_key(ref: ChannelRef) -> str:
 class PausedFollows:
     """Tells a person, once, at their next command, that their DMs could not be delivered (and why).
 
-    The engine asks after every command; one read of the person's DM channel, nothing when it is fine.
+    The engine asks after every command, so the answer comes from the store's snapshot of the paused
+    inboxes (`ChannelStore.paused_inboxes`), not a read of the person's channel: nothing when it is fine.
     """
 
     def __init__(self, channels: ChannelStore, kv: KeyValueStore) -> None:
@@ -327,18 +328,18 @@ class PausedFollows:
         if invocation.channel == ref:
             return []
         try:
-            channel = await self._channels.get(ref)
-            if channel is None or not channel.paused_reason:
+            reason = (await self._channels.paused_inboxes()).get(ref)
+            if not reason:
                 return []
             key = _told_key(ref)
-            if await self._kv.get(key) == channel.paused_reason:
+            if await self._kv.get(key) == reason:
                 return []
-            await self._kv.set(key, channel.paused_reason)
+            await self._kv.set(key, reason)
         except StoreUnavailable:
             return []
         return [
             TextReply(
-                f"⚠️ Your follows are paused: {channel.paused_reason} Once that is fixed, `/papers follow on` "
+                f"⚠️ Your follows are paused: {reason} Once that is fixed, `/papers follow on` "
                 "resumes them; nothing you follow was lost.",
                 private=True,
             )

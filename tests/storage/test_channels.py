@@ -104,3 +104,25 @@ async def test_subscription_list_count_find_and_grouping(db: Database, general: 
 async def test_subscribing_an_unknown_channel_raises(db: Database) -> None:
     with pytest.raises(LookupError):
         await db.subscriptions.add(RANDOM, "diffusion", created_by="U1", now=NOW, limit=25)
+
+
+async def test_paused_inboxes_list_paused_direct_messages_and_see_this_process_at_once(
+    db: Database, replica: Database, general: ChannelRef
+) -> None:
+    ada, alan = ChannelRef.dm(Platform.SLACK, "T1", "U-ada"), ChannelRef.dm(Platform.DISCORD, "G1", "U-ada")
+    for ref in (ada, alan):
+        await db.channels.ensure(ref, digest_time=time(9, 0), timezone="UTC", now=NOW)
+    assert await db.channels.paused_inboxes() == {}
+    await db.channels.pause(general, "channel_not_found")  # a channel, not a person's inbox
+    await db.channels.pause(ada, "Slack says the user is deactivated (user_disabled)")
+    assert await db.channels.paused_inboxes() == {ada: "Slack says the user is deactivated (user_disabled)"}
+    await db.channels.resume(ada)
+    assert await db.channels.paused_inboxes() == {}, "a resume here is seen at once, whatever the snapshot"
+
+    clock = [0.0]
+    other = type(replica.channels)(replica.engine, replica.dialect, paused_refresh=30.0, monotonic=lambda: clock[0])
+    assert await other.paused_inboxes() == {}
+    await db.channels.pause(alan, "Discord says the user's DMs are closed (50007)")
+    assert await other.paused_inboxes() == {}, "another replica's pause waits for the refresh"
+    clock[0] = 30.0
+    assert await other.paused_inboxes() == {alan: "Discord says the user's DMs are closed (50007)"}
